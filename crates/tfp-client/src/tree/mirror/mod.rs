@@ -426,6 +426,29 @@ fn plan_of(
     p
 }
 
+/// A download's file: (rel, remote, the server's size, the size of the
+/// copy here).
+type DownJob = (Vec<u8>, Vec<u8>, u64, Option<u64>);
+
+/// A download's files: the plan's copies whose directory could be placed.
+fn down_jobs(
+    p: &Plan,
+    failed_dirs: &[Vec<u8>],
+    (theirs, ours): (&Side, &Side),
+    src: &[u8],
+    t: &mut Tally<'_>,
+) -> Vec<DownJob> {
+    let mut jobs = Vec::with_capacity(p.copy.len());
+    for rel in placeable(&p.copy, failed_dirs, Fault::Local, t) {
+        let Some(m) = theirs.get(rel) else {
+            continue;
+        };
+        let old = ours.get(rel).filter(|l| l.kind == Kind::File).map(|l| l.size);
+        jobs.push((rel.clone(), rjoin(src, rel), m.size, old));
+    }
+    jobs
+}
+
 /// The download direction: remote `src`, local `dst`.
 fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
     let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
@@ -519,15 +542,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         }
     };
     let failed_dirs = clear::here(&land, &root, &dst, dst_arg, &p, &mut n.deleted, t);
-    // (rel, remote, the server's size, the size of the copy here)
-    let mut jobs = Vec::with_capacity(p.copy.len());
-    for rel in placeable(&p.copy, &failed_dirs, Fault::Local, t) {
-        let Some(m) = theirs.get(rel) else {
-            continue;
-        };
-        let old = ours.get(rel).filter(|l| l.kind == Kind::File).map(|l| l.size);
-        jobs.push((rel.clone(), rjoin(&src, rel), m.size, old));
-    }
+    let jobs = down_jobs(&p, &failed_dirs, (&theirs, &ours), &src, t);
     // a re-run continues what an interrupted one kept, as far as its
     // journal proves; whole files no partial waits for go in batches where
     // the server has them (one exchange per session, not a round trip per
