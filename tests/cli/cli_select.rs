@@ -271,6 +271,7 @@ fn sizes_leave_out_files_only() {
 fn update_modes_read_the_destination() {
     for (tag, w) in [
         ("update", "--update"),
+        ("update_short", "-u"),
         ("ignore", "--ignore-existing"),
         ("existing", "--existing"),
     ] {

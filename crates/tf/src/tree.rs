@@ -129,7 +129,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress, -n, -i, --json)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, -u, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress, -n, -i, --json, -b, --backup-dir DIR, --suffix S, --remove-source-files)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),

@@ -587,9 +587,13 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-L", "--copy-links"),
 ];
 
-/// Every long name: the table's, [`visible`]'s and [`backup`]'s.
+/// Every long name: the table's, [`select`]'s, [`visible`]'s and [`backup`]'s.
 fn long_names() -> impl Iterator<Item = &'static (Family, &'static str, &'static str)> {
-    LONG_NAMES.iter().chain(visible::LONG_NAMES).chain(backup::LONG_NAMES)
+    LONG_NAMES
+        .iter()
+        .chain(select::LONG_NAMES)
+        .chain(visible::LONG_NAMES)
+        .chain(backup::LONG_NAMES)
 }
 
 /// The long name of `o`, if it has one.

@@ -98,7 +98,7 @@ macro_rules! rows {
             CmdOpt {
                 family: $family,
                 commands: $commands,
-                name: "--update",
+                name: "-u",
                 value: "",
                 kind: FLAG,
                 help: UPDATE_HELP,
@@ -145,9 +145,16 @@ pub static ROWS: &[CmdOpt] = &[
     },
     CmdOpt { family: Family::Transfer, commands: TREES, name: "--max-size", value: "SIZE", kind: Kind::Text("--max-size needs a size"), help: LARGEST_HELP, doc: LARGEST_DOC },
     CmdOpt { family: Family::Transfer, commands: TREES, name: "--min-size", value: "SIZE", kind: Kind::Text("--min-size needs a size"), help: SMALLEST_HELP, doc: SMALLEST_DOC },
-    CmdOpt { family: Family::Transfer, commands: TREES, name: "--update", value: "", kind: FLAG, help: UPDATE_HELP, doc: UPDATE_DOC },
+    CmdOpt { family: Family::Transfer, commands: TREES, name: "-u", value: "", kind: FLAG, help: UPDATE_HELP, doc: UPDATE_DOC },
     CmdOpt { family: Family::Transfer, commands: TREES, name: "--ignore-existing", value: "", kind: FLAG, help: IGNORE_EXISTING_HELP, doc: IGNORE_EXISTING_DOC },
     CmdOpt { family: Family::Transfer, commands: TREES, name: "--existing", value: "", kind: FLAG, help: EXISTING_HELP, doc: EXISTING_DOC },
+];
+
+/// Their long names ([`super::LONG_NAMES`]): `-u` is rsync's `--update`.
+pub static LONG_NAMES: &[(Family, &str, &str)] = &[
+    (Family::Transfer, "-u", "--update"),
+    (Family::Tree, "-u", "--update"),
+    (Family::Mirror, "-u", "--update"),
 ];
 
 /// Why a command's selection words are no good, in one sentence.
@@ -214,7 +221,7 @@ pub fn select_of(g: &Given) -> Result<Select, Unusable> {
     Ok(Select {
         max_size: size("--max-size")?,
         min_size: size("--min-size")?,
-        update: g.flag("--update"),
+        update: g.flag("-u"),
         ignore_existing: g.flag("--ignore-existing"),
         existing: g.flag("--existing"),
         delete_excluded: g.flag("--delete-excluded"),
