@@ -509,3 +509,63 @@ fn readme_names_every_package_scripts_deps_installs() {
         "README's prerequisites do not name what scripts/deps installs: {unsaid:?}"
     );
 }
+
+/// Every option of tf's tables, the global ones and each command's, is in
+/// tf(1) and offered by the bash completion where it is typed: a global one
+/// after `tf`, a command's after its command (issue 68: an option nobody can
+/// find or complete is an option nobody uses).
+#[test]
+fn every_tf_option_is_in_tf_1_and_offered_by_the_completion() {
+    let page = normalise(&read("man/tf.1"));
+    let tf = tfd_testkit::tf_bin();
+    let o = Command::new(tf).args(["completion", "bash"]).output().unwrap();
+    assert!(o.status.success(), "tf completion bash: {o:?}");
+    let dir = tfd_testkit::tempdir("docs-completion");
+    let script = dir.join("tf.bash");
+    fs::write(&script, &o.stdout).unwrap();
+    // one bash asks every question: the words, then what a Tab offers
+    let mut asks: Vec<(String, Vec<String>)> = Vec::new();
+    // an option tf refuses with its reason (--password) is neither
+    for opt in tf::options::OPTIONS
+        .iter()
+        .filter(|o| !matches!(o.store, tf::options::Store::Refuse(_)))
+    {
+        for name in opt.names.iter().filter(|n| n.starts_with("--")) {
+            asks.push((name.to_string(), vec!["tf".into(), name.to_string()]));
+        }
+    }
+    for o in tf::options::commands::all() {
+        for name in std::iter::once(o.name).chain(tf::options::commands::long_name(o)) {
+            for cmd in o.commands {
+                asks.push((name.to_string(), vec!["tf".into(), cmd.to_string(), name.to_string()]));
+            }
+        }
+    }
+    let mut line = format!("source {}\n", script.display());
+    for (_, words) in &asks {
+        line.push_str(&format!(
+            "COMP_WORDS=({}); COMP_CWORD={}; COMPREPLY=(); _tf; printf '%s\\n' \"${{COMPREPLY[*]}}\"\n",
+            words.join(" "),
+            words.len() - 1
+        ));
+    }
+    let o = Command::new("bash")
+        .args(["-c", &line])
+        .output()
+        .expect("bash is needed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let answers = String::from_utf8_lossy(&o.stdout);
+    let answers: Vec<&str> = answers.lines().collect();
+    assert_eq!(answers.len(), asks.len(), "one answer a question");
+    let mut missing = Vec::new();
+    for ((name, words), answer) in asks.iter().zip(&answers) {
+        if !has_word(&page, name) {
+            missing.push(format!("{name}: not in tf(1)"));
+        }
+        if !answer.split_whitespace().any(|w| w == name) {
+            missing.push(format!("{name}: `{}<Tab>` offers {answer:?}", words.join(" ")));
+        }
+    }
+    assert!(asks.len() > 60, "too few options found: {}", asks.len());
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
