@@ -100,10 +100,24 @@ def bench_everyday(tffs, ssh, tf_data, ssh_dir, local, results, runs=3, cases=CA
     targets = {"glob_get": 5.0, "pipe_file": 2.0, "ls_detail": 1.5}
     for case in cases:
         times = {"tf": [], "sshfs": []}
+        failed = {}
         for r in range(runs):
             for who, fs, root in (("tf", tffs, ""), ("sshfs", ssh, str(ssh_dir))):
+                if who in failed:
+                    continue
                 fn = _case(case, fs, root, (local, data, r))
-                times[who].append(_timed(fn))
+                try:
+                    times[who].append(_timed(fn))
+                except Exception as e:  # the peer's failure is reported, the other cases still run
+                    failed[who] = f"{type(e).__name__}: {e}"
+        if failed:
+            for who, why in failed.items():
+                print(f"  {case}: {who} failed: {why}", flush=True)
+                results[f"{'fs' if who == 'tf' else 'sshfs'}_{case}_failed"] = "1"
+            if "tf" not in failed and times["tf"]:
+                print(f"  {case}: tf:// {statistics.median(times['tf']):.3f} s ({len(times['tf'])} rounds)", flush=True)
+                results[f"fs_{case}_s"] = f"{statistics.median(times['tf']):.4f}"
+            continue
         m = {k: statistics.median(v) for k, v in times.items()}
         ratio = m["sshfs"] / m["tf"]
         rounds = ", ".join(f"{a:.3f}/{b:.3f}" for a, b in zip(times["tf"], times["sshfs"]))
