@@ -91,7 +91,9 @@ class Tfd:
         self.hash = secrets.token_hex(16)
         self.port = free_port()
         lines = ["proto 2.4.1", f"hash {self.hash}", f"dbdir {self.data}", f"port {self.port}", f"listen {HOST}",
-                 f"privkey_file {base / 'key.pem'}", "sync_uploads no"]
+                 f"privkey_file {base / 'key.pem'}", "sync_uploads no",
+                 # its own control socket, not tfd's default /run/tfd/ctl.sock
+                 f"control_socket {base / 'ctl.sock'}"]
         if os.geteuid() == 0:
             lines.append("defusr root")
         (base / "tfd.conf").write_text("\n".join(lines) + "\n")

@@ -201,6 +201,11 @@ impl Server {
             // Fast Access tokens stay in the bench's own directory
             conf.push_str("fai_dir fai\n");
         }
+        if !extra_conf.contains("control_socket") {
+            // so does its control socket (tfd's default, /run/tfd/ctl.sock,
+            // is one socket for every bench's server and leaves /run/tfd)
+            conf.push_str(&format!("control_socket {}\n", dir.join("ctl.sock").display()));
+        }
         conf.push_str(extra_conf);
         // TFD_BENCH_CONF: more configuration lines for every server a bench
         // starts (e.g. "priority_boost 0" or "sync_uploads no", to compare;
