@@ -11,7 +11,7 @@
 //! the umask) and never through a symlink: a symlink or a file on the way
 //! is refused, and so is a directory at the backup name.
 
-use super::{cname, FsError, Kind, RelPath};
+use super::{cname, FsError, RelPath};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use tfd_sys as sys;
@@ -86,61 +86,26 @@ impl Keep {
     /// Nothing there: nothing to keep. A directory there is left to the
     /// caller, whose replacement fails on it.
     pub(crate) fn link(&self, dir: BorrowedFd<'_>, name: &CStr) -> Result<(), FsError> {
-        if !self.worth_keeping(dir, name)? {
+        if !sys::keepable(dir, name)? {
             return Ok(());
         }
         let bdir = self.open_dir(dir)?;
-        for _ in 0..4 {
-            match sys::linkat(dir, name, bdir.as_fd(), &self.name) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => self.clear(bdir.as_fd())?,
-                // gone meanwhile: nothing replaced, nothing to keep
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && sys::fstatat(dir, name, false).is_err() => {
-                    return Ok(())
-                }
-                Err(e) => return Err(e.into()),
-            }
+        match sys::link_kept(dir, name, bdir.as_fd(), &self.name) {
+            // gone meanwhile: nothing replaced, nothing to keep
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && sys::fstatat(dir, name, false).is_err() => Ok(()),
+            r => Ok(r?),
         }
-        Err(FsError::Exists)
     }
 
     /// Moves what `dir/name` holds (a file or a symlink) to the backup name
     /// in one rename: a removal that keeps it. `NotFound` when nothing is
     /// there.
     pub(crate) fn move_away(&self, dir: BorrowedFd<'_>, name: &CStr) -> Result<(), FsError> {
-        if !self.worth_keeping(dir, name)? {
+        if !sys::keepable(dir, name)? {
             return Err(FsError::NotFound);
         }
         let bdir = self.open_dir(dir)?;
-        if let Ok(st) = sys::fstatat(bdir.as_fd(), &self.name, false) {
-            if Kind::of(&st) == Kind::Dir {
-                return Err(FsError::IsDir);
-            }
-        }
-        Ok(sys::renameat2(dir, name, bdir.as_fd(), &self.name, false)?)
-    }
-
-    /// Whether `dir/name` holds something a backup keeps (a directory is
-    /// not: no upload replaces one).
-    fn worth_keeping(&self, dir: BorrowedFd<'_>, name: &CStr) -> Result<bool, FsError> {
-        match sys::fstatat(dir, name, false) {
-            Ok(st) => Ok(Kind::of(&st) != Kind::Dir),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Removes an older backup at the name (never a directory: one there is
-    /// in the way).
-    fn clear(&self, bdir: BorrowedFd<'_>) -> Result<(), FsError> {
-        match sys::fstatat(bdir, &self.name, false) {
-            Ok(st) if Kind::of(&st) == Kind::Dir => Err(FsError::IsDir),
-            Ok(_) => match sys::unlinkat(bdir, &self.name, false) {
-                Err(e) if e.raw_os_error() != Some(libc::ENOENT) => Err(e.into()),
-                _ => Ok(()),
-            },
-            Err(_) => Ok(()),
-        }
+        Ok(sys::move_kept(dir, name, bdir.as_fd(), &self.name)?)
     }
 
     /// The backup's directory: the file's own (`dir`), or the levels below

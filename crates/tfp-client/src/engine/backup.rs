@@ -152,29 +152,18 @@ impl Backups {
     /// its backup name; `rel` is its path below the destination's root.
     /// Nothing there: nothing to keep.
     pub fn link(&self, dir: BorrowedFd<'_>, name: &CStr, rel: &[u8]) -> io::Result<()> {
-        if !worth_keeping(dir, name)? {
+        if !sys::keepable(dir, name)? {
             return Ok(());
         }
         let (bdir, bname) = self.place(dir, name, rel)?;
-        for _ in 0..4 {
-            match sys::linkat(dir, name, bdir.as_fd(), &bname) {
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => clear(bdir.as_fd(), &bname)?,
-                r => return r,
-            }
-        }
-        Err(io::Error::other("the backup name keeps being taken"))
+        sys::link_kept(dir, name, bdir.as_fd(), &bname).map_err(said)
     }
 
     /// Moves what `dir/name` holds (not a directory) to its backup name in
     /// one rename.
     pub fn move_away(&self, dir: BorrowedFd<'_>, name: &CStr, rel: &[u8]) -> io::Result<()> {
         let (bdir, bname) = self.place(dir, name, rel)?;
-        if let Ok(st) = sys::fstatat(bdir.as_fd(), &bname, false) {
-            if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                return Err(io::Error::other("a directory is at the backup name"));
-            }
-        }
-        sys::renameat2(dir, name, bdir.as_fd(), &bname, false)
+        sys::move_kept(dir, name, bdir.as_fd(), &bname).map_err(said)
     }
 
     /// The backup's directory and name.
@@ -205,26 +194,13 @@ impl Backups {
     }
 }
 
-/// Whether `dir/name` holds something a backup keeps.
-fn worth_keeping(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<bool> {
-    match sys::fstatat(dir, name, false) {
-        Ok(st) => Ok(st.st_mode & libc::S_IFMT != libc::S_IFDIR),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Removes an older backup (never a directory: one there is in the way).
-fn clear(bdir: BorrowedFd<'_>, bname: &CStr) -> io::Result<()> {
-    match sys::fstatat(bdir, bname, false) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-            Err(io::Error::other("a directory is at the backup name"))
-        }
-        Ok(_) => match sys::unlinkat(bdir, bname, false) {
-            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => Err(e),
-            _ => Ok(()),
-        },
-        Err(_) => Ok(()),
+/// What keeping a file met, in words: a directory at the backup name, or
+/// the name taken again and again ([`sys::link_kept`]).
+fn said(e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::EISDIR) => io::Error::other("a directory is at the backup name"),
+        Some(libc::EEXIST) => io::Error::other("the backup name keeps being taken"),
+        _ => e,
     }
 }
 
