@@ -8,7 +8,7 @@
 /// `YYYY-MM-DD HH:MM:SS ZONE` for `ts` in the local zone; UTC when the local
 /// zone cannot be read, `?` for a time no calendar holds.
 pub fn local_time(ts: i64) -> String {
-    let zone = local_zone();
+    let zone = tfp_client::local_zone::get();
     let shifted = zone.as_ref().and_then(|z| {
         let t = z.find_local_time_type(ts).ok()?;
         let local = ts.checked_add(i64::from(t.ut_offset()))?;
@@ -19,18 +19,6 @@ pub fn local_time(ts: i64) -> String {
         Some(d) => format!("{d} {name}"),
         None => "? ? ?".into(),
     }
-}
-
-/// The zone TZ names (a database name, a file after `:`, or a POSIX rule;
-/// empty is UTC), else /etc/localtime, read once.
-fn local_zone() -> Option<&'static tz::TimeZone> {
-    static ZONE: std::sync::OnceLock<Option<tz::TimeZone>> = std::sync::OnceLock::new();
-    ZONE.get_or_init(|| match std::env::var("TZ") {
-        Ok(v) if v.is_empty() => Some(tz::TimeZone::utc()),
-        Ok(v) => tz::TimeZone::from_posix_tz(&v).ok(),
-        Err(_) => tz::TimeZone::local().ok(),
-    })
-    .as_ref()
 }
 
 /// How [`bytes`] writes a count: the three ways tf shows sizes, all in powers

@@ -133,12 +133,7 @@ fn local_minute() -> u32 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let zone = match std::env::var("TZ") {
-        Ok(v) if v.is_empty() => None,
-        Ok(v) => tz::TimeZone::from_posix_tz(&v).ok(),
-        Err(_) => tz::TimeZone::local().ok(),
-    };
-    let offset = zone
+    let offset = crate::local_zone::get()
         .and_then(|z| z.find_local_time_type(now).ok().map(|t| i64::from(t.ut_offset())))
         .unwrap_or(0);
     (now.saturating_add(offset).rem_euclid(86_400) / 60) as u32

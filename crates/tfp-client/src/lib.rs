@@ -71,6 +71,7 @@ pub mod interrupt;
 pub mod intrw;
 pub mod known_servers;
 pub mod leftovers;
+pub mod local_zone;
 pub mod meter;
 pub mod netlock;
 pub mod notify;
