@@ -657,3 +657,28 @@ fn ls_l_shows_mode_owner_and_group() {
     ok(&o, "ls");
     assert_eq!(stdout(&o), "F: a.txt\nF: b.txt\nF: c.log\nD: sub/\n");
 }
+
+/// An option a tree command does not take is one sentence that sends to
+/// `tf help CMD`, which lists every option the tables give the command (no
+/// hand-kept list that the next option leaves behind).
+#[test]
+fn an_unknown_tree_option_points_to_tf_help_which_lists_them_all() {
+    let srv = served("tree-option");
+    let o = srv.tf(&["put", "-r", "--bogus", "d", "x"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--bogus is not an option of put -r (tf help put lists its options)"),
+        "{}",
+        stderr(&o)
+    );
+    let help = tf_bare(&["help", "put"]);
+    ok(&help, "help put");
+    for o in tf::options::commands::all().filter(|o| o.commands.contains(&"put")) {
+        assert!(
+            stdout(&help).contains(o.name),
+            "tf help put does not list {}:\n{}",
+            o.name,
+            stdout(&help)
+        );
+    }
+}

@@ -127,10 +127,9 @@ impl std::fmt::Display for Usage<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cmd = self.0;
         match &self.1 {
-            Wrong::Parse(ParseError::Unknown(s)) => write!(
-                f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, -u, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress, -n, -i, --json, -b, --backup-dir DIR, --suffix S, --remove-source-files)"
-            ),
+            Wrong::Parse(ParseError::Unknown(s)) => {
+                write!(f, "{s} is not an option of {cmd} -r (tf help {cmd} lists its options)")
+            }
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
             Wrong::Operands => write!(
