@@ -380,7 +380,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Some(Stop::Write(e)) => {
             warn!("{} TFDDELTAPUT write failed: {e}", s.peer());
             match e {
-                FsError::NoSpace => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
+                FsError::NoSpace => failed_frame(Failed::Quota, tfp_wire::status::DISK_FULL),
                 FsError::QuotaFull => failed_frame(Failed::Quota, "Quota exceeded."),
                 e => failed_frame(
                     Failed::TransferApi,
@@ -417,7 +417,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                         s.chan_mut().tx.send_frame(b"OK")?;
                         return Ok(Reply::Sent);
                     }
-                    Err(FsError::NoSpace) => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
+                    Err(FsError::NoSpace) => failed_frame(Failed::Quota, tfp_wire::status::DISK_FULL),
                     Err(FsError::QuotaFull) => failed_frame(Failed::Quota, "Quota exceeded."),
                     Err(e) => failed_frame(
                         Failed::TransferApi,

@@ -192,7 +192,7 @@ fn stage_failed(s: &Session, what: &str, e: StageError) -> CmdResult {
 fn fs_failed(e: &FsError) -> CmdResult {
     match e {
         FsError::NotFound | FsError::NotDir => failed(Failed::NoSuchDir, "Directory does not exist."),
-        FsError::NoSpace => failed(Failed::TransferApi, tfp_wire::status::DISK_FULL),
+        FsError::NoSpace => failed(Failed::Quota, tfp_wire::status::DISK_FULL),
         FsError::QuotaFull => failed(Failed::Quota, "Quota exceeded."),
         FsError::Exists => failed(Failed::FileExists, "File already exists."),
         e if e.is_denied() => failed(Failed::AccessDenied, "Access denied to location."),
@@ -207,7 +207,7 @@ fn fs_failed(e: &FsError) -> CmdResult {
 fn write_reason(e: &std::io::Error) -> (Failed, String) {
     match e.raw_os_error() {
         Some(libc::EDQUOT) => (Failed::Quota, "Quota exceeded.".into()),
-        Some(libc::ENOSPC) => (Failed::TransferApi, tfp_wire::status::DISK_FULL.into()),
+        Some(libc::ENOSPC) => (Failed::Quota, tfp_wire::status::DISK_FULL.into()),
         Some(libc::EACCES | libc::EPERM) => (Failed::AccessDenied, "Access denied to location.".into()),
         Some(libc::EFBIG) => (Failed::TransferApi, "File too large for the server.".into()),
         _ if e.to_string() == QUOTA => (Failed::Quota, "Quota exceeded.".into()),

@@ -55,6 +55,9 @@ fn a_full_disk_keeps_the_old_file_and_says_so() {
         // the server says which ran out, and tf names it (issue 44: a plain
         // put said "Quota exceeded" and "the server's disk or your quota")
         assert!(t.contains("No space left on the server's disk"), "{mode:?}: {t}");
+        // the protocol's code for a full disk on every route, as README says
+        // (the staged routes answered FAILED 7: issue 65)
+        assert!(!t.contains("FAILED 7"), "{mode:?}: {t}");
         assert!(
             !t.contains("Quota exceeded") && !t.contains("quota is"),
             "{mode:?}: {t}"
