@@ -315,3 +315,28 @@ fn put_resume_refuses_a_file_changed_while_it_was_read() {
     assert!(fs::read(srv.path("r.bin")).unwrap() == fs::read(&local).unwrap());
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `put DIR x` suggests `put -r` as one command to paste (issue 65): the
+/// suggestion, run through sh, uploads the directory whole. On the old code
+/// the command stood between doubled backticks, which a pasting user
+/// carried into the shell as a command substitution.
+#[test]
+fn put_of_a_directory_prints_the_put_r_that_uploads_it() {
+    let srv = Server::start();
+    let here = tempdir("cli_rerun_put_dir");
+    make_tree(&here.join("site"), 3, 4 * KIB);
+    let o = {
+        let mut c = srv.tf_command(&["put", "site", "www"]);
+        c.current_dir(&here);
+        c.output().unwrap()
+    };
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("site: is a directory; `tf "), "{err}");
+    assert!(!err.contains("``"), "{err}");
+    let cmd = printed_command(&o);
+    assert!(cmd.contains(" put -r site www"), "{cmd}");
+    let again = paste(&cmd, &[], &here);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(inventory(&srv.path("www")), inventory(&here.join("site")));
+}

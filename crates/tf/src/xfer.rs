@@ -297,8 +297,8 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
         let mut words: Vec<&str> = vec![cmd, "-r"];
         words.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
         return fail(format!(
-            "{cmd}: {}: is a directory; `{}` uploads it and all it holds",
-            o.positional[0],
+            "{cmd}: {}: is a directory; {} uploads it and all it holds",
+            tfp_client::escape::shown_str(&o.positional[0]),
             x.invoked.command(&words)
         ));
     }
