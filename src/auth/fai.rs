@@ -140,11 +140,11 @@ impl Store {
         }
         if meta.uid() != tfd_sys::geteuid() || meta.mode() & 0o077 != 0 {
             return Err(io::Error::other(format!(
-                "{} must be mode 0700 and owned by uid {} (it is {:o}, uid {}); refusing to keep tokens there",
+                "{} must be mode 0700 and owned by {} (it is {:o}, owned by {}); refusing to keep tokens there",
                 self.dir.display(),
-                tfd_sys::geteuid(),
+                tfd_sys::named_uid(tfd_sys::geteuid()),
                 meta.mode() & 0o7777,
-                meta.uid()
+                tfd_sys::named_uid(meta.uid())
             )));
         }
         Ok(())

@@ -176,15 +176,6 @@ fn verify(uid: Uid, gid: Gid) -> Result<(), PrivError> {
     Ok(())
 }
 
-/// `uid` as an operator reads it: `alice (uid 988)`, or `uid 988 (no such
-/// account)`.
-pub(crate) fn named_uid(uid: u32) -> String {
-    match User::from_uid(Uid::from_raw(uid)) {
-        Ok(Some(u)) => format!("{} (uid {uid})", u.name),
-        _ => format!("uid {uid} (no such account)"),
-    }
-}
-
 /// The name of the user this process runs as (for logs).
 pub(crate) fn current_user_name() -> String {
     let uid = unistd::geteuid();

@@ -186,10 +186,11 @@ fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Opt
             )));
         }
         return Some(Finding::Error(format!(
-            "{key} {shown} is mode {:o}, uid {}: it must be owned by uid {me} and {} ({why}); \
+            "{key} {shown} is mode {:o}, owned by {}: it must be owned by {} and {} ({why}); \
              chown {me} {shown} && chmod 700 {shown}",
             meta.mode() & 0o7777,
-            meta.uid(),
+            tfd_sys::named_uid(meta.uid()),
+            tfd_sys::named_uid(me),
             if bad == 0o077 {
                 "mode 0700"
             } else {

@@ -90,7 +90,7 @@ pub(crate) fn check_dbdir(cfg: &Config) -> Result<Option<String>, DbdirError> {
     let served = rootcheck::served_uids(cfg);
     let owner_ok = m.uid() == 0 || own(m.uid()) || served.contains(&m.uid());
     Ok((!owner_ok).then(|| {
-        let named = crate::auth::privs::named_uid;
+        let named = tfd_sys::named_uid;
         let sessions = served.iter().map(|&u| named(u)).collect::<Vec<_>>().join(", ");
         format!(
             "dbdir {} is owned by {}, which is neither root, tfd's own account (the user it runs as, \

@@ -68,7 +68,7 @@ fn judge(st: &libc::stat, what: &str, trusted: u32, disk: Option<&Path>) -> Resu
         return Err(Refused::Unsafe(format!(
             "{shown} is owned by {}, not root: its owner could rename, replace or empty it \
              (chown root:root {real}, and give the user a writable directory inside the jail)",
-            crate::auth::privs::named_uid(st.st_uid)
+            tfd_sys::named_uid(st.st_uid)
         )));
     }
     if st.st_mode & 0o022 != 0 {

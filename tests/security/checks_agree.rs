@@ -178,7 +178,7 @@ fn check_config_and_start_agree_on_every_broken_layout() {
         &l,
         &with_shared,
         &format!(
-            "shared_state_dir: {} must be owned by uid 0 and closed",
+            "shared_state_dir: {} must be owned by root (uid 0) and closed",
             shared.display()
         ),
     );

@@ -329,6 +329,8 @@ fn a_user_file_others_can_write_is_refused_and_root_is_not_a_login() {
     let (good, text) = check();
     assert!(!good, "--check-config passed a user file of another account:\n{text}");
     assert!(text.contains(&format!("chown 0 {userdb}")), "{text}");
+    // the owner by name, as an operator reads it (issue 65: "uid 988")
+    assert!(text.contains(&format!("owned by tfdr3b (uid {tb})")), "{text}");
     assert!(!ok(&login("alice")), "LOGIN read a user file of another account");
     // mended: LOGIN works again without a restart
     nix::unistd::chown(userdb.as_str(), Some(0.into()), None).unwrap();

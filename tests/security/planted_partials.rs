@@ -108,7 +108,10 @@ fn a_partial_another_user_planted_is_refused_never_written_through() {
             );
             assert!(!o.status.success(), "{what}: tf used the planted partial: {e}");
             assert!(
-                e.contains(&partial.display().to_string()) && e.contains("refused") && e.contains("owned by uid"),
+                e.contains(&partial.display().to_string())
+                    && e.contains("refused")
+                    && e.contains("owned by ")
+                    && e.contains(" (uid "),
                 "{what}: one sentence naming the partial and why: {e}"
             );
             assert_eq!(e.trim_end().lines().count(), 1, "{what}: {e}");

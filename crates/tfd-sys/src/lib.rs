@@ -36,6 +36,7 @@ pub mod private_file;
 pub mod pybytes;
 pub mod write_behind;
 
+mod account;
 mod attrs;
 mod child;
 mod fs;
@@ -48,6 +49,7 @@ mod syslog;
 mod tty;
 mod xattr;
 
+pub use account::*;
 pub use attrs::*;
 pub use child::*;
 pub use fs::*;

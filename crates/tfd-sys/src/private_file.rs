@@ -54,9 +54,9 @@ pub fn check_dir_of(dir: &Path, user: u32) -> Option<String> {
         let sticky = m.mode() & 0o1000 != 0;
         if m.uid() != 0 && m.uid() != me {
             return Some(format!(
-                "{shown} is owned by uid {}, another account, which could replace what tfd writes below it; \
+                "{shown} is owned by {}, another account, which could replace what tfd writes below it; \
                  chown {me} {shown}",
-                m.uid(),
+                crate::named_uid(m.uid()),
                 shown = d.display()
             ));
         }
@@ -99,8 +99,8 @@ pub fn check_file_of(path: &Path, what: &str, user: u32) -> Option<String> {
     };
     if m.uid() != 0 && m.uid() != me {
         return Some(format!(
-            "{what} {shown} is owned by uid {}, another account, which could rewrite it; chown {me} {shown}",
-            m.uid(),
+            "{what} {shown} is owned by {}, another account, which could rewrite it; chown {me} {shown}",
+            crate::named_uid(m.uid()),
             shown = full.display()
         ));
     }

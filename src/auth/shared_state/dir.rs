@@ -39,18 +39,19 @@ fn untrusted(st: &libc::stat, me: u32, last: bool) -> Option<String> {
     if last {
         if st.st_uid != me || mode & 0o077 != 0 {
             return Some(format!(
-                "must be owned by uid {me} and closed to everyone else (it is {mode:o}, uid {}; \
+                "must be owned by {} and closed to everyone else (it is {mode:o}, owned by {}; \
                  chown {me} and chmod 700 it)",
-                st.st_uid
+                tfd_sys::named_uid(me),
+                tfd_sys::named_uid(st.st_uid)
             ));
         }
         return None;
     }
     if st.st_uid != 0 && st.st_uid != me {
         return Some(format!(
-            "is owned by uid {}, who could move the state directory aside and put an empty one \
+            "is owned by {}, who could move the state directory aside and put an empty one \
              in its place (it must be root's)",
-            st.st_uid
+            tfd_sys::named_uid(st.st_uid)
         ));
     }
     let sticky_root = mode & libc::S_ISVTX != 0 && st.st_uid == 0;

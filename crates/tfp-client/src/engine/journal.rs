@@ -238,7 +238,7 @@ pub fn ours(meta: &std::fs::Metadata, path: &Path, fix: &str) -> io::Result<()> 
     let why = if !meta.is_file() {
         "not a regular file".to_string()
     } else if meta.uid() != tfd_sys::geteuid() {
-        format!("owned by uid {}, not by you", meta.uid())
+        format!("owned by {}, not by you", tfd_sys::named_uid(meta.uid()))
     } else if meta.mode() & 0o077 != 0 {
         format!("mode {:04o}, others may read or write it", meta.mode() & 0o7777)
     } else if meta.nlink() > 1 {
