@@ -423,6 +423,11 @@ fn host_key() {
 }
 
 #[test]
+fn session_end() {
+    run("session_end");
+}
+
+#[test]
 fn compress() {
     run("compress");
 }

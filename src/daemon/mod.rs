@@ -13,6 +13,7 @@ pub mod proxy_header;
 pub mod rootcheck;
 pub mod sd_notify;
 pub mod secrets;
+pub mod session_ends;
 pub mod sweeper;
 pub mod udp;
 

@@ -25,6 +25,9 @@ pub(crate) enum HandshakeError {
     /// The client asked for the server's public key (`TFDHOSTKEY`), which
     /// was sent; nothing else follows on that connection.
     HostKeySent,
+    /// The client asked how one of its sessions ended (`TFDWHY`), which
+    /// was told; nothing else follows on that connection.
+    EndTold(tfp_wire::session_end::End),
 }
 
 impl std::fmt::Display for HandshakeError {
@@ -35,6 +38,7 @@ impl std::fmt::Display for HandshakeError {
             HandshakeError::Privilege(e) => write!(f, "privilege switch failed: {e}"),
             HandshakeError::Root(e) => write!(f, "cannot open root: {e}"),
             HandshakeError::HostKeySent => write!(f, "sent the server's public key (TFDHOSTKEY)"),
+            HandshakeError::EndTold(end) => write!(f, "told how a session of this address ended (TFDWHY: {end:?})"),
         }
     }
 }

@@ -6,10 +6,14 @@ use super::admission::{assemble, refuse, served_root, HandshakeError};
 use super::{Context, Mode, Session, State};
 use crate::services::keys::KeyError;
 use log::{debug, error, warn};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use tfp_channel::{Channel, ChannelError};
-use tfp_wire::{handshake as hs, Failed};
+use tfp_wire::{handshake as hs, session_end, Failed};
+
+/// How the session from an address and port ended, as the listener knew it
+/// when it forked this process (`TFDWHY`, src/daemon/session_ends.rs).
+pub(crate) type EndOf<'a> = &'a dyn Fn(IpAddr, u16) -> session_end::End;
 
 /// Runs the handshake on a fresh connection and returns the ready session.
 pub(crate) fn handshake(
@@ -18,6 +22,7 @@ pub(crate) fn handshake(
     ctx: Arc<Context>,
     live: super::liveness::Liveness,
     urgent: tfp_channel::UrgentHandler,
+    ends: EndOf,
 ) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
     tfd_sys::alarm(limit.as_secs().max(1) as u32);
@@ -52,15 +57,8 @@ pub(crate) fn handshake(
         ctx.services.keys.close();
         return super::fai_entrance::enter(chan, token, peer, ctx, live, pace);
     }
-    if tfp_wire::hostkey::is_request(&version) {
-        // the public key only, to anyone: a client pins it on first use
-        ctx.services.keys.close();
-        let key = ctx.services.keys.public();
-        if key.is_empty() {
-            return Err(refuse(&mut chan, Failed::IncompatibleProtocol));
-        }
-        chan.tx.send_frame(&tfp_wire::hostkey::reply(key))?;
-        return Err(HandshakeError::HostKeySent);
+    if let Some(answered) = asked_instead(&mut chan, &version, peer, &ctx, ends) {
+        return Err(answered);
     }
     if hs::check_version(&version, &ctx.cfg.proto).is_err() {
         debug!("{peer} wrong protocol version");
@@ -156,4 +154,34 @@ pub(crate) fn handshake(
     let mut session = assemble(chan, root, state, peer, ctx, user, auth, live, pace);
     session.secure = secure;
     Ok(session)
+}
+
+/// A question asked in place of the version, answered in plaintext before any
+/// key is exchanged, after which the connection ends (`Some`: how it ended):
+/// the server's public key (to anyone: a client pins it on first use), how a
+/// session of the asker's own address ended (one fixed word).
+fn asked_instead(
+    chan: &mut Channel,
+    version: &[u8],
+    peer: SocketAddr,
+    ctx: &Context,
+    ends: EndOf,
+) -> Option<HandshakeError> {
+    let answer = if tfp_wire::hostkey::is_request(version) {
+        ctx.services.keys.close();
+        let key = ctx.services.keys.public();
+        if key.is_empty() {
+            return Some(refuse(chan, Failed::IncompatibleProtocol));
+        }
+        (tfp_wire::hostkey::reply(key), HandshakeError::HostKeySent)
+    } else {
+        let port = session_end::parse_request(version)?;
+        ctx.services.keys.close();
+        let end = port.map_or(session_end::End::Unknown, |p| ends(peer.ip(), p));
+        (session_end::reply(end), HandshakeError::EndTold(end))
+    };
+    Some(match chan.tx.send_frame(&answer.0) {
+        Ok(()) => answer.1,
+        Err(e) => e.into(),
+    })
 }

@@ -712,7 +712,7 @@ fn os_cause() -> String {
 }
 
 /// Runs one accepted connection to the end, in the session process.
-pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
+pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize, ends: handshake::EndOf) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
         crate::services::priority::unboost();
@@ -748,7 +748,7 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot
         }
     };
     let metrics = ctx.services.metrics.clone();
-    let mut session = match handshake(stream, peer, ctx, live, urgent) {
+    let mut session = match handshake(stream, peer, ctx, live, urgent, ends) {
         Ok(s) => s,
         Err(e) => {
             match &e {

@@ -532,7 +532,7 @@ fn a_session_the_server_ends_is_said_in_plain_words() {
     std::thread::sleep(Duration::from_millis(200));
     let e = sh.last();
     assert!(
-        e.contains("tf: the server closed the session: kicked by the operator"),
+        e.contains("tf: the server closed the session: kicked by the server's operator"),
         "{e}"
     );
     assert!(!e.contains("truncated"), "{e}");
@@ -586,7 +586,10 @@ fn a_session_ended_under_a_put_is_named_with_its_continuation() {
         let o = child.wait_with_output().unwrap();
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {e}");
-        assert!(e.contains("tf: the server closed the session: "), "{extra:?}: {e}");
+        assert!(
+            e.contains("tf: the server closed the session: kicked by the server's operator"),
+            "{extra:?}: {e}"
+        );
         assert!(
             !e.contains("reset by peer") && !e.contains("Broken pipe"),
             "{extra:?}: {e}"

@@ -16,6 +16,7 @@ mod cli_compress_get;
 mod cli_copy_id;
 mod cli_delta;
 mod cli_delta_down;
+mod cli_ended;
 mod cli_errors;
 mod cli_escape;
 mod cli_gentle;

@@ -30,6 +30,7 @@ mod run_records;
 mod runbash;
 mod secfs;
 mod secret_files;
+mod session_end;
 mod shared_overwrite;
 mod signature_flood;
 mod single_user_keys;

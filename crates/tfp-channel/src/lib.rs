@@ -20,12 +20,14 @@ use tfp_wire::Cipher;
 use tfp_wire::{noise, record};
 
 pub mod bandwidth;
+mod ended;
 mod meter;
 mod net;
 mod rx;
 mod secure;
 mod tx;
 
+pub use ended::last_ended_port;
 pub use meter::Meter;
 pub use net::{NetStream, UrgentHandler};
 pub use rx::{PartFrame, RxHalf, UnitPos};

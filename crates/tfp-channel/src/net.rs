@@ -56,6 +56,7 @@ impl NetStream {
     /// returns their count, not an error: it counts when it took the whole
     /// timeout. Shut down, later writes fail at once.
     fn judged(&self, r: io::Result<usize>, asked: usize, since: std::time::Instant) -> io::Result<usize> {
+        crate::ended::note(&self.sock, &r, asked);
         let short = match &r {
             Ok(n) => *n < asked,
             Err(e) => e.kind() == io::ErrorKind::WouldBlock,
@@ -92,13 +93,16 @@ impl NetStream {
     /// Reads at most one pacing quantum and charges what arrived (the sender
     /// is held back by TCP's window while we sleep).
     fn read_paced(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(p) = &self.pace else {
-            return self.sock.read(buf);
+        let asked = match &self.pace {
+            None => buf.len(),
+            Some(p) => buf.len().min(p.quantum()),
         };
-        let n = buf.len().min(p.quantum());
-        let n = self.sock.read(&mut buf[..n])?;
-        p.charge(crate::bandwidth::Dir::In, n);
-        Ok(n)
+        let r = self.sock.read(&mut buf[..asked]);
+        crate::ended::note(&self.sock, &r, asked);
+        if let (Some(p), Ok(n)) = (&self.pace, &r) {
+            p.charge(crate::bandwidth::Dir::In, *n);
+        }
+        r
     }
 }
 

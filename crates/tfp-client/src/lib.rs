@@ -84,6 +84,7 @@ pub mod retry;
 pub mod secfs;
 pub mod secret_files;
 pub mod session;
+pub mod session_end;
 pub mod shares;
 pub mod space;
 pub mod spare;

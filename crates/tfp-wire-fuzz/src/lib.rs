@@ -21,10 +21,12 @@ use tfp_wire::{command, hpf, MAX_FRAME};
 
 mod backup;
 pub mod reader;
+mod session_end;
 mod user_keys;
 
 pub use backup::backup;
 use reader::Reader;
+pub use session_end::session_end;
 pub use user_keys::user_keys;
 
 /// A target's body.
@@ -49,6 +51,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("host_key", host_key),
     ("compress", compress),
     ("backup", backup),
+    ("session_end", session_end),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

@@ -56,6 +56,7 @@ pub mod noise;
 pub mod proxy;
 pub mod record;
 pub mod secfs;
+pub mod session_end;
 pub mod size;
 pub mod stage;
 pub mod status;

@@ -96,7 +96,8 @@ impl Listener {
                     sys::close_fd(fd);
                 }
                 if stream.set_nonblocking(false).is_ok() {
-                    session::serve(stream, peer, self.ctx.clone(), slot);
+                    let ends = |ip, port| self.session_end(ip, port);
+                    session::serve(stream, peer, self.ctx.clone(), slot, &ends);
                 }
                 sys::exit_now(0);
             }
@@ -121,6 +122,23 @@ impl Listener {
                 error!("{peer} fork failed: {e}");
             }
         }
+    }
+}
+
+impl Listener {
+    /// How the session from `ip` and `port` ended, as this process knows it
+    /// (a session process asks its copy, made at its fork): still running
+    /// when a child has that peer, else the end recorded at its reap.
+    fn session_end(&self, ip: IpAddr, port: u16) -> tfp_wire::session_end::End {
+        use tfp_wire::session_end::End;
+        if self
+            .children
+            .values()
+            .any(|c| c.peer.ip() == ip && c.peer.port() == port)
+        {
+            return End::Live;
+        }
+        self.ends.find(ip, port, Instant::now()).unwrap_or(End::Unknown)
     }
 }
 

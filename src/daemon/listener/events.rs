@@ -157,6 +157,9 @@ impl Listener {
                             if self.ctx.cfg.runbash.is_some() {
                                 self.sweep_cgroups(CGROUP_SWEEPS);
                             }
+                            if let Some(end) = crate::daemon::session_ends::end_of(&status, info.kicked) {
+                                self.ends.record(info.peer, end, Instant::now());
+                            }
                             match status {
                                 // however it ended (a session may catch SIGTERM and exit)
                                 other if info.kicked && !self.stopping => {

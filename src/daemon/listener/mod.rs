@@ -91,6 +91,8 @@ struct Listener {
     shared_bans: Option<super::control::SharedBanCache>,
     /// Balancers' connections waiting for their PROXY header.
     waiting: super::proxy_header::Waiting,
+    /// How the sessions reaped lately ended, for their clients to ask.
+    ends: super::session_ends::SessionEnds,
     /// When the listener started, and what it has seen since.
     started: Instant,
     accepted: u64,
@@ -242,6 +244,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         bans: Default::default(),
         shared_bans,
         waiting: Default::default(),
+        ends: Default::default(),
         started: Instant::now(),
         accepted: 0,
         refused: 0,
