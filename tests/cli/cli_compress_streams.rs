@@ -6,24 +6,13 @@
 //! refused with nothing landing and tf's memory bounded; a server without
 //! the ranged form gets today's GETCAN.
 
+use crate::cli_compress::text;
 use crate::cli_resume::{interrupt_get, names, sha};
 use crate::output::stderr;
 use std::fs;
 use std::time::Duration;
 use tfd_testkit::liar::{run_watched, Liar, Script};
 use tfd_testkit::*;
-
-/// Log lines that compress several times over.
-fn text(len: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(len + 100);
-    let mut i = 0u64;
-    while v.len() < len {
-        v.extend_from_slice(format!("{i} GET /b/{} HTTP/1.1 200 {}\n", i % 89, i * 17 % 7000).as_bytes());
-        i += 1;
-    }
-    v.truncate(len);
-    v
-}
 
 fn ok(o: &std::process::Output, what: &str) {
     assert!(o.status.success(), "{what}: {}", stderr(o));
