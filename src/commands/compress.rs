@@ -14,6 +14,9 @@
 //!   [`Inflow`] ([`Inflow::piece`]).
 //! - `TFDGETZ <choice> <path> <hpfile>` (`super::hpf::getz`): GET whose
 //!   every data unit is one block, through an [`Outflow`] per request.
+//! - `TFDGETCANZ <choice> <path> <hpfilecan>` (`super::hpf::getcanz`):
+//!   GETCAN whose every chunk is one block, a `get --streams` lane's, through
+//!   an [`Outflow`] per request.
 
 use super::{CmdResult, Reply};
 use crate::session::Session;

@@ -477,33 +477,75 @@ pub fn getcan(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn getcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    getcan_flow(s, arg, t, None)
+}
+
+/// `TFDGETCANZ <choice> <path> <hpfilecan>` (doc/compatibility.md
+/// "Compression"): GETCAN whose every chunk is one block of the grant's
+/// data (the grant at most one block's), packed by an
+/// [`super::compress::Outflow`] of its own: one zstd stream per request,
+/// across the windows of a `get --streams` lane. With `compression no` a
+/// request this server does not know.
+pub fn getcanz(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, z::get::GET_CAN, Direction::Outgoing, |s, arg, t| {
+        let (choice, _) = z::get::parse_can(arg).ok_or(Failed::MissingParameter)?;
+        let flow = super::compress::Outflow::new(s, choice).ok_or(Failed::MissingParameter)?;
+        let hpf = z::get::hpf_can_part(arg).ok_or(Failed::MissingParameter)?;
+        getcan_flow(s, hpf, t, Some(flow))
+    })
+}
+
+/// GETCAN's flow, each chunk sent as it is or, with `z`, as one block of
+/// exactly the grant's data (fewer at the end of the file).
+fn getcan_flow(s: &mut Session, arg: &[u8], t: &mut Track, mut z: Option<super::compress::Outflow>) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
     let mut o = open(s, arg, true, false)?;
+    if z.is_some() {
+        o.grant = z::get::can_grant(o.grant);
+    }
     t.path = Some(o.path.clone());
     send_grant(s, o.grant)?;
     let mut buf = vec![0u8; o.grant];
     let mut chunks = 0u64;
-    loop {
+    let r = loop {
         let n = match o.file.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => {
-                s.chan_mut().tx.send_i64(code::CANCEL)?;
-                return Ok(Reply::Sent);
-            }
+            Err(_) => break s.chan_mut().tx.send_i64(code::CANCEL),
         };
         if n == 0 {
-            s.chan_mut().tx.send_i64(code::END)?;
             t.complete = true;
-            return Ok(Reply::Sent);
+            break s.chan_mut().tx.send_i64(code::END);
         }
-        s.chan_mut()
-            .tx
-            .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
+        let sent = match z.as_mut() {
+            Some(flow) => flow.send_unit(&mut s.chan_mut().tx, &buf[..n]),
+            None => s
+                .chan_mut()
+                .tx
+                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n]),
+        };
+        if let Err(e) = sent {
+            break Err(e);
+        }
         t.bytes += n as u64;
         chunks += 1;
-        if canpt > 0 && chunks % canpt == 0 && s.chan_mut().rx.recv_i64()? != code::CONT {
-            return Ok(Reply::Sent);
+        if canpt > 0 && chunks % canpt == 0 {
+            match s.chan_mut().rx.recv_i64() {
+                Ok(code::CONT) => {}
+                Ok(_) => break Ok(()),
+                Err(e) => break Err(e),
+            }
         }
+    };
+    if let Some(flow) = &z {
+        let (before, after) = flow.saved();
+        info!(
+            "{} {} sent {} bytes ({before} of them compressed into {after})",
+            s.peer(),
+            z::get::GET_CAN,
+            t.bytes
+        );
     }
+    r?;
+    Ok(Reply::Sent)
 }

@@ -173,6 +173,7 @@ pub static TABLE: &[Spec] = &[
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
     row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),
     row(tfp_wire::compress::get::GET, hpf::getz, ANY, needs(&[bits::RFILE])).transfer(),
+    row(tfp_wire::compress::get::GET_CAN, hpf::getcanz, ANY, needs(&[bits::RFILE])).transfer(),
     // the user's own stages: listed, removed (issue 47 finding 8)
     row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
@@ -226,6 +227,7 @@ mod tests {
                 "TFDSTAGEPUT",
                 "TFDSTAGEPUTZ",
                 "TFDGETZ",
+                "TFDGETCANZ",
                 "TFDDELTAPUT",
                 "TFDDELTAGET",
                 "TFDPUTMANY",

@@ -10,7 +10,7 @@ use tfd_testkit::*;
 const MIB: usize = 1 << 20;
 
 /// Text that compresses several times over.
-fn text(len: usize) -> Vec<u8> {
+pub(crate) fn text(len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len + 100);
     let mut i = 0u64;
     while v.len() < len {

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 use tfd_testkit::liar::{Liar, Lie, Script};
 use tfd_testkit::*;
 
-fn sha(b: &[u8]) -> Vec<u8> {
+pub(crate) fn sha(b: &[u8]) -> Vec<u8> {
     Sha256::digest(b).to_vec()
 }
 
-fn names(d: &Path) -> Vec<String> {
+pub(crate) fn names(d: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -169,7 +169,7 @@ fn wait_journal(target: &Path, n: u64) {
 
 /// Interrupts `get ARGS` once its journal records 1 MiB; the target keeps its
 /// old bytes, the partial and its journal stay, and stderr says how to go on.
-fn interrupt_get(srv: &Server, target: &Path, old: &[u8], extra: &[&str], sig: i32) -> Output {
+pub(crate) fn interrupt_get(srv: &Server, target: &Path, old: &[u8], extra: &[&str], sig: i32) -> Output {
     fs::write(target, old).unwrap();
     let mut args = vec!["get", "big.bin", target.to_str().unwrap()];
     args.extend_from_slice(extra);

@@ -13,6 +13,7 @@ mod cli_backup;
 mod cli_batch;
 mod cli_compress;
 mod cli_compress_get;
+mod cli_compress_streams;
 mod cli_copy_id;
 mod cli_delta;
 mod cli_delta_down;

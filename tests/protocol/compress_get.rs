@@ -291,9 +291,11 @@ fn single_files_come_down_compressed_over_one_and_four_streams() {
         assert!(got == log && plain > log.len() as u64, "{plain}");
         let (got, squeezed) = land("one.log", Choice::Force(None));
         assert!(got == log, "one.log over {streams}: the bytes differ");
-        if streams == 1 {
-            assert!(squeezed < plain / 3, "{squeezed} compressed against {plain}");
-        }
+        // over four streams too: each lane a compressed stream (TFDGETCANZ)
+        assert!(
+            squeezed < plain / 3,
+            "{squeezed} compressed against {plain} over {streams}"
+        );
         // noise goes raw: no more than a block header a block more
         let (got, raw) = land("noise.bin", Choice::Force(None));
         assert!(
@@ -302,14 +304,17 @@ fn single_files_come_down_compressed_over_one_and_four_streams() {
         );
         let (got, part) = land("mixed.bin", Choice::Force(Some(1)));
         assert!(got == mixed, "mixed.bin over {streams}: the bytes differ");
-        if streams == 1 {
-            assert!(part < mixed.len() as u64 * 7 / 10, "{part} against {}", mixed.len());
-        }
+        assert!(
+            part < mixed.len() as u64 * 7 / 10,
+            "{part} against {} over {streams}",
+            mixed.len()
+        );
         // measured over loopback: nothing asked, today's bytes
         let (got, auto) = land("one.log", Choice::Auto);
         assert!(got == log && auto > log.len() as u64, "{auto}");
     }
     assert!(srv.log().contains("TFDGETZ sent"), "{}", srv.log());
+    assert!(srv.log().contains("TFDGETCANZ sent"), "{}", srv.log());
 }
 
 #[test]
@@ -317,21 +322,27 @@ fn a_compressed_download_cut_mid_file_resumes_byte_identical_and_verified() {
     let srv = Server::start();
     let log = log_lines(40 << 20);
     std::fs::write(srv.path("big.log"), &log).unwrap();
-    let target = tempdir("zget-cut").join("big.log");
     let z = Choice::Force(None);
-    // cut a little way in: the journal keeps what landed
-    let (r, _, _) = get_one(&srv, z, "big.log", &target, 1, false, Some(1 << 20));
-    let kept = r.unwrap_err().kept().map(|k| k.bytes).unwrap_or(0);
-    assert!(kept > 1 << 20, "the cut download kept {kept} bytes");
-    assert!(!target.exists(), "a cut download replaced the target");
-    let (r, down, said) = get_one(&srv, z, "big.log", &target, 1, true, None);
-    r.unwrap_or_else(|e| panic!("the resume: {e}\n{}", srv.log()));
-    let resumed = format!("resuming: {kept} of {} bytes already here", log.len());
-    assert!(said.iter().any(|m| m.ends_with(&resumed)), "{said:?}");
-    assert!(said.iter().any(|m| m.starts_with("verified: SHA-256")), "{said:?}");
-    assert!(std::fs::read(&target).unwrap() == log, "the resumed file differs");
-    assert!(down < (log.len() as u64 - kept) / 3, "the resume moved {down} bytes");
+    for streams in [1, 4] {
+        let target = tempdir("zget-cut").join("big.log");
+        // cut a little way in: the journal keeps what landed
+        let (r, _, _) = get_one(&srv, z, "big.log", &target, streams, false, Some(1 << 20));
+        let kept = r.unwrap_err().kept().map(|k| k.bytes).unwrap_or(0);
+        assert!(kept > 1 << 20, "the cut download over {streams} kept {kept} bytes");
+        assert!(!target.exists(), "a cut download replaced the target");
+        let (r, down, said) = get_one(&srv, z, "big.log", &target, streams, true, None);
+        r.unwrap_or_else(|e| panic!("the resume over {streams}: {e}\n{}", srv.log()));
+        let resumed = format!("resuming: {kept} of {} bytes already here", log.len());
+        assert!(said.iter().any(|m| m.ends_with(&resumed)), "{said:?}");
+        assert!(said.iter().any(|m| m.starts_with("verified: SHA-256")), "{said:?}");
+        assert!(std::fs::read(&target).unwrap() == log, "the resumed file differs");
+        assert!(
+            down < (log.len() as u64 - kept) / 3,
+            "the resume over {streams} moved {down} bytes"
+        );
+    }
     assert!(srv.log().contains("TFDGETZ sent"), "{}", srv.log());
+    assert!(srv.log().contains("TFDGETCANZ sent"), "{}", srv.log());
 }
 
 #[test]

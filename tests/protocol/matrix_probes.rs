@@ -97,6 +97,10 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
             &tfp_wire::compress::get::encode(tfp_wire::compress::Choice::Auto, MISSING, 0, 65536),
             Flow::Get,
         ),
+        "TFDGETCANZ" => p(
+            &tfp_wire::compress::get::encode_can(tfp_wire::compress::Choice::Auto, MISSING, 0, 65536, 1),
+            Flow::Get,
+        ),
         // a missing directory lists no stage; a missing stage removes nothing
         "TFDSTAGES" => p(&flag_missing, Flow::Chunks),
         "TFDSTAGEDROP" => p(MISSING, Flow::Frame),

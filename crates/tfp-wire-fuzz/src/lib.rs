@@ -260,6 +260,22 @@ fn hpf_compressed(data: &[u8]) {
     assert_eq!(get::parse(&again), Some((choice, r.clone())));
     let part = get::hpf_part(data).expect("a request without GET's argument");
     assert_eq!(hpf::parse(part, false), Some(r));
+    hpf_compressed_ranged(data);
+}
+
+/// `TFDGETCANZ <choice> <path> <hpfilecan>`: likewise, with GETCAN's
+/// argument after the choice.
+fn hpf_compressed_ranged(data: &[u8]) {
+    use tfp_wire::compress::{get, Choice};
+    let Some((choice, r)) = get::parse_can(data) else {
+        return;
+    };
+    assert_ne!(choice, Choice::Off);
+    let canpt = r.canpt.expect("a ranged request without its windows");
+    let again = get::encode_can(choice, r.path, r.offset, r.bufsz, canpt);
+    assert_eq!(get::parse_can(&again), Some((choice, r.clone())));
+    let part = get::hpf_can_part(data).expect("a request without GETCAN's argument");
+    assert_eq!(hpf::parse(part, true), Some(r));
 }
 
 /// FTYPE/FSTATLS answers (`tfp_wire::fstat`, wire-notes §8.3): any 26 bytes either

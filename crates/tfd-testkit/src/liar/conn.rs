@@ -180,6 +180,7 @@ impl Conn {
                 "TFDDELTAGET" => self.deltaget(shared, arg)?,
                 "TFDGETMANY" => self.getmany(shared, arg)?,
                 "TFDGETZ" => self.getz(shared, arg)?,
+                "TFDGETCANZ" => self.getcanz(shared, arg)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
             }

@@ -151,6 +151,8 @@ pub struct Script {
     getmany: Option<Vec<Vec<u8>>>,
     /// TFDGETZ's units after the grant ([`Script::getz`]).
     getz: Option<Vec<Vec<u8>>>,
+    /// TFDGETCANZ's units after the grant ([`Script::getcanz`]).
+    getcanz: Option<Vec<Vec<u8>>>,
 }
 
 impl Default for Script {
@@ -174,6 +176,7 @@ impl Script {
             getcan: false,
             getmany: None,
             getz: None,
+            getcanz: None,
         }
     }
 
@@ -364,6 +367,7 @@ impl Script {
             getcan: false,
             getmany: None,
             getz: None,
+            getcanz: None,
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }

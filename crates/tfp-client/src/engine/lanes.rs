@@ -15,8 +15,13 @@
 //! The whole file's SHA-256 (the end-to-end check) follows the data in file
 //! order, reading back what has landed just behind the streams, instead of
 //! reading back most of the file after the last byte came.
+//!
+//! Where compression is chosen, a lane is asked for with `TFDGETCANZ`
+//! (GETCAN whose every window is one block, a zstd stream per lane); a tfd
+//! without it answers `UNKNOWN` and the stream asks GETCAN from then on.
 
 use super::journal::Range;
+use crate::compress::Blocks;
 use crate::parallel::granted;
 use crate::shares::Shares;
 use crate::{Client, Error};
@@ -26,6 +31,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use tfd_sys::AlignedBuf;
+use tfp_wire::compress::{get as zget, Choice};
 use tfp_wire::hpf::code;
 use tfp_wire::Status;
 
@@ -78,6 +84,38 @@ pub struct Asked {
     /// The lane's start.
     pub start: u64,
     first: usize,
+    /// Asked compressed (`TFDGETCANZ`).
+    z: bool,
+}
+
+/// How a stream's lanes come: compressed under `choice` (None: as they
+/// are, GETCAN), no block decoding beyond the file's `size`.
+pub struct Squeezed {
+    /// The choice the server is asked to compress by; None once a server
+    /// without `TFDGETCANZ` said so.
+    pub choice: Option<Choice>,
+    /// The file's size, as the server announced it.
+    pub size: u64,
+}
+
+/// Sends the request for a lane of `remote` from `start`, `want` bytes a
+/// window: `TFDGETCANZ` under `choice`, else GETCAN.
+fn send_ask(c: &mut Client, remote: &[u8], start: u64, want: u64, choice: Option<Choice>) -> Result<(), Error> {
+    let cmd = match choice {
+        Some(ch) => [
+            zget::GET_CAN.as_bytes(),
+            b" ",
+            &zget::encode_can(ch, remote, start, want as i64, 1),
+        ]
+        .concat(),
+        None => [
+            &b"GETCAN "[..],
+            &tfp_wire::hpf::encode(remote, start, want as i64, Some(1)),
+        ]
+        .concat(),
+    };
+    c.chan.tx.send_frame(&cmd)?;
+    Ok(())
 }
 
 /// Where a lane's data stopped and where the lane ended (when its data
@@ -91,14 +129,74 @@ pub struct Moved {
 
 /// The first window of stream `me`'s lane from `start` claimed, and the
 /// GETCAN that asks for it sent (unless the lane is empty).
-fn ask(c: &mut Client, remote: &[u8], shares: &Shares, me: usize, start: u64, want: u64) -> Result<Asked, Error> {
+fn ask(
+    c: &mut Client,
+    remote: &[u8],
+    shares: &Shares,
+    me: usize,
+    start: u64,
+    want: u64,
+    choice: Option<Choice>,
+) -> Result<Asked, Error> {
     let (_, first) = shares.claim(me, want as usize);
     if first > 0 {
-        let mut cmd = b"GETCAN ".to_vec();
-        cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want as i64, Some(1)));
-        c.chan.tx.send_frame(&cmd)?;
+        send_ask(c, remote, start, want, choice)?;
     }
-    Ok(Asked { start, first })
+    Ok(Asked {
+        start,
+        first,
+        z: choice.is_some(),
+    })
+}
+
+/// A lane's windows as they come off the wire: each as it is, or (asked
+/// compressed) one block decoded within the window and what the file has
+/// left, so a block announcing more, decoding to more or less, or corrupt
+/// is the server's fault and nothing of it lands.
+struct Windows {
+    buf: AlignedBuf,
+    grant: u64,
+    blocks: Option<(Blocks, u64)>,
+}
+
+impl Windows {
+    fn new(grant: u64, z: bool, size: u64) -> Result<Windows, Error> {
+        let (unit, blocks) = match z {
+            true => (
+                zget::unit_max(grant as usize),
+                Some((Blocks::new(zget::GET_CAN)?, size)),
+            ),
+            false => (grant as usize, None),
+        };
+        Ok(Windows {
+            buf: AlignedBuf::zeroed(unit),
+            grant,
+            blocks,
+        })
+    }
+
+    /// The next window's data, the file's from `pos`; None at the end code.
+    fn recv(&mut self, c: &mut Client, pos: u64) -> Result<Option<&[u8]>, Error> {
+        let n = c.chan.rx.recv_i64()?;
+        if n == code::END {
+            return Ok(None);
+        }
+        if n < 0 {
+            return Err(Error::Cancelled { command: "GETCAN" });
+        }
+        if n as u64 > self.buf.len() as u64 {
+            return Err(Error::Protocol(format!("chunk {n} over grant {}", self.grant)));
+        }
+        let unit = &mut self.buf[..n as usize];
+        c.chan.rx.recv_unit(unit)?;
+        match &mut self.blocks {
+            None => Ok(Some(unit)),
+            Some((blocks, size)) => {
+                let room = self.grant.min(size.saturating_sub(pos));
+                blocks.data(unit, room).map(Some)
+            }
+        }
+    }
 }
 
 /// Moves stream `me`'s lane of `remote` from `start` (what
@@ -125,13 +223,14 @@ pub fn get_lane(
     next: &mut dyn FnMut() -> Option<u64>,
     took: &mut dyn FnMut(u64) -> Result<(), Error>,
     then: &mut Option<Asked>,
+    z: &mut Squeezed,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<Moved, Error> {
     // the first window is asked for by the command itself: claimed before it
     let want = WINDOW.min(bufsz.max(1) as u64);
     let asked = match asked {
         Some(a) => a,
-        None => ask(c, remote, shares, me, start, want)?,
+        None => ask(c, remote, shares, me, start, want, z.choice)?,
     };
     if asked.first == 0 {
         return Ok(Moved {
@@ -140,7 +239,15 @@ pub fn get_lane(
         });
     }
     let mut claimed = start + asked.first as u64;
-    let f = c.chan.rx.recv_frame()?;
+    let mut f = c.chan.rx.recv_frame()?;
+    let mut squeezed = asked.z;
+    if squeezed && matches!(Status::parse(&f), Status::Unknown) {
+        // a server without the ranged compressed form: today's GETCAN
+        z.choice = None;
+        squeezed = false;
+        send_ask(c, remote, start, want, None)?;
+        f = c.chan.rx.recv_frame()?;
+    }
     let Some(grant) = granted(&f, want as i64)? else {
         return match Status::parse(&f) {
             Status::Unknown => {
@@ -158,7 +265,7 @@ pub fn get_lane(
     let mut ahead = most;
     let mut rate = 0.0f64;
     let mut last = std::time::Instant::now();
-    let mut buf = AlignedBuf::zeroed(grant as usize);
+    let mut windows = Windows::new(grant, squeezed, z.size)?;
     // window j is the server's j-th chunk; after it, it reads our word j
     let mut worded = 0u64;
     let mut received = 0u64;
@@ -184,7 +291,7 @@ pub fn get_lane(
                 end = shares.end(me);
                 let s = next();
                 if let Some(s) = s {
-                    *then = Some(ask(c, remote, shares, me, s, want)?);
+                    *then = Some(ask(c, remote, shares, me, s, want, z.choice)?);
                 }
                 c.chan.tx.release()?;
                 if let Some(s) = s {
@@ -196,25 +303,18 @@ pub fn get_lane(
             }
             worded = j;
         }
-        let n = c.chan.rx.recv_i64()?;
-        if n == code::END {
+        let Some(data) = windows.recv(c, pos)? else {
             // the file ended before the lane did: words we sent ahead are
             // still unread, so the session is no longer in step
             return Err(Error::Mismatch(format!(
                 "the file ended at {pos}, inside the range {start}..{claimed} (changed on the server?)"
             )));
-        }
-        if n < 0 {
-            return Err(Error::Cancelled { command: "GETCAN" });
-        }
-        if n as u64 > grant {
-            return Err(Error::Protocol(format!("chunk {n} over grant {grant}")));
-        }
-        c.chan.rx.recv_unit(&mut buf[..n as usize])?;
+        };
+        let n = data.len();
         // a window past the lane's end (a resumed lane off the grid) is dropped
         let take = (n as u64).min(claimed.saturating_sub(pos)) as usize;
         if take > 0 {
-            sink(&buf[..take]).map_err(Error::Local)?;
+            sink(&data[..take]).map_err(Error::Local)?;
             pos += take as u64;
         }
         received += 1;

@@ -30,8 +30,11 @@ const MOST_RANGES: usize = 64;
 /// Moves the incomplete ranges over `req.streams` sessions sharing them
 /// ([`lanes`]): a stream that runs dry splits off the back half of the
 /// largest rest, in the journal too (the range ends at the cut, a new one
-/// goes on from it) before a byte of it lands. Returns the whole file's
-/// SHA-256, hashed in file order as the bytes land, when `hash`.
+/// goes on from it) before a byte of it lands; each lane compressed under
+/// `z` where the server has the ranged form ([`lanes::Squeezed`]). Returns
+/// the whole file's SHA-256, hashed in file order as the bytes land, when
+/// `hash`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn share_ranges(
     cfg: &ClientConfig,
     req: &Request<'_>,
@@ -40,6 +43,7 @@ pub(super) fn share_ranges(
     hashers: Vec<Option<Sha256>>,
     hash: bool,
     ranges: &[Range],
+    z: Option<tfp_wire::compress::Choice>,
 ) -> Result<Option<Vec<u8>>, Error> {
     let size = req_size(book);
     let todo: Vec<(u64, u64)> = ranges
@@ -69,6 +73,7 @@ pub(super) fn share_ranges(
         // the next lane, taken (in the journal too) when the lane before
         // it is all asked for, its GETCAN sent behind that lane's stop
         let mut then: Option<(lanes::Asked, usize, Range)> = None;
+        let mut squeezed = lanes::Squeezed { choice: z, size };
         loop {
             let (asked, i, range) = match then.take() {
                 Some((a, i, r)) => (Some(a), i, r),
@@ -109,6 +114,7 @@ pub(super) fn share_ranges(
                 &mut next,
                 &mut took,
                 &mut asked_next,
+                &mut squeezed,
                 &mut |b| {
                     sink.take(b)?;
                     landed.set(sink.i, sink.start + sink.done);

@@ -629,7 +629,9 @@ fn move_ranges(
         }
         return Ok(whole.map(|h| tfp_wire::sha256_text(&h.finalize().into()).to_vec()));
     }
-    streams::share_ranges(cfg, req, partial, book, hashers, hash, &ranges)
+    // each stream's lanes come compressed where the route chooser says so
+    let z = super::route::compressed_download(c, cfg)?;
+    streams::share_ranges(cfg, req, partial, book, hashers, hash, &ranges, z)
 }
 
 /// A GET its sink cut off (more than the announced size, a local write
