@@ -42,6 +42,7 @@ mod cli_safe;
 mod cli_select;
 mod cli_session;
 mod cli_single_user_keys;
+mod cli_sparse;
 mod cli_streams;
 mod cli_summary;
 mod cli_tree;

@@ -57,6 +57,7 @@ pub mod proxy;
 pub mod record;
 pub mod secfs;
 pub mod size;
+pub mod sparse;
 pub mod stage;
 pub mod status;
 pub mod udp;
