@@ -33,6 +33,7 @@ mod secret_files;
 mod shared_overwrite;
 mod signature_flood;
 mod single_user_keys;
+mod sparse_holes;
 mod stage_owners;
 mod stage_quota;
 mod unsafe_policy;
