@@ -31,6 +31,7 @@ mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_mirror_times;
+mod cli_numeric_ids;
 mod cli_partials;
 mod cli_put_atomic;
 mod cli_put_peers;
