@@ -11,6 +11,7 @@
 //! than its input holds.
 
 use crate::command::split_space;
+use crate::stage::number;
 
 /// The command that lists a file's holes.
 pub const HOLES: &str = "TFDHOLES";
@@ -23,15 +24,6 @@ pub const MAX_HOLES: usize = 256;
 
 /// The smallest hole worth telling: a block (smaller gaps are data).
 pub const MIN_HOLE: u64 = 4096;
-
-/// A decimal number within `i64`.
-fn number(b: &[u8]) -> Option<u64> {
-    std::str::from_utf8(b)
-        .ok()?
-        .parse()
-        .ok()
-        .filter(|&n: &u64| n <= i64::MAX as u64)
-}
 
 /// Of `holes` (sorted, disjoint), the [`MAX_HOLES`] largest of at least
 /// [`MIN_HOLE`] bytes, in file order.
