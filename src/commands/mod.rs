@@ -27,6 +27,7 @@ mod putmany_archive;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;
+pub mod sparse;
 pub mod stage;
 pub mod stat;
 pub mod table;

@@ -164,12 +164,12 @@ fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<Ato
 }
 
 /// A FAILED reply with the real reason in words.
-fn failed(f: Failed, why: &str) -> CmdResult {
+pub(super) fn failed(f: Failed, why: &str) -> CmdResult {
     Ok(Reply::Frame(format!("FAILED {} : {why}", f.code()).into_bytes()))
 }
 
 /// The reason a stage could not be had, as the client gets it.
-fn stage_failed(s: &Session, what: &str, e: StageError) -> CmdResult {
+pub(super) fn stage_failed(s: &Session, what: &str, e: StageError) -> CmdResult {
     warn!("{} {what}: {e:?}", s.peer());
     match e {
         StageError::Missing => failed(Failed::TransferApi, "no staged upload of this file (TFDSTAGE first)"),
@@ -204,7 +204,7 @@ fn fs_failed(e: &FsError) -> CmdResult {
 }
 
 /// Why a write into the stage failed, in words.
-fn write_reason(e: &std::io::Error) -> (Failed, String) {
+pub(super) fn write_reason(e: &std::io::Error) -> (Failed, String) {
     match e.raw_os_error() {
         Some(libc::EDQUOT) => (Failed::Quota, "Quota exceeded.".into()),
         Some(libc::ENOSPC) => (Failed::Quota, tfp_wire::status::DISK_FULL.into()),
@@ -221,7 +221,7 @@ fn write_reason(e: &std::io::Error) -> (Failed, String) {
 const QUOTA: &str = "quota exceeded";
 
 /// The target of a stage: a path whose final name may be uploaded to.
-fn target(s: &Session, path: &[u8]) -> Result<RelPath, Failed> {
+pub(super) fn target(s: &Session, path: &[u8]) -> Result<RelPath, Failed> {
     let p = s.path(path)?;
     check_target(s, &p, true)?;
     Ok(p)

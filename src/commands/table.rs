@@ -3,8 +3,8 @@
 
 use super::{
     access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
-    layer, listing, netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, user_keys,
-    xcmds, Gate, Tfpsfs,
+    layer, listing, netlock, notify, putmany, runbash, secfs, sparse, stage, stat, time, transfer, transport, tz,
+    user_keys, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -169,6 +169,10 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGE", stage::open, ANY, needs(&[bits::WFILE])),
     row("TFDSTAGEPUT", stage::put, ANY, needs(&[bits::WFILE])).transfer(),
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
+    // tfd's own: sparse files' holes, neither listed nor sent as data
+    // (doc/compatibility.md "Sparse files")
+    row(tfp_wire::sparse::STAGE_HOLE, sparse::stage_hole, ANY, needs(&[bits::WFILE])),
+    row(tfp_wire::sparse::HOLES, sparse::holes, ANY, needs(&[bits::RFILE])),
     // tfd's own: compressed data (doc/compatibility.md "Compression")
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
     row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),

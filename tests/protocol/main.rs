@@ -30,6 +30,7 @@ mod quota_ledger;
 mod secure_transport;
 mod session_layer;
 mod space;
+mod sparse;
 mod special_files;
 mod stage_attrs;
 mod stage_commit_wait;

@@ -90,6 +90,9 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDSTAGE" => p(&[&b"5 probe 0 "[..], MISSING].concat(), Flow::Frame),
         "TFDSTAGEPUT" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         "TFDSTAGEDONE" => p(&[&b"0x00 1 "[..], MISSING].concat(), Flow::Frame),
+        // sparse files: a hole in a missing stage, the holes of a missing file
+        "TFDSTAGEHOLE" => p(&[&b"0 4096 "[..], MISSING].concat(), Flow::Frame),
+        "TFDHOLES" => p(MISSING, Flow::Frame),
         // compressed data: the probe, and a range into a missing stage
         "TFDZSTD" => p(b"", Flow::Frame),
         "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),

@@ -34,6 +34,7 @@ mod session_end;
 mod shared_overwrite;
 mod signature_flood;
 mod single_user_keys;
+mod sparse_holes;
 mod stage_owners;
 mod stage_quota;
 mod unsafe_policy;

@@ -21,7 +21,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -53,6 +53,8 @@ impl std::fmt::Display for Usage {
 struct Words {
     o: Options,
     compress: Option<Choice>,
+    /// `-S`: holes neither sent nor fetched (the run's config).
+    sparse: bool,
     show: Show,
     src: String,
     dst: String,
@@ -110,6 +112,7 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
     Ok(Words {
         o,
         compress,
+        sparse: g.flag("-S"),
         show: Show::of(&g, false),
         src: src.clone(),
         dst: dst.clone(),
@@ -121,6 +124,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     let Words {
         mut o,
         compress,
+        sparse,
         show,
         src,
         dst,
@@ -131,6 +135,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     let tries = x.tries;
     let mut own = x.cfg.clone();
     own.compress = compress.unwrap_or(own.compress);
+    own.sparse = sparse;
     let (c, cfg) = (&mut *x.c, &own);
     o.fai = x.fai;
     let mut again = vec!["mirror"];

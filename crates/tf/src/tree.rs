@@ -67,9 +67,8 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "-a" | "--archive" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => {
-                return true
-            }
+            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-L" | "--copy-links" | "--jobs" | "--exclude"
+            | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             // what a run shows: the tree run's plan says it, for one file too
             "-n" | "--dry-run" | "-i" | "--itemize-changes" | "--json" => return true,
@@ -100,6 +99,8 @@ struct Opts {
     /// `-z`, `--compress[=LEVEL]`, `--no-compress` (batches both ways),
     /// else the session's `--compression`.
     compress: Option<Choice>,
+    /// `-S`: holes neither sent nor fetched (the run's config).
+    sparse: bool,
     sources: Vec<String>,
     dest: String,
     /// `-i`, `--json` (or `-n`'s items).
@@ -175,6 +176,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     if let Some(Err(m)) = backup.as_ref().map(|w| w.check()) {
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
+    let sparse = g.flag("-S");
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -207,6 +209,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     Ok(Opts {
         run,
         compress,
+        sparse,
         sources: pos,
         dest,
         show,
@@ -450,6 +453,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     };
     let mut own = x.cfg.clone();
     own.compress = o.compress.unwrap_or(own.compress);
+    own.sparse = o.sparse;
     let (c, cfg) = (&mut *x.c, &own);
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);

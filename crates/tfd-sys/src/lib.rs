@@ -31,6 +31,7 @@ fn cvt_fd(r: libc::c_int) -> io::Result<OwnedFd> {
 pub mod alloc_count;
 pub mod dir;
 pub mod direct;
+pub mod holes;
 pub mod private_file;
 #[cfg(feature = "python")]
 pub mod pybytes;

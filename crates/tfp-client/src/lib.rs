@@ -88,6 +88,7 @@ pub mod session_end;
 pub mod shares;
 pub mod space;
 pub mod spare;
+pub mod sparse;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;
@@ -181,6 +182,9 @@ pub struct ClientConfig {
     pub family: Option<dial::Family>,
     /// TFDBACKUP, sent on every connection once entered (`--backup` of an upload).
     pub backup: Option<tfp_wire::backup::Backup>,
+    /// `-S`: a file's holes are neither sent nor fetched, and made again
+    /// where it lands (staged uploads and the engine's downloads, [`sparse`]).
+    pub sparse: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -205,6 +209,7 @@ impl ClientConfig {
             keys: None,
             jail: None,
             backup: None,
+            sparse: false,
             cancel: None,
             meter: None,
             compress: Default::default(),

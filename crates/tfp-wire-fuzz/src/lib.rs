@@ -632,15 +632,29 @@ pub fn batch_get(data: &[u8]) {
     }
 }
 
-/// The staged uploads' frames (`tfp_wire::stage`; the first byte picks the
-/// parser): what parses re-encodes to a frame that parses to the same value,
-/// and what TFDSTAGE accepts keeps its bounds.
+/// The staged uploads' frames (`tfp_wire::stage`, and the sparse files'
+/// `tfp_wire::sparse`; the first byte picks the parser): what parses
+/// re-encodes to a frame that parses to the same value, and what TFDSTAGE
+/// accepts keeps its bounds.
 pub fn stage(data: &[u8]) {
+    use tfp_wire::sparse::{Holes, StageHole, MAX_HOLES};
     use tfp_wire::stage::{self as st, listing};
     let Some((&which, arg)) = data.split_first() else {
         return;
     };
-    match which % 5 {
+    match which % 7 {
+        5 => {
+            if let Some(h) = Holes::parse(arg) {
+                assert!(h.list.len() <= MAX_HOLES && h.data() <= h.size);
+                assert_eq!(Holes::parse(&h.encode()), Some(h));
+            }
+        }
+        6 => {
+            if let Some(h) = StageHole::parse(arg) {
+                assert!(h.start < h.end);
+                assert_eq!(StageHole::parse(&h.encode()), Some(h));
+            }
+        }
         0 => {
             if let Some(o) = st::Open::parse(arg) {
                 assert!(st::valid_identity(o.identity) && o.size <= i64::MAX as u64);

@@ -58,6 +58,7 @@ pub mod record;
 pub mod secfs;
 pub mod session_end;
 pub mod size;
+pub mod sparse;
 pub mod stage;
 pub mod status;
 pub mod udp;

@@ -209,8 +209,9 @@ pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
                 streams: req.streams.max(1),
                 resume: req.resume,
             });
-        } else if req.member && size >= STAGED_FROM {
-            // a big file of a tree: a later run continues it
+        } else if req.member && (size >= STAGED_FROM || req.holes) {
+            // a big file of a tree: a later run continues it (a sparse
+            // one: its stage makes the holes)
             ladder.push(Route::Staged {
                 streams: 1,
                 resume: true,

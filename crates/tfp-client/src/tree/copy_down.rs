@@ -507,6 +507,7 @@ fn fetch_gathered(
             journal: o.resume,
             size: None,
             ours: None,
+            sparse: cfg.sparse,
         })
         .collect();
     let what = |f: &File<'_>| format!("get: {}", names::shown(f.remote));

@@ -35,7 +35,7 @@ pub const DROP: &str = "TFDSTAGEDROP";
 pub const MAX_IDENTITY: usize = 128;
 
 /// A decimal number within `i64` (sizes and offsets), as `str::parse` reads it.
-fn number(b: &[u8]) -> Option<u64> {
+pub(crate) fn number(b: &[u8]) -> Option<u64> {
     std::str::from_utf8(b)
         .ok()?
         .parse()

@@ -7,6 +7,7 @@
 use tfp_wire::compress::Choice;
 
 mod backup;
+mod backup_grade;
 pub mod select;
 
 /// A group of commands sharing one parser: every option of the group is
@@ -594,6 +595,7 @@ fn long_names() -> impl Iterator<Item = &'static (Family, &'static str, &'static
         .chain(select::LONG_NAMES)
         .chain(visible::LONG_NAMES)
         .chain(backup::LONG_NAMES)
+        .chain(backup_grade::LONG_NAMES)
 }
 
 /// The long name of `o`, if it has one.
@@ -619,6 +621,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(select::ROWS)
         .chain(visible::ROWS)
         .chain(backup::ROWS)
+        .chain(backup_grade::ROWS)
 }
 
 /// The options of `family`.

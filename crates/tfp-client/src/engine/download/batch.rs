@@ -373,7 +373,7 @@ fn protocol(what: &str) -> Error {
 fn receive_data(
     rx: &mut Rx,
     packed: Option<(&[u8], [u8; 32])>,
-    size: u64,
+    (size, sparse): (u64, bool),
     part: &mut Result<Partial, String>,
     h: &mut Sha256,
     p: &Progress,
@@ -383,7 +383,11 @@ fn receive_data(
         h.update(data);
         p.bytes().fetch_add(data.len() as u64, Ordering::Relaxed);
         if let Ok(pt) = part.as_mut() {
-            if let Err(e) = pt.file().write_all(data) {
+            let wrote = match sparse {
+                true => crate::sparse::write_sparse(pt.file(), data),
+                false => pt.file().write_all(data),
+            };
+            if let Err(e) = wrote {
                 *part = Err(e.to_string());
             }
         }
@@ -455,7 +459,14 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress, mut blocks: Option<&mut Bl
     let mut h = Sha256::new();
     // a server out of step (more data than announced, a packed file of
     // another size, a trailer that does not parse) leaves nothing behind
-    let sum = match receive_data(rx, packed, size, &mut part, &mut h, p, blocks) {
+    let received = receive_data(rx, packed, (size, w.sparse), &mut part, &mut h, p, blocks);
+    if let (true, Ok(pt)) = (w.sparse, part.as_mut()) {
+        // the zeros at its end were never written
+        if let Err(e) = pt.file().set_len(size) {
+            part = Err(e.to_string());
+        }
+    }
+    let sum = match received {
         Ok(sum) => sum,
         Err(e) => {
             if let Ok(pt) = part {

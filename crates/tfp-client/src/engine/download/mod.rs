@@ -181,7 +181,8 @@ fn stat_of(
         None if gets_ahead(
             req,
             &stated,
-            super::route::compresses(cfg.compress, super::route::Link::of(c)),
+            // -S asks for the file's holes before its data
+            cfg.sparse || super::route::compresses(cfg.compress, super::route::Link::of(c)),
         ) =>
         {
             let (st, get) = stat_and_get(c, req.remote, req.bufsz)?;
@@ -262,12 +263,7 @@ fn download_inner(
                 if let Err(e) = partial.reset() {
                     return Err(Error::file(&partial.data, e));
                 }
-                let pieces = if req.streams > 1 {
-                    lanes::pieces(0, identity.size, streams::PIECES_PER_STREAM * req.streams)
-                } else {
-                    parallel::ranges(identity.size, 1)
-                };
-                let list: Vec<Range> = pieces.into_iter().map(|(a, b)| Range::fresh(a, b)).collect();
+                let list = fresh_ranges(c, cfg, req, &mut partial, identity.size)?;
                 let n = list.len();
                 (list, vec![Sha256::new(); n])
             }
@@ -360,6 +356,59 @@ fn download_inner(
     }
     let mtime = req.target.mtime(identity.mtime);
     partial.commit(mtime).map_err(|e| Error::file(&target_path, e))
+}
+
+/// `[a, b)` of a download cut in the ranges its streams share (one range
+/// for one stream).
+fn pieces_of(req: &Request<'_>, a: u64, b: u64) -> Vec<(u64, u64)> {
+    if req.streams > 1 {
+        lanes::pieces(a, b, streams::PIECES_PER_STREAM * req.streams)
+    } else {
+        parallel::ranges(b - a, 1)
+            .into_iter()
+            .map(|(x, y)| (a + x, a + y))
+            .collect()
+    }
+}
+
+/// The ranges of a download from nothing into the emptied `partial`: the
+/// file's, cut for its streams; with `-S`, its data's alone, its holes
+/// already complete (the partial made the file's size: they read as zeros
+/// and take no room).
+fn fresh_ranges(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    partial: &mut Partial,
+    size: u64,
+) -> Result<Vec<Range>, Error> {
+    Ok(match holes_of(c, cfg, req, size)? {
+        Some(h) => {
+            if let Err(e) = partial.file().set_len(size) {
+                return Err(Error::file(&partial.data, e));
+            }
+            crate::sparse::download_ranges(&h, &|a, b| pieces_of(req, a, b))
+        }
+        None => pieces_of(req, 0, size)
+            .into_iter()
+            .map(|(a, b)| Range::fresh(a, b))
+            .collect(),
+    })
+}
+
+/// `-S`: the holes of the server's file of `size` bytes, which the download
+/// leaves unfetched; None without `-S`, without holes, or from a server that
+/// cannot tell them (the file then comes whole).
+fn holes_of(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    size: u64,
+) -> Result<Option<tfp_wire::sparse::Holes>, Error> {
+    if !cfg.sparse || size == 0 {
+        return Ok(None);
+    }
+    Ok(crate::sparse::remote_holes(c, req.remote)?.filter(|h| h.size == size && !h.list.is_empty()))
 }
 
 /// What of an earlier partial the download takes up (`--resume`: the
@@ -620,6 +669,10 @@ fn move_ranges(
                     (None, None) => c.get_to_sink(req.remote, from, req.bufsz, take, &mut |_| {}),
                 };
                 out.map(drop)
+            } else if cfg.sparse {
+                // a range before a hole: stopped at its end, not a cancel
+                // after what the socket holds (the hole's bytes)
+                parallel::get_range_bounded(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             } else {
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             };

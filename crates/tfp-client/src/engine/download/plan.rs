@@ -30,6 +30,9 @@ pub(crate) struct File<'a> {
     /// Its mtime to the nanosecond as a listing said (TFDENTRIES): a file
     /// landed with that second gets these nanoseconds ([`finer`]).
     pub(crate) mtime: Option<Mtime>,
+    /// `-S`: runs of zeros a batch brings are not written, so they land as
+    /// holes (rsync -S's receiver).
+    pub(crate) sparse: bool,
 }
 
 /// The mtime a file landed with `landed` (the second its transfer said)

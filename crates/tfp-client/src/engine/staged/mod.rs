@@ -48,6 +48,11 @@ pub struct Report {
     /// A resume found the remote file already this file whole (the same
     /// size and SHA-256): nothing was sent, nothing replaced.
     pub unchanged: bool,
+    /// `-S`: bytes of holes the stage made without their zeros sent.
+    pub holes: u64,
+    /// `-S`: the file has holes the server could not make (an older tfd):
+    /// their zeros were sent and land allocated.
+    pub holes_refused: bool,
 }
 
 /// For a resume: whether the remote file is already the local one whole,
@@ -186,6 +191,23 @@ fn open_stage(
     }
 }
 
+/// The ranges the stage holds (`done`) and the `holes` of the local file
+/// it takes as holes (TFDSTAGEHOLE), those told in `report`.
+fn with_holes(
+    c: &mut Client,
+    req: &Request<'_>,
+    done: Ranges,
+    holes: &[(u64, u64)],
+    report: &mut Report,
+) -> Result<Ranges, Error> {
+    let inside = |&(a, b): &(u64, u64)| done.iter().any(|&(x, y)| x <= a && b <= y);
+    let todo: Ranges = holes.iter().copied().filter(|h| !inside(h)).collect();
+    let took = crate::sparse::stage_holes(c, req.remote, &todo)?;
+    report.holes = took.iter().map(|(a, b)| b - a).sum();
+    report.holes_refused = took.len() < todo.len();
+    Ok(crate::sparse::merged(&done, &took))
+}
+
 /// Uploads `req.local` to `req.remote` through a stage. `c` is a logged-in
 /// connection (more are opened from `cfg` for the streams). In place and
 /// verified, the [`Report`]; a refusal (the server's reason; the target is
@@ -213,16 +235,23 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     // the streams' sessions open while this one opens the stage: their
     // handshakes cost no round trips of their own before the data
     let mut early = Opening::start(cfg, req.streams.saturating_sub(1));
-    // a fresh upload asks its first range with the stage
-    let ahead = (!req.resume)
+    // -S: the holes go as TFDSTAGEHOLE, not as zeros
+    let holes = match cfg.sparse {
+        true => crate::sparse::local_holes(&f, size),
+        false => Vec::new(),
+    };
+    // a fresh upload asks its first range with the stage (unless a hole
+    // may stand there)
+    let ahead = (!req.resume && holes.is_empty())
         .then(|| pieces(size, &[], req.streams))
         .filter(|todo| todo.first().is_some_and(|&(a, _)| a == 0));
     let mut asked = ahead.as_ref().map(|todo| first_bufsz(req, todo));
-    let mut done = open_stage(c, req, size, &id, !req.resume, asked)?;
+    let done = open_stage(c, req, size, &id, !req.resume, asked)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
         ..Report::default()
     };
+    let mut done = with_holes(c, req, done, &holes, &mut report)?;
     // the local hash runs beside the transfer, not after it; the commit
     // can go behind the last range once it is known
     let local = std::sync::OnceLock::new();
@@ -313,7 +342,8 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                 Status::Failed(_, why) if why.contains("mismatch") && !report.moved_again => {
                     // the stage is emptied on the server: everything again, once
                     report.moved_again = true;
-                    done = open_stage(c, req, size, &id, true, None)?;
+                    let fresh = open_stage(c, req, size, &id, true, None)?;
+                    done = with_holes(c, req, fresh, &holes, &mut report)?;
                 }
                 // the stage gone: an earlier run of this upload, cut off
                 // after it sent its commit, may have put it in place meanwhile

@@ -165,7 +165,7 @@ pub(crate) fn upload(
 ) -> Result<usize, Error> {
     let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let batched = !files.is_empty() && supported(c)?;
-    let small = |u: &&Up| in_batch(u);
+    let small = |u: &&Up| in_batch(u, cfg.sparse);
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
     if !ahead && !dirs.make.is_empty() {
         dirs.make_now(c, t)?;
@@ -197,9 +197,10 @@ pub(crate) fn upload(
 }
 
 /// Whether `u` goes in a batch where the server takes them (else by the
-/// route of a big file: a stage).
-pub(crate) fn in_batch(u: &Up) -> bool {
+/// route of a big file: a stage, as a file with holes goes under `sparse`).
+pub(crate) fn in_batch(u: &Up, sparse: bool) -> bool {
     route::tree_file(u.size(), None, false) == route::TreeRoute::Batch
+        && !(sparse && crate::sparse::has_holes(&u.local))
 }
 
 /// Tells the files not sent because their directory could not be made.
@@ -394,6 +395,7 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, keep: Keep,
         member: true,
         attrs: keep.attrs(&m),
         compress: keep.compress,
+        holes: cfg.sparse && crate::sparse::allocates_less(&m),
         ..super::Request::new(super::Source::File(&u.local, size), &u.remote, super::Kind::Put)
     };
     let total = AtomicU64::new(size);

@@ -99,6 +99,9 @@ pub struct Request<'a> {
     pub attrs: Option<tfp_wire::stage::Attrs>,
     /// Whether the data may go compressed (staged uploads, for now).
     pub compress: tfp_wire::compress::Choice,
+    /// `-S` and the file has holes: a file of a tree goes through a stage
+    /// whatever its size, which makes the holes without their zeros sent.
+    pub holes: bool,
 }
 
 impl<'a> Request<'a> {
@@ -118,6 +121,7 @@ impl<'a> Request<'a> {
             member: false,
             attrs: None,
             compress: tfp_wire::compress::Choice::Auto,
+            holes: false,
         }
     }
 }

@@ -210,11 +210,13 @@ pub(crate) fn run(
     o: &Options,
     t: &mut Tally<'_>,
 ) -> Result<Ran, Error> {
-    if o.upload {
+    let ran = if o.upload {
         up(c, cfg, ends, o, t)
     } else {
         down(c, cfg, ends, o, t)
-    }
+    };
+    unkept::holes(cfg, t);
+    ran
 }
 
 /// `path` relative to the remote directory `dir` ("" is the root).
@@ -562,6 +564,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
                 size: Some(*size),
                 ours: *ours,
                 mtime: theirs.get(rel).filter(|m| m.facts.is_some()).map(|m| m.mtime_ns()),
+                sparse: cfg.sparse,
             }
         })
         .collect();
@@ -738,12 +741,13 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     // and those a delta would not take, whole in batches
     let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs);
     // the last step rides at the batches' ends where every file goes in one
-    let fold = archive && deltas.is_empty() && !jobs.is_empty() && jobs.iter().all(up_many::in_batch);
+    let fold =
+        archive && deltas.is_empty() && !jobs.is_empty() && jobs.iter().all(|u| up_many::in_batch(u, cfg.sparse));
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
     let owned: std::collections::HashSet<Vec<u8>> = jobs
         .iter()
-        .filter(|u| keep.owner && up_many::in_batch(u))
+        .filter(|u| keep.owner && up_many::in_batch(u, cfg.sparse))
         .map(|u| u.remote.clone())
         .collect();
     if archive {

@@ -31,3 +31,15 @@ pub(super) fn tell(p: &mut Plan, keeps: Keeps, t: &mut Tally<'_>) {
         lost.join("; ")
     ));
 }
+
+/// Tells once, at the run's end, that `-S` met a server that could not
+/// keep or tell holes (an older tfd, the reference server): those files'
+/// zeros crossed the link, and up they landed allocated.
+pub(super) fn holes(cfg: &crate::ClientConfig, t: &mut Tally<'_>) {
+    if cfg.sparse && crate::sparse::unkept_taken() {
+        t.note(format!(
+            "{}: the server has no tfd sparse files: holes crossed the link as zeros; not kept: the holes of the files it received",
+            t.verb
+        ));
+    }
+}

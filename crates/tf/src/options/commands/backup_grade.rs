@@ -1,0 +1,45 @@
+//! The options of backup-grade copies (issue 67): what rsync keeps beyond
+//! `-a` when asked, for `put -r`, `get -r` and mirror both ways; a block of
+//! its own beside the table ([`super::all`]).
+
+use super::{CmdOpt, Family, FLAG, XFER};
+
+const SPARSE_HELP: &str =
+    "sparse files: holes are neither sent nor fetched, and made again where the\nfile lands (as rsync -S)";
+const SPARSE_DOC: &str = "Keep sparse files sparse, as\n.B rsync \\-S\ndoes: the holes of a file (found with\n.BR SEEK_DATA \" and \" SEEK_HOLE )\ncross the link as their place alone, and the copy gets the same holes, so it\nallocates no more than its source. Up, a file with holes goes through a stage\nwhatever its size; down, a file the transfer engine fetches (8 MiB and more)\nleaves its holes unfetched, and a smaller one's runs of zeros are not written\n(as rsync's receiver does), so it lands with holes too. A resumed transfer\nkeeps them. On tfd this is its sparse\\-file extension; a server without it\ngets and sends the zeros, the copy it receives is dense, and tf says so once.\n";
+
+const NUMERIC_IDS_HELP: &str =
+    "owners and groups by number, not by name (as rsync --numeric-ids): what tf\nalways does";
+const NUMERIC_IDS_DOC: &str = "Keep owners and groups (where they are kept:\n.B \\-a\nas root,\n.BR \"mirror \\-\\-owner\" )\nby their numbers, not by their names, as\n.B rsync \\-\\-numeric\\-ids\ndoes. tf always does so: tfd's listing and archive batches carry the uid and\ngid, never a name, so the option changes nothing; it is taken so that rsync's\ncommand lines run as they are.\n";
+
+/// The rows of `family`.
+const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 2] {
+    let sparse = CmdOpt {
+        family,
+        commands,
+        name: "-S",
+        value: "",
+        kind: FLAG,
+        help: SPARSE_HELP,
+        doc: SPARSE_DOC,
+    };
+    [
+        sparse,
+        CmdOpt {
+            name: "--numeric-ids",
+            help: NUMERIC_IDS_HELP,
+            doc: NUMERIC_IDS_DOC,
+            ..sparse
+        },
+    ]
+}
+
+const TREE: [CmdOpt; 2] = rows(Family::Tree, XFER);
+const MIRROR: [CmdOpt; 2] = rows(Family::Mirror, &["mirror"]);
+
+/// The rows, each family's.
+pub static ROWS: &[CmdOpt] = &[TREE[0], TREE[1], MIRROR[0], MIRROR[1]];
+
+/// Their long names ([`super::LONG_NAMES`]).
+pub static LONG_NAMES: &[(Family, &str, &str)] =
+    &[(Family::Tree, "-S", "--sparse"), (Family::Mirror, "-S", "--sparse")];
