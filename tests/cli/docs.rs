@@ -273,6 +273,22 @@ fn man_pages_render_without_warnings() {
     }
 }
 
+/// A macro argument ending in `""` renders a stray quote (`copy src dst"`,
+/// issue 65): groff takes the doubled quote inside a quoted argument as a
+/// literal one and warns of nothing.
+#[test]
+fn no_macro_argument_ends_in_a_stray_quote() {
+    for page in MAN_PAGES {
+        for (n, line) in read(page).lines().enumerate() {
+            assert!(
+                !(line.starts_with('.') && line.ends_with("\"\"")),
+                "{page}:{}: {line}",
+                n + 1
+            );
+        }
+    }
+}
+
 #[test]
 fn helpers() {
     assert!(has_word("a --dir b", "--dir"));
