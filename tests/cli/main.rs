@@ -32,6 +32,7 @@ mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_mirror_times;
 mod cli_partials;
+mod cli_progress;
 mod cli_put_atomic;
 mod cli_put_peers;
 mod cli_put_space;

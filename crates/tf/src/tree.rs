@@ -203,6 +203,8 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         itemize: show != Show::Quiet,
         backup,
         remove_source,
+        // a drawn line's whole: every file's size from the first listing
+        sized: super::progress::drawn(),
     };
     Ok(Opts {
         run,
@@ -320,7 +322,7 @@ impl<'a> Told<'a> {
 
 impl Events for Told<'_> {
     fn failed(&self, _fault: Fault, text: &str) {
-        eprintln!("tf: {}", escape::shown_str(text));
+        super::progress::say(&format!("tf: {}", escape::shown_str(text)));
         self.show.failed(&escape::shown_str(text));
     }
 
@@ -330,7 +332,7 @@ impl Events for Told<'_> {
     }
 
     fn note(&self, text: &str) {
-        eprintln!("tf: {}", escape::shown_str(text));
+        super::progress::say(&format!("tf: {}", escape::shown_str(text)));
     }
 
     fn pool_failed(&self, e: &Error) {
