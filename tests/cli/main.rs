@@ -42,6 +42,7 @@ mod cli_round_trips;
 mod cli_safe;
 mod cli_select;
 mod cli_session;
+mod cli_shown_one;
 mod cli_single_user_keys;
 mod cli_streams;
 mod cli_summary;

@@ -71,8 +71,6 @@ pub fn wanted(args: &[String]) -> bool {
                 return true
             }
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
-            // what a run shows: the tree run's plan says it, for one file too
-            "-n" | "--dry-run" | "-i" | "--itemize-changes" | "--json" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -529,6 +527,9 @@ mod tests {
         assert!(wanted(&s(&["a", "b", "--jobs", "2"])));
         assert!(!wanted(&s(&["a", "b"])));
         assert!(!wanted(&s(&["a", "b", "--streams", "4"])));
+        // a single file shown is still a single transfer (xfer_shown.rs)
+        assert!(!wanted(&s(&["-n", "a", "b", "--streams", "4"])));
+        assert!(!wanted(&s(&["a", "b", "-i", "--resume"])) && !wanted(&s(&["--json", "a", "b"])));
         assert!(wanted(&s(&["a\\*", "b"])));
         assert!(!wanted(&s(&["a", "b*"])));
     }
