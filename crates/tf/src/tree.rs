@@ -487,6 +487,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         }
         r.map(|r| (told.summary(cmd, &r, false), r))
     };
+    x.broken = r.as_ref().is_ok_and(|(_, r)| r.broken);
     ended(r, cfg, Some(&rerun), &after)
 }
 

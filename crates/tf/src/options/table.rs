@@ -436,7 +436,9 @@ going on across 19:00 changing pace then (within 10 s).
 .B get
 or
 .B mirror
-(the server's session ended, the network cut it), connect again and continue,
+(the server's session ended, the network cut it; tf's own session or one of the
+\-\-jobs
+sessions of a tree or a mirror), connect again and continue,
 up to
 .I n
 times (0 to 100; default 0), waiting 1 s before the first try, then twice as

@@ -179,6 +179,10 @@ pub struct Report {
     /// Entries left out on purpose, as told to [`Events::note`] (a symlink,
     /// a special file, a download's partial).
     pub skipped: usize,
+    /// A session of the run (the caller's, or one of the pool's other
+    /// sessions) broke under some of its files: a try on new sessions may
+    /// continue them, as after the caller's session broke (`--retries`).
+    pub broken: bool,
 }
 
 impl Report {
@@ -269,6 +273,20 @@ impl<'e> Tally<'e> {
     pub(crate) fn skipped(&mut self, msg: impl std::fmt::Display) {
         self.ev.note(&msg.to_string());
         self.report.skipped += 1;
+    }
+
+    /// Notes a session's failure `e` under some files: a broken
+    /// connection makes the run one to try again ([`Report::broken`]).
+    pub(crate) fn session_failed(&mut self, e: &Error) {
+        self.report.broken |= !e.session_usable();
+    }
+
+    /// Files no session carried (every one of them failed).
+    pub(crate) fn lost(&mut self, n: usize) {
+        if n > 0 {
+            self.report.broken = true;
+            self.local(format!("{n} file(s) not transferred: every session failed"));
+        }
     }
 
     pub(crate) fn failures(&self) -> usize {

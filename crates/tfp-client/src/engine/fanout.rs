@@ -109,15 +109,14 @@ pub(crate) fn run_pool<J: Sync>(
             Some(Ok(Done::Refused(why))) => t.refused(format!("{}: {why}", what(j))),
             Some(Ok(Done::Local(why))) => t.local(format!("{}: {why}", what(j))),
             Some(Err(e)) => {
+                t.session_failed(&e);
                 let why = t.ev.session_error(&e);
                 t.local(format!("{}: {why}", what(j)))
             }
             None => lost += 1,
         }
     }
-    if lost > 0 {
-        t.local(format!("{lost} file(s) not transferred: every session failed"));
-    }
+    t.lost(lost);
     t.report.transferred += done;
     done
 }

@@ -136,18 +136,19 @@ pub(crate) fn download(
                     }
                 }
             }
-            Some(Err(e)) => t.local(format!(
-                "{} file(s) from {} on: {}",
-                g.len(),
-                what(files[g[0]]),
-                t.ev.session_error(&e)
-            )),
+            Some(Err(e)) => {
+                t.session_failed(&e);
+                t.local(format!(
+                    "{} file(s) from {} on: {}",
+                    g.len(),
+                    what(files[g[0]]),
+                    t.ev.session_error(&e)
+                ))
+            }
             None => lost += g.len(),
         }
     }
-    if lost > 0 {
-        t.local(format!("{lost} file(s) not transferred: every session failed"));
-    }
+    t.lost(lost);
     t.report.transferred += done;
     big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))

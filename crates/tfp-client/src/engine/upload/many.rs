@@ -324,6 +324,7 @@ fn batches(
                 }
             }
             Some(Err(e)) => {
+                t.session_failed(&e);
                 let why = t.ev.session_error(&e);
                 for &i in g {
                     t.local(format!("{}: {why}", what(files[i])));
@@ -333,9 +334,7 @@ fn batches(
         }
     }
     not_sent(t, dirless);
-    if lost > 0 {
-        t.local(format!("{lost} file(s) not transferred: every session failed"));
-    }
+    t.lost(lost);
     t.report.transferred += done;
     done
 }
