@@ -30,23 +30,33 @@ pub(super) struct Shown {
     parents: bool,
 }
 
-/// What `cmd`'s words ask shown; `Err` for a command other than put and
-/// get given them. Words that do not parse are left to the transfer.
-pub(super) fn wanted(cmd: &str, args: &[String]) -> Result<Option<Shown>, String> {
+/// What a one-file transfer's words ask of its output.
+pub(super) enum Wanted {
+    /// Nothing shown: the transfer alone (words that do not parse too:
+    /// the transfer says what is wrong).
+    Plain,
+    /// Shown as it says.
+    Shown(Shown),
+    /// Given to a command other than put and get of a file: why not.
+    Refused(String),
+}
+
+/// What `cmd`'s words ask shown.
+pub(super) fn wanted(cmd: &str, args: &[String]) -> Wanted {
     let Ok(g) = commands::parse(Family::Transfer, args) else {
-        return Ok(None);
+        return Wanted::Plain;
     };
     let (dry, show) = (g.flag("-n"), Show::of(&g, true));
     if !dry && show == Show::Quiet {
-        return Ok(None);
+        return Wanted::Plain;
     }
     if !matches!(cmd, "put" | "get") || g.positional.iter().any(|p| p == "-") {
-        return Err(format!(
+        return Wanted::Refused(format!(
             "{cmd}: -n, -i and --json are for put and get of a file (not -)"
         ));
     }
     let parents = g.flag("--parents");
-    Ok(Some(Shown { show, dry, parents }))
+    Wanted::Shown(Shown { show, dry, parents })
 }
 
 /// A failure before anything moved: the exit status and what to say.
