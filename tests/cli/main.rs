@@ -38,7 +38,6 @@ mod cli_put_peers;
 mod cli_put_space;
 mod cli_rerun;
 mod cli_resume;
-mod cli_retries_pool;
 mod cli_round_trips;
 mod cli_safe;
 mod cli_select;

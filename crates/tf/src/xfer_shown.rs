@@ -18,8 +18,7 @@ use std::time::Instant;
 use tf::options::commands::{self, Family};
 use tfp_client::engine::item::{Action, Item};
 use tfp_client::remote::listing::{self, Kind, Stat};
-use tfp_client::tree::itemize::{file, stated};
-use tfp_client::tree::sync::Meta;
+use tfp_client::tree::itemize::{file, lstated, stated};
 use tfp_client::{escape, Client};
 
 /// What the words of a one-file transfer ask to be shown.
@@ -139,20 +138,6 @@ fn stat_of(c: &mut Client, path: &[u8]) -> Result<Option<Stat>, Failed> {
     }
 }
 
-/// A local entry as an item compares it.
-fn local_meta(p: &Path) -> Option<Meta> {
-    std::fs::symlink_metadata(p).ok().map(|m| {
-        let kind = if m.is_dir() {
-            Kind::Dir
-        } else if m.is_file() {
-            Kind::File
-        } else {
-            Kind::Other
-        };
-        stated(kind, m.len(), m.mtime())
-    })
-}
-
 /// `put`: the local file and what the server has where it goes (into a
 /// remote directory under its own name); a missing remote directory fails
 /// as the upload would (unless `--parents` makes it).
@@ -207,6 +192,6 @@ fn look_get(c: &mut Client, (remote, local): (&str, &str)) -> Result<(Option<Ite
     }
     let name = target.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
     let theirs = stated(Kind::File, st.size, st.mtime);
-    let item = file(&name, Action::Receive, &theirs, local_meta(&target).as_ref());
+    let item = file(&name, Action::Receive, &theirs, lstated(&target).as_ref());
     Ok((Some(item), st.size))
 }

@@ -312,23 +312,13 @@ fn by_mirror(o: &Options) -> bool {
 /// `-n`/`-i` of a file source: told as an item, compared with what its
 /// target here is.
 fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
-    use super::itemize::{file, stated};
-    use std::os::unix::fs::MetadataExt;
+    use super::itemize::{file, lstated, stated};
     let target = if here.is_dir {
         here.local.join(std::ffi::OsStr::from_bytes(name))
     } else {
         here.local.to_path_buf()
     };
-    let ours = std::fs::symlink_metadata(&target).ok().map(|m| {
-        let kind = if m.is_dir() {
-            Kind::Dir
-        } else if m.is_file() {
-            Kind::File
-        } else {
-            Kind::Other
-        };
-        stated(kind, m.len(), m.mtime())
-    });
+    let ours = lstated(&target);
     let shown = target.file_name().map_or(name.to_vec(), |n| n.as_bytes().to_vec());
     let theirs = stated(Kind::File, st.size, st.mtime);
     t.ev.item(&file(
