@@ -1,6 +1,6 @@
 //! How gently tf moves: `--bwlimit` holds the whole run (every session
 //! and stream together) below its rate, `--retries` carries a put, get or
-//! mirror over a broken connection, and `-4`/`-6` keep to one address
+//! mirror over a broken connection (its own session's or a pool's), and `-4`/`-6` keep to one address
 //! family. Through the real wire; the rate is checked as a lower bound
 //! only (a loaded machine may always be slower).
 
@@ -192,6 +192,69 @@ fn retries_carry_a_run_over_killed_sessions() {
     assert!(o.status.success(), "get --retries 1: {}", said(&o));
     assert!(said(&o).contains("trying again"), "{}", said(&o));
     assert!(fs::read(&one).unwrap() == data);
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// When the session process `pid` started (clock ticks since boot).
+fn started(pid: i32) -> u64 {
+    proc_stat(pid).and_then(|f| f.get(19)?.parse().ok()).unwrap_or(0)
+}
+
+/// Starts `tf ARGS` and, once `landed` says the run is under way with more
+/// than one session, SIGKILLs the session that started last: one of the
+/// pool's, tf's own going on. Returns the run's output.
+fn kill_a_pool_session(srv: &Server, args: &[&str], landed: &dyn Fn() -> bool) -> Output {
+    let child = srv.tf_via(&srv.addr(), args).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let newest = loop {
+        let (live, _) = srv.children();
+        if live.len() > 1 && landed() {
+            break live.into_iter().max_by_key(|&p| (started(p), p));
+        }
+        assert!(Instant::now() < deadline, "nothing moved:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid = newest.expect("a session");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    child.wait_with_output().unwrap()
+}
+
+/// One session of a tree's pool killed on the server while its files move
+/// (tf's own going on) is a broken connection as tf's own session's is: the
+/// run is tried again and the tree lands whole, byte for byte.
+#[test]
+fn a_killed_pool_session_is_tried_again_and_the_tree_lands_whole() {
+    let srv = Server::start_with("rate_limit_session 512K\n");
+    let here = tempdir("retries_pool");
+    let t = here.join("t");
+    tree(&t, 12, MIB / 2);
+    let ts = t.to_str().unwrap();
+    let dst = srv.path("up");
+    // without --retries the run fails: the kill lands
+    let o = kill_a_pool_session(&srv, &["put", "-r", "--jobs", "4", ts, "up"], &|| any_file(&dst));
+    assert!(!o.status.success(), "without --retries: {}", said(&o));
+    let _ = fs::remove_dir_all(&dst);
+    let args = ["--retries", "2", "put", "-r", "--jobs", "4", ts, "up"];
+    let o = kill_a_pool_session(&srv, &args, &|| any_file(&dst));
+    assert!(o.status.success(), "put -r --retries 2: {}", said(&o));
+    assert!(said(&o).contains("trying again"), "{}", said(&o));
+    assert!(said(&o).contains("after 1 retry"), "{}", said(&o));
+    assert!(same_tree(&t, &dst), "put -r: {}", said(&o));
+    let back = here.join("back");
+    let args = [
+        "--retries",
+        "2",
+        "get",
+        "-r",
+        "--jobs",
+        "4",
+        "up",
+        back.to_str().unwrap(),
+    ];
+    let o = kill_a_pool_session(&srv, &args, &|| any_file(&back));
+    assert!(o.status.success(), "get -r --retries 2: {}", said(&o));
+    assert!(said(&o).contains("after 1 retry"), "{}", said(&o));
+    assert!(same_tree(&t, &back), "get -r: {}", said(&o));
     let _ = fs::remove_dir_all(&here);
 }
 

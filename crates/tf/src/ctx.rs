@@ -31,6 +31,9 @@ pub struct Ctx<'a> {
     pub retries: u32,
     /// Which try of the command runs now (1: the first).
     pub tries: u32,
+    /// The try that just ended lost one of its other sessions (a tree's
+    /// pool): tried again as a broken connection of its own is (retry.rs).
+    pub broken: bool,
 }
 
 /// The connection options tf was given on its command line (`-s NAME`,
@@ -144,6 +147,7 @@ impl<'a> Ctx<'a> {
             opening: Default::default(),
             retries: 0,
             tries: 1,
+            broken: false,
         }
     }
 }

@@ -51,6 +51,7 @@ mod xfer;
 mod xfer_error;
 mod xfer_moves;
 mod xfer_select;
+mod xfer_shown;
 
 /// The head of `tf --help`, before the options (from the option table).
 const USAGE_HEAD: &str = "\

@@ -149,6 +149,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     let told = Told::new(cfg, Some(how.clone())).showing(show);
     match mirror::mirror(c, cfg, &src, &dst, &o, &told) {
         Ok(r) => {
+            x.broken = r.report.broken;
             print(&r, &o, &told, tries);
             tree::tell_kept(&r.report, &how);
             tree::code(&r.report)

@@ -7,15 +7,48 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `--progress`: bars are drawn whatever stderr is.
 static FORCED: AtomicBool = AtomicBool::new(false);
 
+/// How wide the bar on the screen is (0: none): a message said while it is
+/// drawn blanks it first, and the next redraw puts it back below.
+static SHOWN: Mutex<usize> = Mutex::new(0);
+
+/// Prints `line` on stderr, over the bar if one is drawn, so a message
+/// told while a tree's files move stands on a line of its own.
+pub fn say(line: &str) {
+    let mut shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if *shown > 0 {
+        eprint!("\r{:w$}\r", "", w = *shown);
+        *shown = 0;
+    }
+    eprintln!("{line}");
+}
+
+/// Draws `line` after a carriage return (its width remembered); with
+/// `last`, ends the bar's line.
+fn draw(line: &str, last: bool) {
+    let mut shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+    eprint!("\r{line}");
+    if last {
+        eprintln!();
+        *shown = 0;
+    } else {
+        *shown = line.chars().count();
+    }
+}
+
 /// Draws every bar from now on, even when stderr is not a terminal.
 pub fn force() {
     FORCED.store(true, Ordering::Relaxed);
+}
+
+/// Whether a bar is drawn: stderr is a terminal, or [`force`]d.
+pub fn drawn() -> bool {
+    std::io::stderr().is_terminal() || FORCED.load(Ordering::Relaxed)
 }
 
 /// The time `left` bytes take at `rate` bytes a second, as rsync writes
@@ -40,7 +73,7 @@ impl Bar {
     /// nothing is drawn when stderr is not a terminal, unless [`force`]d.
     pub fn start(line: impl Fn(f64) -> String + Send + 'static) -> Bar {
         let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() && !FORCED.load(Ordering::Relaxed) {
+        if !drawn() {
             return Bar { done, handle: None };
         }
         let d = done.clone();
@@ -48,9 +81,8 @@ impl Bar {
             let t0 = Instant::now();
             loop {
                 let stop = d.load(Ordering::Relaxed);
-                eprint!("\r{}", line(t0.elapsed().as_secs_f64().max(1e-3)));
+                draw(&line(t0.elapsed().as_secs_f64().max(1e-3)), stop);
                 if stop {
-                    eprintln!();
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(200));

@@ -4,7 +4,9 @@
 //! through what a re-run already continues from: a download's partials and
 //! their journals (`--resume`), an upload's stage and its journal (`put
 //! --resume`), the run record that keeps a tree's destination (rerun.rs),
-//! and a mirror's comparison. Only a broken connection is tried again: a
+//! and a mirror's comparison. A broken connection of any session of the
+//! run counts (one of a tree's pool too, which its run reports). Only a
+//! broken connection is tried again: a
 //! try that failed with its session still answering (a refusal, a local
 //! error) failed for good, and so did one the user interrupted.
 
@@ -26,7 +28,12 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], resumes: bool, once: Onc
         return code;
     }
     let again = continued(args, resumes);
-    while code != ExitCode::SUCCESS && x.tries <= x.retries && broke(x.cfg, x.c) {
+    while code != ExitCode::SUCCESS && x.tries <= x.retries {
+        // the try's own session, or one of its pool's
+        let own = broke(x.cfg, x.c);
+        if !own && !std::mem::take(&mut x.broken) {
+            break;
+        }
         let pause = wait(x.tries);
         eprintln!(
             "tf: {cmd}: the connection broke; trying again in {} s ({} of {} retries)",
@@ -36,11 +43,13 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], resumes: bool, once: Onc
         );
         std::thread::sleep(pause);
         x.tries += 1;
-        match Client::connect(x.cfg) {
-            Ok(c) => *x.c = c,
-            Err(e) => {
-                super::explain::connect_error(&e, x.cfg).print();
-                continue;
+        if own {
+            match Client::connect(x.cfg) {
+                Ok(c) => *x.c = c,
+                Err(e) => {
+                    super::explain::connect_error(&e, x.cfg).print();
+                    continue;
+                }
             }
         }
         code = once(x, cmd, &again);

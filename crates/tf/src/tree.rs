@@ -70,8 +70,6 @@ pub fn wanted(args: &[String]) -> bool {
             "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-L" | "--copy-links" | "--jobs" | "--exclude"
             | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
-            // what a run shows: the tree run's plan says it, for one file too
-            "-n" | "--dry-run" | "-i" | "--itemize-changes" | "--json" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -205,6 +203,8 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         itemize: show != Show::Quiet,
         backup,
         remove_source,
+        // a drawn line's whole: every file's size from the first listing
+        sized: super::progress::drawn(),
     };
     Ok(Opts {
         run,
@@ -323,7 +323,7 @@ impl<'a> Told<'a> {
 
 impl Events for Told<'_> {
     fn failed(&self, _fault: Fault, text: &str) {
-        eprintln!("tf: {}", escape::shown_str(text));
+        super::progress::say(&format!("tf: {}", escape::shown_str(text)));
         self.show.failed(&escape::shown_str(text));
     }
 
@@ -333,7 +333,7 @@ impl Events for Told<'_> {
     }
 
     fn note(&self, text: &str) {
-        eprintln!("tf: {}", escape::shown_str(text));
+        super::progress::say(&format!("tf: {}", escape::shown_str(text)));
     }
 
     fn pool_failed(&self, e: &Error) {
@@ -491,6 +491,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         }
         r.map(|r| (told.summary(cmd, &r, false), r))
     };
+    x.broken = r.as_ref().is_ok_and(|(_, r)| r.broken);
     ended(r, cfg, Some(&rerun), &after)
 }
 
@@ -531,6 +532,9 @@ mod tests {
         assert!(wanted(&s(&["a", "b", "--jobs", "2"])));
         assert!(!wanted(&s(&["a", "b"])));
         assert!(!wanted(&s(&["a", "b", "--streams", "4"])));
+        // a single file shown is still a single transfer (xfer_shown.rs)
+        assert!(!wanted(&s(&["-n", "a", "b", "--streams", "4"])));
+        assert!(!wanted(&s(&["a", "b", "-i", "--resume"])) && !wanted(&s(&["--json", "a", "b"])));
         assert!(wanted(&s(&["a\\*", "b"])));
         assert!(!wanted(&s(&["a", "b*"])));
     }

@@ -245,8 +245,25 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     run_put(x, cmd, args, Dest::Known)
 }
 
-/// [`run`] for a `put` whose destination `put` has looked at already.
+/// [`run`] for a `put` whose destination `put` has looked at already; with
+/// `-n`, `-i` or `--json`, shown as xfer_shown.rs says.
 pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest) -> ExitCode {
+    use super::xfer_shown::{wanted, Wanted};
+    match wanted(cmd, args) {
+        Wanted::Plain => run_plain(x, cmd, args, dest),
+        Wanted::Shown(s) => match parse(args) {
+            Ok(o) => {
+                let ends = (o.positional[0].as_str(), o.positional[1].as_str());
+                super::xfer_shown::run(x, (cmd, ends), s, |x| run_plain(x, cmd, args, dest))
+            }
+            Err(e) => fail(format!("{cmd}: {e}")),
+        },
+        Wanted::Refused(why) => fail(why),
+    }
+}
+
+/// One transfer, as its words say.
+fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest) -> ExitCode {
     let (c, cfg) = (&mut *x.c, x.cfg);
     let mut o = match parse(args) {
         Ok(o) => o,

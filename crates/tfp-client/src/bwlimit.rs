@@ -5,8 +5,9 @@
 //! the bucket tfd paces its own sessions with (tfp_channel's bandwidth),
 //! charged where bytes meet each socket: an upload's writes wait for their
 //! tokens, and a download's reads do, TCP's window holding the server back
-//! meanwhile. A timetable (rclone's `--bwlimit "08:00,1M 19:00,off"`)
-//! changes the bucket's rate as the local clock passes each time it names.
+//! meanwhile. A timetable (rclone's `--bwlimit "08:00,1M 19:00,off"`, or
+//! by weekday, `"Mon-08:00,512K Fri-19:00,off"`) changes the bucket's rate
+//! as the local clock passes each time it names.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +59,48 @@ pub enum Limit {
     /// `(minute of the day, rate)`, by minute: each rate holds from its
     /// minute to the next one's, the last one's past midnight until the first.
     Timetable(Vec<(u32, u64)>),
+    /// `(minute of the week, Monday 00:00 being 0, rate)`, by minute: as a
+    /// day's timetable, over the week (rclone's `Mon-08:00,512K`).
+    Weekly(Vec<(u32, u64)>),
+}
+
+/// Minutes in a day, and in a week.
+const DAY: u32 = 24 * 60;
+const WEEK: u32 = 7 * DAY;
+
+/// The weekdays as rclone names them, Monday first.
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// One timetable entry's time: `HH:MM` (every day: `None`) or
+/// `Day-HH:MM` (that weekday, Monday 0), as the minute of that day.
+fn entry_time(at: &str) -> Option<(Option<u32>, u32)> {
+    let (day, hm) = match at.split_once('-') {
+        Some((d, hm)) => {
+            let d = d.to_ascii_lowercase();
+            let day = DAYS.iter().position(|n| d == *n || (full(&d) && d.starts_with(n)))?;
+            (Some(day as u32), hm)
+        }
+        None => (None, at),
+    };
+    let (h, m) = hm.split_once(':')?;
+    match (h.parse::<u32>(), m.parse::<u32>()) {
+        (Ok(h), Ok(m)) if h < 24 && m < 60 && hm.len() == 5 => Some((day, h * 60 + m)),
+        _ => None,
+    }
+}
+
+/// Whether `d` (lower case) is a weekday's whole English name.
+fn full(d: &str) -> bool {
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .contains(&d)
 }
 
 /// How often a timetable's bucket looks at the clock.
@@ -65,34 +108,50 @@ const LOOK: Duration = Duration::from_secs(10);
 
 impl Limit {
     /// A rate ([`parse_rate`]) or rclone's timetable: `HH:MM,RATE` entries
-    /// separated by spaces (`"08:00,1M 19:00,off"`).
+    /// separated by spaces (`"08:00,1M 19:00,off"`); with a weekday before
+    /// any time (`Mon-08:00,512K`, rclone's `Mon` to `Sun` or the whole
+    /// name) a week's, whose entries without a day hold on every day.
     pub fn parse(text: &str) -> Result<Limit, String> {
         if !text.contains(',') {
             return parse_rate(text).map(Limit::Rate);
         }
-        let mut table = Vec::new();
+        let mut entries = Vec::new();
         for entry in text.split_whitespace() {
-            let bad = || format!("{entry:?} is no timetable entry: write HH:MM,RATE (08:00,1M)");
-            let (at, rate) = entry.split_once(',').ok_or_else(bad)?;
-            let (h, m) = at.split_once(':').ok_or_else(bad)?;
-            let (h, m): (u32, u32) = match (h.parse(), m.parse()) {
-                (Ok(h), Ok(m)) if h < 24 && m < 60 && at.len() == 5 => (h, m),
-                _ => return Err(bad()),
+            let bad = || {
+                format!("{entry:?} is no timetable entry: write HH:MM,RATE or DAY-HH:MM,RATE (08:00,1M, Mon-08:00,1M)")
             };
-            table.push((h * 60 + m, parse_rate(rate)?));
+            let (at, rate) = entry.split_once(',').ok_or_else(bad)?;
+            let (day, minute) = entry_time(at).ok_or_else(bad)?;
+            entries.push((day, minute, parse_rate(rate)?));
+        }
+        let weekly = entries.iter().any(|e| e.0.is_some());
+        let mut table: Vec<(u32, u64)> = Vec::new();
+        for (day, minute, rate) in entries {
+            match (weekly, day) {
+                (false, _) => table.push((minute, rate)),
+                (true, Some(d)) => table.push((d * DAY + minute, rate)),
+                (true, None) => table.extend((0..7).map(|d| (d * DAY + minute, rate))),
+            }
         }
         table.sort_by_key(|e| e.0);
         if table.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(format!("{text:?} names a time twice"));
         }
-        Ok(Limit::Timetable(table))
+        Ok(if weekly {
+            Limit::Weekly(table)
+        } else {
+            Limit::Timetable(table)
+        })
     }
 
-    /// The rate at `minute` of the day.
+    /// The rate at `minute` of the week (Monday 00:00 is 0); a day's
+    /// timetable reads its minute of the day.
     pub fn at(&self, minute: u32) -> u64 {
+        let find = |t: &[(u32, u64)], m: u32| t.iter().rev().find(|e| e.0 <= m).or(t.last()).map_or(0, |e| e.1);
         match self {
             Limit::Rate(r) => *r,
-            Limit::Timetable(t) => t.iter().rev().find(|e| e.0 <= minute).or(t.last()).map_or(0, |e| e.1),
+            Limit::Timetable(t) => find(t, minute % DAY),
+            Limit::Weekly(t) => find(t, minute % WEEK),
         }
     }
 }
@@ -112,7 +171,7 @@ pub fn limit(limit: &Limit) -> std::io::Result<Option<Arc<Pace>>> {
                 ..Rates::default()
             },
         )),
-        Limit::Timetable(_) => {
+        Limit::Timetable(_) | Limit::Weekly(_) => {
             let pace = Pace::changeable(&buckets()?, limit.at(local_minute()));
             let (kept, table) = (Arc::downgrade(&pace), limit.clone());
             std::thread::Builder::new().name("bwlimit".into()).spawn(move || {
@@ -127,8 +186,8 @@ pub fn limit(limit: &Limit) -> std::io::Result<Option<Arc<Pace>>> {
     }
 }
 
-/// The minute of the day on the local clock (TZ, else /etc/localtime, as
-/// date(1); UTC when neither can be read).
+/// The minute of the week on the local clock (Monday 00:00 is 0; TZ, else
+/// /etc/localtime, as date(1); UTC when neither can be read).
 fn local_minute() -> u32 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -136,7 +195,14 @@ fn local_minute() -> u32 {
     let offset = crate::local_zone::get()
         .and_then(|z| z.find_local_time_type(now).ok().map(|t| i64::from(t.ut_offset())))
         .unwrap_or(0);
-    (now.saturating_add(offset).rem_euclid(86_400) / 60) as u32
+    week_minute(now.saturating_add(offset))
+}
+
+/// The minute of the week of `secs` since the epoch (a Thursday).
+fn week_minute(secs: i64) -> u32 {
+    let days = secs.div_euclid(86_400);
+    let weekday = (days + 3).rem_euclid(7) as u32;
+    weekday * DAY + (secs.rem_euclid(86_400) / 60) as u32
 }
 
 #[cfg(test)]
@@ -194,6 +260,40 @@ mod tests {
         ] {
             assert!(Limit::parse(bad).is_err(), "{bad}");
         }
-        assert!(local_minute() < 24 * 60);
+        assert!(local_minute() < WEEK);
+    }
+
+    #[test]
+    fn weekdays_read_as_rclone_reads_them() {
+        let t = Limit::parse("Mon-08:00,512K Fri-19:00,off").unwrap();
+        let (mon8, fri19) = (8 * 60, 4 * DAY + 19 * 60);
+        assert_eq!(t, Limit::Weekly(vec![(mon8, 512 << 10), (fri19, 0)]));
+        assert_eq!(t.at(mon8), 512 << 10);
+        assert_eq!(t.at(3 * DAY), 512 << 10, "Thursday, still Monday's");
+        assert_eq!(t.at(fri19), 0);
+        assert_eq!(t.at(6 * DAY), 0, "Sunday, still Friday's");
+        assert_eq!(t.at(60), 0, "Monday before 08:00: the week's last entry");
+        // an entry without a day holds on every day
+        let t = Limit::parse("Mon-00:00,512 12:00,1M sunday-20:00,off").unwrap();
+        assert_eq!(t.at(60), 512 << 10);
+        assert_eq!(t.at(DAY + 13 * 60), 1 << 20, "Tuesday afternoon");
+        assert_eq!(t.at(DAY + 60), 1 << 20, "Tuesday night: Monday noon's");
+        assert_eq!(t.at(6 * DAY + 21 * 60), 0);
+        for bad in [
+            "Mo-08:00,1M",
+            "Mondayé-08:00,1M",
+            "éééé-08:00,1M",
+            "Xyz-08:00,1M",
+            "Mon-8:00,1M",
+            "Mon08:00,1M",
+            "Mon-08:00,1M Mon-08:00,2M",
+            "Mon-12:00,1M 12:00,2M",
+        ] {
+            assert!(Limit::parse(bad).is_err(), "{bad}");
+        }
+        // 1970-01-05 was a Monday, 1970-01-01 a Thursday
+        assert_eq!(week_minute(4 * 86_400 + 8 * 3600), mon8);
+        assert_eq!(week_minute(0), 3 * DAY);
+        assert_eq!(week_minute(-60), 3 * DAY - 1);
     }
 }

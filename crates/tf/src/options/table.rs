@@ -377,7 +377,7 @@ win over it.
     Opt {
         names: &["--bwlimit"],
         value: "RATE",
-        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none;\na timetable as rclone's: \"08:00,1M 19:00,off\")",
+        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none;\na timetable as rclone's: \"08:00,1M 19:00,off\", \"Mon-08:00,512K Fri-19:00,off\")",
         doc: r##"Move at most
 .I rate
 bytes a second in each direction, for the whole run: every session and
@@ -416,6 +416,15 @@ local clock) until the next entry's, the last past midnight until the first:
 .B \-\-bwlimit \(dq08:00,1M 19:00,off\(dq
 moves at most 1 MiB a second by day and without a limit at night, a run
 going on across 19:00 changing pace then (within 10 s).
+An entry may name a weekday first, as rclone's do,
+.IB day \- hh : mm , rate
+.RB ( Mon
+to
+.BR Sun ,
+or the whole name): the timetable is then a week's, each rate holding until
+the next entry of the week, and an entry without a day holds on every day:
+.B \-\-bwlimit \(dqMon\-08:00,512K Fri\-19:00,off\(dq
+limits the working week from Monday morning and nothing from Friday evening.
 "##,
         file: Some(FileKey {
             name: "bwlimit",
@@ -436,7 +445,9 @@ going on across 19:00 changing pace then (within 10 s).
 .B get
 or
 .B mirror
-(the server's session ended, the network cut it), connect again and continue,
+(the server's session ended, the network cut it; tf's own session or one of the
+\-\-jobs
+sessions of a tree or a mirror), connect again and continue,
 up to
 .I n
 times (0 to 100; default 0), waiting 1 s before the first try, then twice as

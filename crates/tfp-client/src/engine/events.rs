@@ -41,10 +41,11 @@ pub trait Events: Sync {
     /// The extra sessions of the pool could not be opened (followed by a
     /// [`Events::failed`] that says nothing moved).
     fn pool_failed(&self, _e: &Error) {}
-    /// The files start moving: `total` of them, counted in `progress`.
+    /// The files of a plan start moving: `total` of them, counted in
+    /// `progress` (told once a plan, as soon as the plan is made, with the
+    /// bytes it moves where the listings said every size).
     fn transferring(&self, _total: usize, _progress: &Arc<Progress>) {}
-    /// They stopped moving; the failures of single files follow, in the
-    /// order the files were planned.
+    /// The plan's files stopped moving.
     fn transferred(&self) {}
     /// The run is about to make its destination, which then receives a
     /// directory source's contents (cp -r's rule for a missing destination):
@@ -178,6 +179,10 @@ pub struct Report {
     /// Entries left out on purpose, as told to [`Events::note`] (a symlink,
     /// a special file, a download's partial).
     pub skipped: usize,
+    /// A session of the run (the caller's, or one of the pool's other
+    /// sessions) broke under some of its files: a try on new sessions may
+    /// continue them, as after the caller's session broke (`--retries`).
+    pub broken: bool,
 }
 
 impl Report {
@@ -198,7 +203,15 @@ pub(crate) struct Tally<'e> {
     /// The command the run's messages start with (`put`, `get`, `mirror`):
     /// `put -r -a` runs the mirror's code and still speaks as `put`.
     pub(crate) verb: &'static str,
+    /// The counters of the plan moving now ([`Tally::begin_moving`]): every
+    /// part of a plan (batches, big files, deltas) counts into the one
+    /// line its plan started.
+    moving: Option<Arc<Progress>>,
 }
+
+/// Whether a [`Tally::begin_moving`] started the line (its caller ends it).
+#[must_use]
+pub(crate) struct Moving(bool);
 
 impl<'e> Tally<'e> {
     pub(crate) fn new(ev: &'e dyn Events, verb: &'static str) -> Self {
@@ -207,6 +220,37 @@ impl<'e> Tally<'e> {
             report: Report::default(),
             pool: None,
             verb,
+            moving: None,
+        }
+    }
+
+    /// Starts counting a plan of files of these `sizes` (told to
+    /// [`Events::transferring`]) unless a plan around this part of it
+    /// already counts, or it moves no file.
+    pub(crate) fn begin_moving(&mut self, sizes: impl Iterator<Item = Option<u64>>) -> Moving {
+        if self.moving.is_some() {
+            return Moving(false);
+        }
+        let sizes: Vec<Option<u64>> = sizes.collect();
+        if sizes.is_empty() {
+            return Moving(false);
+        }
+        let p = Arc::new(Progress::of_sizes(sizes.iter().copied()));
+        let n = sizes.len();
+        self.ev.transferring(n, &p);
+        self.moving = Some(p);
+        Moving(true)
+    }
+
+    /// The counters of the plan moving now (of nothing, if none was begun).
+    pub(crate) fn progress(&self) -> Arc<Progress> {
+        self.moving.clone().unwrap_or_default()
+    }
+
+    /// Ends the counting `m` started ([`Events::transferred`]).
+    pub(crate) fn end_moving(&mut self, m: Moving) {
+        if m.0 && self.moving.take().is_some() {
+            self.ev.transferred();
         }
     }
 
@@ -229,6 +273,20 @@ impl<'e> Tally<'e> {
     pub(crate) fn skipped(&mut self, msg: impl std::fmt::Display) {
         self.ev.note(&msg.to_string());
         self.report.skipped += 1;
+    }
+
+    /// Notes a session's failure `e` under some files: a broken
+    /// connection makes the run one to try again ([`Report::broken`]).
+    pub(crate) fn session_failed(&mut self, e: &Error) {
+        self.report.broken |= !e.session_usable();
+    }
+
+    /// Files no session carried (every one of them failed).
+    pub(crate) fn lost(&mut self, n: usize) {
+        if n > 0 {
+            self.report.broken = true;
+            self.local(format!("{n} file(s) not transferred: every session failed"));
+        }
     }
 
     pub(crate) fn failures(&self) -> usize {

@@ -6,7 +6,6 @@ use super::events::{Progress, Tally};
 use super::opening::Opening;
 use super::pool::{self, connector, open_pool};
 use crate::{Client, ClientConfig, Error};
-use std::sync::Arc;
 
 /// How one file's transfer ended (a session failure is the pool's `Err`).
 pub(crate) enum Done {
@@ -87,8 +86,8 @@ pub(crate) fn run_pool<J: Sync>(
             return 0;
         }
     };
-    let progress = Arc::new(Progress::default());
-    t.ev.transferring(jobs.len(), &progress);
+    let moving = t.begin_moving(jobs.iter().map(|_| None));
+    let progress = t.progress();
     let results = {
         let mut sessions: Vec<&mut Client> = vec![c];
         sessions.extend(more.iter_mut());
@@ -99,7 +98,7 @@ pub(crate) fn run_pool<J: Sync>(
             r
         })
     };
-    t.ev.transferred();
+    t.end_moving(moving);
     for m in more {
         let _ = m.end();
     }
@@ -110,15 +109,14 @@ pub(crate) fn run_pool<J: Sync>(
             Some(Ok(Done::Refused(why))) => t.refused(format!("{}: {why}", what(j))),
             Some(Ok(Done::Local(why))) => t.local(format!("{}: {why}", what(j))),
             Some(Err(e)) => {
+                t.session_failed(&e);
                 let why = t.ev.session_error(&e);
                 t.local(format!("{}: {why}", what(j)))
             }
             None => lost += 1,
         }
     }
-    if lost > 0 {
-        t.local(format!("{lost} file(s) not transferred: every session failed"));
-    }
+    t.lost(lost);
     t.report.transferred += done;
     done
 }

@@ -38,6 +38,9 @@ pub struct Listing {
     pub entries: Vec<Entry>,
     /// Lines refused, as sent, with the reason.
     pub refused: Vec<(Vec<u8>, Refused)>,
+    /// Each entry's size, index for index, where the listing said them
+    /// (TFDLIST); empty where it did not (LSR, TFDNAMES).
+    pub sizes: Vec<u64>,
 }
 
 /// Parses an LS/LSR answer: `D: rel/`, `F: rel`, `U: rel` a line. Each name
@@ -332,18 +335,24 @@ fn recv_listing(c: &mut Client, names: bool) -> Result<Option<StatListing>, Erro
 /// probe, if given, rides ahead of the first of them.
 pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::probe::Which>) -> Result<Listing, Error> {
     let stat = list_stat_probing(c, dir, probe)?;
-    tree_or_lsr(c, dir, stat, probe)
+    tree_or_lsr(c, dir, stat.map(|l| (l, true)), probe)
 }
 
-/// A TFDLIST answer as a tree's listing, or, with none, LSR's.
+/// A TFDLIST answer (or TFDNAMES', not `sized`) as a tree's listing, or,
+/// with none, LSR's.
 fn tree_or_lsr(
     c: &mut Client,
     dir: &[u8],
-    stat: Option<StatListing>,
+    stat: Option<(StatListing, bool)>,
     probe: Option<super::probe::Which>,
 ) -> Result<Listing, Error> {
     match stat {
-        Some(l) => Ok(Listing {
+        Some((l, sized)) => Ok(Listing {
+            sizes: if sized {
+                l.entries.iter().map(|e| e.size).collect()
+            } else {
+                Vec::new()
+            },
             entries: l.entries.into_iter().map(|e| e.entry).collect(),
             refused: l.refused,
         }),
@@ -364,7 +373,8 @@ pub(crate) struct Ahead {
 }
 
 /// Sends what [`list_tree`] would send first (the probe, if still to ask,
-/// and TFDLIST where the server may have it) without reading an answer: a
+/// and TFDLIST where the server may have it; TFDNAMES where it may and the
+/// sizes are not `sized`) without reading an answer: a
 /// tree download sends it behind its FSTAT of the source, so the listing
 /// costs no round trip of its own. The caller holds the sending side and
 /// then reads with [`recv_tree_listing`] (a directory) or
@@ -373,6 +383,7 @@ pub(crate) fn send_tree_listing(
     c: &mut Client,
     dir: &[u8],
     probe: Option<super::probe::Which>,
+    sized: bool,
 ) -> Result<Ahead, Error> {
     let probe = probe.filter(|w| w.unasked(c));
     if let Some(w) = probe {
@@ -381,7 +392,7 @@ pub(crate) fn send_tree_listing(
     // the names alone where the server has them: half the bytes of a
     // listing that a new connection's slow start carries
     let tfdlist = c.caps.get(Ext::TfdList) != Known::No;
-    let names = tfdlist && c.caps.get(Ext::TfdNames) != Known::No;
+    let names = tfdlist && !sized && c.caps.get(Ext::TfdNames) != Known::No;
     if tfdlist {
         let cmd: &[u8] = if names { b"TFDNAMES " } else { b"TFDLIST " };
         // no CONT ahead of its first chunk: tfd sends the next chunk
@@ -427,12 +438,13 @@ pub(crate) fn fstats_probing(
 }
 
 /// FSTAT of `src` with, when `tree`, the tree's listing (and the probe)
-/// sent behind it ([`send_tree_listing`]) in the same write: a round trip
-/// less for a directory; the caller reads or drains what went ahead.
+/// sent behind it ([`send_tree_listing`], with the sizes when `sized`) in
+/// the same write: a round trip less for a directory; the caller reads or
+/// drains what went ahead.
 pub(crate) fn fstat_listing_ahead(
     c: &mut Client,
     src: &[u8],
-    tree: bool,
+    (tree, sized): (bool, bool),
     probe: Option<super::probe::Which>,
 ) -> Result<(Result<Stat, Error>, Option<Ahead>), Error> {
     if !tree {
@@ -440,7 +452,7 @@ pub(crate) fn fstat_listing_ahead(
     }
     c.chan.tx.hold();
     c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
-    let ahead = send_tree_listing(c, src, probe)?;
+    let ahead = send_tree_listing(c, src, probe, sized)?;
     c.chan.tx.release()?;
     Ok((parse_fstat_answer(&c.chan.rx.recv_frame()?), Some(ahead)))
 }
@@ -458,11 +470,13 @@ fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
     recv_probe(c, a)?;
     let mut stat = if a.tfdlist { recv_listing(c, a.names)? } else { None };
+    let mut sized = !a.names;
     if stat.is_none() && a.names && c.caps.get(Ext::TfdNames) == Known::No {
         // a tfd from before TFDNAMES: its TFDLIST, a round trip more
         stat = list_stat(c, dir)?;
+        sized = true;
     }
-    tree_or_lsr(c, dir, stat, None)
+    tree_or_lsr(c, dir, stat.map(|l| (l, sized)), None)
 }
 
 /// Reads and drops the answers to what [`send_tree_listing`] sent ahead of

@@ -41,6 +41,8 @@ struct Down {
     /// Its directory when a batch makes it ([`Dir`]): an index
     /// into `get`'s directories.
     dir: Option<usize>,
+    /// Its size on the server, where the listing said it.
+    size: Option<u64>,
 }
 
 /// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
@@ -214,7 +216,7 @@ fn gather(
         let (st, sent) = crate::remote::entries::fstat_entries_ahead(c, src, probe)?;
         (st, None, sent)
     } else {
-        let (st, ahead) = listing::fstat_listing_ahead(c, src, ahead_wanted, probe)?;
+        let (st, ahead) = listing::fstat_listing_ahead(c, src, (ahead_wanted, o.sized), probe)?;
         (st, ahead, false)
     };
     let st = st.split()?;
@@ -250,9 +252,9 @@ fn gather(
             None if o.dry_run || o.itemize => {
                 tell_file(here, name, &st, t);
                 // a dry run too: where it would land is opened (never made)
-                gather_file(o, here, name, src, g, t)
+                gather_file(o, here, (name, st.size), src, g, t)
             }
-            None => gather_file(o, here, name, src, g, t),
+            None => gather_file(o, here, (name, st.size), src, g, t),
         },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
@@ -310,23 +312,13 @@ fn by_mirror(o: &Options) -> bool {
 /// `-n`/`-i` of a file source: told as an item, compared with what its
 /// target here is.
 fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
-    use super::itemize::{file, stated};
-    use std::os::unix::fs::MetadataExt;
+    use super::itemize::{file, lstated, stated};
     let target = if here.is_dir {
         here.local.join(std::ffi::OsStr::from_bytes(name))
     } else {
         here.local.to_path_buf()
     };
-    let ours = std::fs::symlink_metadata(&target).ok().map(|m| {
-        let kind = if m.is_dir() {
-            Kind::Dir
-        } else if m.is_file() {
-            Kind::File
-        } else {
-            Kind::Other
-        };
-        stated(kind, m.len(), m.mtime())
-    });
+    let ours = lstated(&target);
     let shown = target.file_name().map_or(name.to_vec(), |n| n.as_bytes().to_vec());
     let theirs = stated(Kind::File, st.size, st.mtime);
     t.ev.item(&file(
@@ -338,7 +330,14 @@ fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
 }
 
 /// A single file's landing: the directory it goes in.
-fn gather_file(o: &Options, here: &Here<'_>, name: &[u8], src: &[u8], g: &mut Gathered, t: &mut Tally<'_>) {
+fn gather_file(
+    o: &Options,
+    here: &Here<'_>,
+    (name, size): (&[u8], u64),
+    src: &[u8],
+    g: &mut Gathered,
+    t: &mut Tally<'_>,
+) {
     let (dir, rel) = if here.is_dir {
         (here.local.to_path_buf(), name.to_vec())
     } else {
@@ -361,6 +360,7 @@ fn gather_file(o: &Options, here: &Here<'_>, name: &[u8], src: &[u8], g: &mut Ga
                 rel,
                 remote: src.to_vec(),
                 dir: None,
+                size: Some(size),
             });
         }
         Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
@@ -424,7 +424,17 @@ fn gather_tree(
         let missing = names::shown(&rjoin(src, &p));
         t.refused(format!("get: {missing}: listed in --files-from, not on the server"));
     }
-    l.entries.retain(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir));
+    let kept: Vec<bool> = (l.entries.iter())
+        .map(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir))
+        .collect();
+    if l.sizes.len() == kept.len() {
+        let mut k = kept.iter();
+        l.sizes.retain(|_| k.next().copied().unwrap_or(false));
+    } else {
+        l.sizes.clear();
+    }
+    let mut k = kept.iter();
+    l.entries.retain(|_| k.next().copied().unwrap_or(false));
     for (n, why) in &l.refused {
         t.refused(format!(
             "get: {shown}: the server listed \"{}\": {why}; skipped",
@@ -454,7 +464,7 @@ fn gather_tree(
             )),
         }
     }
-    for e in l.entries.iter().filter(|e| e.kind == Kind::File) {
+    for (i, e) in l.entries.iter().enumerate().filter(|(_, e)| e.kind == Kind::File) {
         if failed.iter().any(|d| below(&e.rel, d)) {
             continue;
         }
@@ -464,6 +474,7 @@ fn gather_tree(
             rel: e.rel.clone(),
             remote: rjoin(src, &e.rel),
             dir: parent.and_then(|d| here.get(d).copied()),
+            size: l.sizes.get(i).copied(),
         });
     }
     Ok(())
@@ -505,7 +516,7 @@ fn fetch_gathered(
             dir: d.dir.map(|i| &made[i]),
             resume: o.resume && Partials::resumable(&landings[d.at], &d.rel),
             journal: o.resume,
-            size: None,
+            size: d.size,
             ours: None,
             sparse: cfg.sparse,
         })

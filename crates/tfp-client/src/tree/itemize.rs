@@ -189,6 +189,21 @@ pub fn stated(kind: Kind, size: u64, mtime: i64) -> Meta {
     }
 }
 
+/// A local entry as [`stated`] describes it (lstat's kind, size and
+/// mtime), `None` when nothing is there: a single file's target here.
+pub fn lstated(path: &Path) -> Option<Meta> {
+    std::fs::symlink_metadata(path).ok().map(|m| {
+        let kind = if m.is_dir() {
+            Kind::Dir
+        } else if m.is_file() {
+            Kind::File
+        } else {
+            Kind::Other
+        };
+        stated(kind, m.len(), m.mtime())
+    })
+}
+
 /// The item of a single file moved to `name` (no plan: compared by size
 /// and mtime with what is there).
 pub fn file(name: &[u8], action: Action, s: &Meta, d: Option<&Meta>) -> Item {

@@ -60,6 +60,12 @@ pub struct Options {
     /// `--remove-source-files`: each source file whose copy is proven the
     /// same is removed once the run is over.
     pub remove_source: bool,
+
+    // the progress line (issue 68)
+    /// The plan learns the size of every file it moves, the whole of a
+    /// progress line: a tree's listing is TFDLIST's, not the names alone
+    /// (TFDNAMES, half the bytes) that suffice to move the files.
+    pub sized: bool,
 }
 
 impl Options {
@@ -87,6 +93,7 @@ impl Default for Options {
             itemize: false,
             backup: None,
             remove_source: false,
+            sized: false,
         }
     }
 }

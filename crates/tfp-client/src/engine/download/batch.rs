@@ -101,8 +101,8 @@ pub(crate) fn download(
             return Ok(Some((0, Vec::new())));
         }
     };
-    let progress = std::sync::Arc::new(Progress::of_sizes(files.iter().map(|f| f.size)));
-    t.ev.transferring(files.len(), &progress);
+    let moving = t.begin_moving(files.iter().map(|f| f.size));
+    let progress = t.progress();
     let results = {
         let mut sessions: Vec<&mut Client> = vec![c];
         sessions.extend(more.iter_mut());
@@ -112,7 +112,7 @@ pub(crate) fn download(
             fetch_batch(c, cfg, &batch, p, ev, z)
         })
     };
-    t.ev.transferred();
+    t.end_moving(moving);
     for m in more {
         let _ = m.end();
     }
@@ -136,18 +136,19 @@ pub(crate) fn download(
                     }
                 }
             }
-            Some(Err(e)) => t.local(format!(
-                "{} file(s) from {} on: {}",
-                g.len(),
-                what(files[g[0]]),
-                t.ev.session_error(&e)
-            )),
+            Some(Err(e)) => {
+                t.session_failed(&e);
+                t.local(format!(
+                    "{} file(s) from {} on: {}",
+                    g.len(),
+                    what(files[g[0]]),
+                    t.ev.session_error(&e)
+                ))
+            }
             None => lost += g.len(),
         }
     }
-    if lost > 0 {
-        t.local(format!("{lost} file(s) not transferred: every session failed"));
-    }
+    t.lost(lost);
     t.report.transferred += done;
     big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))
@@ -345,8 +346,12 @@ fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress, z: Option<Choice
     let mut out = Vec::with_capacity(files.len());
     let mut blocks = z.map(|_| Blocks::new("TFDGETMANY")).transpose()?;
     for w in files {
-        out.push(fetch_one(rx, w, p, blocks.as_mut())?);
-        p.file_done();
+        let f = fetch_one(rx, w, p, blocks.as_mut())?;
+        // a big file is done when the engine has it, not when announced
+        if !matches!(f, Fetched::Big(_)) {
+            p.file_done();
+        }
+        out.push(f);
     }
     let last = rx.recv_frame()?;
     match Sent::parse(&last) {

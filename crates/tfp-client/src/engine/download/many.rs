@@ -41,8 +41,29 @@ pub(crate) fn dirs_as_files_land(c: &mut Client, journal: bool) -> Result<bool, 
 /// `what`), changed files that may as deltas under `rule`; `made` runs between the batches and the files that go alone
 /// (the engine's files need their directories made). The partials kept for
 /// a later run are recorded in `t.report.kept`. Returns the files done.
+/// The plan is counted as one from the start ([`Tally::begin_moving`]):
+/// its total is the bytes of the files the listings sized.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fetch(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    run: Sessions,
+    files: &[File<'_>],
+    rule: DeltaRule,
+    what: &(dyn Fn(&File<'_>) -> String + Sync),
+    made: &mut dyn FnMut(&mut Tally<'_>),
+    ev: &dyn Events,
+    t: &mut Tally<'_>,
+) -> Result<usize, Error> {
+    let moving = t.begin_moving(files.iter().map(|f| f.size));
+    let r = fetch_counted(c, cfg, run, files, rule, what, made, ev, t);
+    t.end_moving(moving);
+    r
+}
+
+/// [`fetch`] once its plan is counted.
+#[allow(clippy::too_many_arguments)]
+fn fetch_counted(
     c: &mut Client,
     cfg: &ClientConfig,
     run: Sessions,

@@ -151,12 +151,31 @@ pub(crate) fn keeps_mtimes(c: &mut Client) -> Result<bool, Error> {
 /// in order, so a session's files find their directories; a directory
 /// another session made first answers "exists", which is fine). Their
 /// answers, tens of bytes each, are read after the batch is sent.
+/// The plan is counted as one from the start ([`Tally::begin_moving`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn upload(
     c: &mut Client,
     cfg: &ClientConfig,
     jobs: usize,
     fai: bool,
+    files: &[Up],
+    dirs: &mut Dirs,
+    keep: Keep,
+    what: &(dyn Fn(&Up) -> String + Sync),
+    t: &mut Tally<'_>,
+) -> Result<usize, Error> {
+    let moving = t.begin_moving(files.iter().map(|u| u.size));
+    let r = upload_counted(c, cfg, (jobs, fai), files, dirs, keep, what, t);
+    t.end_moving(moving);
+    r
+}
+
+/// [`upload`] once its plan is counted.
+#[allow(clippy::too_many_arguments)]
+fn upload_counted(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    (jobs, fai): (usize, bool),
     files: &[Up],
     dirs: &mut Dirs,
     keep: Keep,
@@ -250,8 +269,8 @@ fn batches(
             return 0;
         }
     };
-    let progress = std::sync::Arc::new(Progress::of_sizes(files.iter().map(|u| u.size)));
-    t.ev.transferring(files.len(), &progress);
+    let moving = t.begin_moving(files.iter().map(|u| u.size));
+    let progress = t.progress();
     let tails: Vec<Vec<Entry>> = if dirs.closing.wanted() && keep.archive {
         groups
             .iter()
@@ -272,7 +291,7 @@ fn batches(
             send_batch(c, cfg, (&batch, tail), ahead, keep, p)
         })
     };
-    t.ev.transferred();
+    t.end_moving(moving);
     for m in more {
         let _ = m.end();
     }
@@ -306,6 +325,7 @@ fn batches(
                 }
             }
             Some(Err(e)) => {
+                t.session_failed(&e);
                 let why = t.ev.session_error(&e);
                 for &i in g {
                     t.local(format!("{}: {why}", what(files[i])));
@@ -315,9 +335,7 @@ fn batches(
         }
     }
     not_sent(t, dirless);
-    if lost > 0 {
-        t.local(format!("{lost} file(s) not transferred: every session failed"));
-    }
+    t.lost(lost);
     t.report.transferred += done;
     done
 }

@@ -743,6 +743,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     // the last step rides at the batches' ends where every file goes in one
     let fold =
         archive && deltas.is_empty() && !jobs.is_empty() && jobs.iter().all(|u| up_many::in_batch(u, cfg.sparse));
+    // the deltas and the whole files are one plan on the progress line
+    let moving = t.begin_moving(jobs.iter().chain(&deltas).map(|u| u.size));
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
     let owned: std::collections::HashSet<Vec<u8>> = jobs
@@ -771,7 +773,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     if let Some(last) = &folded {
         dirs.closing = last.closing();
     }
-    n.transferred = sent + up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
+    let up = up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t);
+    t.end_moving(moving);
+    n.transferred = sent + up?;
     n.failed = before + (total - n.transferred);
     if dirs.failed.contains(&dst) {
         // the destination could not be made (told): nothing to settle

@@ -1,0 +1,169 @@
+//! Issue 68, one file shown: `put`/`get` of a single file with `-n`, `-i`
+//! or `--json` is still the single transfer, so `--streams`, `--resume` and
+//! `--verify` go with them: `-n` says what would move and changes nothing,
+//! `-i` itemizes the file (a resumed one too) and it moves as without it,
+//! `--json` prints the file's object and the summary.
+
+use crate::output::{ok, stderr, stdout, text};
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tfd_testkit::*;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn put_n_with_streams_says_what_would_move_and_changes_nothing() {
+    let srv = Server::start();
+    let here = tempdir("shown_put_n");
+    let big = here.join("big");
+    fs::write(&big, pattern(3 << 20, 5)).unwrap();
+    fs::write(srv.path("old"), b"old").unwrap();
+    for (dest, said) in [("old", "<f.s"), ("new", "<f+++++++++")] {
+        let o = srv.tf(&["put", "-n", "--streams", "4", s(&big), dest]);
+        ok(&o, "put -n --streams 4");
+        let out = stdout(&o);
+        let first = out.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(said) && first.ends_with(&format!(" {dest}")),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            out.contains("put: 1 to change, 0 skipped, 0 failed (dry run"),
+            "{}",
+            text(&o)
+        );
+        assert_eq!(names(&srv.path("")), ["old"], "{}", text(&o));
+        assert_eq!(fs::read(srv.path("old")).unwrap(), b"old");
+    }
+    // for real, itemized and checked: the same words without -n move it
+    let o = srv.tf(&["put", "-i", "--streams", "4", "--verify", s(&big), "old"]);
+    ok(&o, "put -i --streams 4 --verify");
+    assert!(
+        stdout(&o).starts_with("<f.s") && stdout(&o).contains(" old\n"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stdout(&o).contains("put: 1 transferred, 0 skipped, 0 failed (3.0 MiB in "),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(fs::read(srv.path("old")).unwrap(), fs::read(&big).unwrap());
+    // a missing local file fails as the transfer would, nothing asked of it
+    let o = srv.tf(&["put", "-n", "--streams", "4", s(&here.join("none")), "x"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+/// `get` of big.bin onto an old `target`, stopped with SIGINT once its
+/// journal holds 1 MiB.
+fn interrupted_get(srv: &Server, target: &Path) {
+    fs::write(target, b"old").unwrap();
+    let journal = target.with_file_name(format!(
+        ".{}.tf-partial.journal",
+        target.file_name().unwrap().to_string_lossy()
+    ));
+    let child: Child = srv
+        .tf_command(&["get", "big.bin", s(target)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let landed = |j: &Path| {
+        let text = fs::read_to_string(j).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.strip_prefix("range "))
+            .filter_map(|l| l.split(' ').nth(2)?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    while landed(&journal) < 1 << 20 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no journal at {journal:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let st = Command::new("kill")
+        .args(["-2", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o: Output = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(journal.exists(), "the partial's journal kept: {}", text(&o));
+}
+
+#[test]
+fn get_i_resume_itemizes_the_resumed_file() {
+    let srv = Server::start_with("rate_limit_session 2M\n");
+    let here = tempdir("shown_get_resume");
+    let big = pattern(12 << 20, 11);
+    fs::write(srv.path("big.bin"), &big).unwrap();
+    let t = here.join("big.bin");
+    interrupted_get(&srv, &t);
+    let o = srv.tf(&["get", "-i", "--resume", "big.bin", s(&t)]);
+    ok(&o, "get -i --resume");
+    assert!(
+        stdout(&o).starts_with(">f.s") && stdout(&o).contains(" big.bin\n"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stdout(&o).contains("get: 1 transferred, 0 skipped, 0 failed"),
+        "{}",
+        text(&o)
+    );
+    assert!(stderr(&o).contains("resuming"), "{}", text(&o));
+    assert_eq!(fs::read(&t).unwrap(), big);
+    assert_eq!(names(&here), ["big.bin"], "the partial is gone");
+}
+
+/// The objects of `--json`'s lines, checked by jq: (type, action or
+/// transferred).
+fn objects(out: &str) -> Vec<String> {
+    let mut child = Command::new("jq")
+        .args(["-r", "[.type, (.action // .transferred | tostring)] | join(\" \")"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("jq");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(out.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "not JSON: {out}");
+    String::from_utf8(o.stdout).unwrap().lines().map(String::from).collect()
+}
+
+#[test]
+fn json_with_streams_and_verify_prints_the_file_and_the_summary() {
+    let srv = Server::start();
+    let here = tempdir("shown_json");
+    let f = here.join("f");
+    fs::write(&f, pattern(2 << 20, 3)).unwrap();
+    let o = srv.tf(&["put", "--json", "--streams", "3", "--verify", s(&f), "f"]);
+    ok(&o, "put --json --streams 3 --verify");
+    assert_eq!(objects(&stdout(&o)), ["item send", "summary 1"], "{}", text(&o));
+    assert_eq!(fs::read(srv.path("f")).unwrap(), fs::read(&f).unwrap());
+    let back = here.join("back");
+    let o = srv.tf(&["get", "--json", "--streams", "2", "--verify", "f", s(&back)]);
+    ok(&o, "get --json --streams 2 --verify");
+    assert_eq!(objects(&stdout(&o)), ["item receive", "summary 1"], "{}", text(&o));
+    assert_eq!(fs::read(&back).unwrap(), fs::read(&f).unwrap());
+    // a file the server lacks: an error object, then the summary
+    let o = srv.tf(&["get", "--json", "--verify", "none", s(&here.join("x"))]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(objects(&stdout(&o)), ["error null", "summary 0"], "{}", text(&o));
+}
