@@ -30,6 +30,20 @@ pub(crate) struct Heard {
     on_item: Option<PyObject>,
 }
 
+impl Heard {
+    /// A try broke and the run tries again: what the earlier tries said
+    /// failed stays told as a note, since the run's outcome is the last
+    /// try's (a file the broken try failed lands in the next one).
+    fn tried_again(&self) {
+        for (kind, text) in self.said.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+            if *kind != "note" {
+                *text = format!("(an earlier try, tried again) {text}");
+                *kind = "note";
+            }
+        }
+    }
+}
+
 /// An item as Python gets it: (action, kind, path, size, changes, line):
 /// the fields of `tf --json`'s objects and `tf -i`'s line.
 pub(crate) type ItemTuple = (&'static str, &'static str, Vec<u8>, u64, Vec<&'static str>, String);
@@ -102,6 +116,9 @@ pub(crate) struct TreeRun {
     pub(crate) planned: Vec<(&'static str, Vec<u8>)>,
     /// A mirror stopped before it had a plan (a side could not be read).
     pub(crate) stopped: bool,
+    /// One of the run's pool sessions lost its connection (tried again as
+    /// the session's own broken connection is).
+    pub(crate) broken: bool,
     /// How many tries the run took (`retries=`: more than one after a
     /// broken connection).
     pub(crate) tries: u32,
@@ -116,10 +133,17 @@ pub(crate) fn again(
     cfg: &ClientConfig,
     c: &mut Client,
     retries: u32,
-    once: impl FnMut(&mut Client, u32) -> Result<TreeRun, Error>,
+    heard: &Heard,
+    mut once: impl FnMut(&mut Client, u32) -> Result<TreeRun, Error>,
 ) -> Result<TreeRun, Error> {
     let failed = |r: &TreeRun| r.local + r.refused > 0 || r.stopped;
-    let (r, tries) = tfp_client::retry::run(cfg, c, retries, once, failed);
+    let each = |c: &mut Client, n: u32| {
+        if n > 1 {
+            heard.tried_again();
+        }
+        once(c, n)
+    };
+    let (r, tries) = tfp_client::retry::run(cfg, c, retries, each, failed, |r| r.broken);
     r.map(|r| TreeRun { tries, ..r })
 }
 
@@ -205,6 +229,7 @@ impl TreeRun {
             local: r.local,
             refused: r.refused,
             kept: r.kept,
+            broken: r.broken,
             ..TreeRun::default()
         }
     }

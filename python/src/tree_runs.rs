@@ -59,7 +59,7 @@ pub(crate) fn copy_tree(
     };
     let run = if upload { copy::put } else { copy_down::get };
     session.tree_run(py, (progress, on_item), per_file, |c, cfg, heard| {
-        again(cfg, c, retries, |c, n| {
+        again(cfg, c, retries, heard, |c, n| {
             run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
         })
     })
@@ -104,7 +104,7 @@ pub(crate) fn mirror(
         ..run_mirror::Options::default()
     };
     session.tree_run(py, (progress, on_item), false, |c, cfg, heard| {
-        again(cfg, c, retries, |c, _| {
+        again(cfg, c, retries, heard, |c, _| {
             run_mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
         })
     })

@@ -2,7 +2,11 @@
 --retries handed to tfp-client (one token bucket for the session and every
 connection it opens; the library's retry loop), no logic of the binding's."""
 
+import os
+import signal
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +35,44 @@ def test_bwlimit_holds_a_tree_and_its_jobs_together(tfd, tmp_path, rate):
 def test_a_rate_tf_would_refuse_is_a_value_error(tfd, bad):
     with pytest.raises(ValueError, match="bwlimit"):
         tfd.connect(bwlimit=bad)
+
+
+def _sessions(tfd):
+    """The live session processes of `tfd`, oldest first (by start time)."""
+    kids = Path(f"/proc/{tfd.proc.pid}/task/{tfd.proc.pid}/children").read_text().split()
+    def started(pid):
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        except (OSError, IndexError, ValueError):
+            return 0
+    return sorted((int(p) for p in kids), key=lambda p: (started(p), p))
+
+
+def test_a_killed_pool_session_is_tried_again_and_the_tree_lands_whole(make_tfd, tmp_path):
+    # one of put_tree's pool sessions SIGKILLed on the server while files
+    # move: retries= tries again as after the session's own broken
+    # connection (it was a failure, not retried), and the tree lands whole
+    srv = make_tfd(extra=["rate_limit_session 4M"])
+    src = tmp_path / "t"
+    src.mkdir()
+    for i in range(24):
+        (src / f"f{i:02}.bin").write_bytes(bytes([i]) * (512 * 1024))
+    out = {}
+    with srv.connect() as s:
+        run = threading.Thread(target=lambda: out.setdefault("r", s.put_tree(src, "up", jobs=4, retries=2)))
+        run.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            live = _sessions(srv)
+            if len(live) > 1 and (srv.data / "up").is_dir() and any((srv.data / "up").iterdir()):
+                os.kill(live[-1], signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("the run never had a pool")
+        run.join(120)
+        assert not run.is_alive()
+    r = out["r"]
+    assert r.tries >= 2, r.tries
+    for i in range(24):
+        assert (srv.data / "up" / f"f{i:02}.bin").read_bytes() == bytes([i]) * (512 * 1024)

@@ -32,26 +32,35 @@ pub fn broke(cfg: &ClientConfig, c: &mut Client) -> bool {
 }
 
 /// Runs `once(c, 1)`; while what it returns `failed` (or is an error) and
-/// the session broke, waits, connects a new session into `c` and runs
-/// `once(c, n)` for try `n`, up to `retries` more times. Returns the last
-/// try's result and how many tries it took.
+/// a connection broke — the session's own (then a new session is connected
+/// into `c`) or one of the run's pool, as `pool_broke` reads the result
+/// (`Report::broken`) — waits and runs `once(c, n)` for try `n`, up to
+/// `retries` more times. Returns the last try's result and how many tries
+/// it took.
 pub fn run<T>(
     cfg: &ClientConfig,
     c: &mut Client,
     retries: u32,
     mut once: impl FnMut(&mut Client, u32) -> Result<T, Error>,
     failed: impl Fn(&T) -> bool,
+    pool_broke: impl Fn(&T) -> bool,
 ) -> (Result<T, Error>, u32) {
     let mut tries = 1;
     let mut r = once(c, tries);
-    while r.as_ref().map_or(true, &failed) && tries <= retries && broke(cfg, c) {
+    while r.as_ref().map_or(true, &failed) && tries <= retries {
+        let own = broke(cfg, c);
+        if !own && !r.as_ref().is_ok_and(&pool_broke) {
+            break;
+        }
         std::thread::sleep(wait(tries));
         tries += 1;
-        match Client::connect(cfg) {
-            Ok(new) => *c = new,
-            Err(e) => {
-                r = Err(e);
-                continue;
+        if own {
+            match Client::connect(cfg) {
+                Ok(new) => *c = new,
+                Err(e) => {
+                    r = Err(e);
+                    continue;
+                }
             }
         }
         r = once(c, tries);
