@@ -215,6 +215,12 @@ fn upload_counted(
     Ok(done)
 }
 
+/// Whether every file of a run goes whole in a batch (some, no delta, none
+/// alone), so an archive upload's last step can ride at the batches' ends.
+pub(crate) fn all_in_batches(jobs: &[Up], deltas: &[Up], sparse: bool) -> bool {
+    deltas.is_empty() && !jobs.is_empty() && jobs.iter().all(|u| in_batch(u, sparse))
+}
+
 /// Whether `u` goes in a batch where the server takes them (else by the
 /// route of a big file: a stage, as a file with holes goes under `sparse`).
 pub(crate) fn in_batch(u: &Up, sparse: bool) -> bool {

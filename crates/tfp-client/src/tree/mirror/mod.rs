@@ -741,8 +741,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     // and those a delta would not take, whole in batches
     let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs);
     // the last step rides at the batches' ends where every file goes in one
-    let fold =
-        archive && deltas.is_empty() && !jobs.is_empty() && jobs.iter().all(|u| up_many::in_batch(u, cfg.sparse));
+    let fold = archive && up_many::all_in_batches(&jobs, &deltas, cfg.sparse);
     // the deltas and the whole files are one plan on the progress line
     let moving = t.begin_moving(jobs.iter().chain(&deltas).map(|u| u.size));
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
