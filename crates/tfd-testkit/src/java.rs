@@ -3,7 +3,7 @@
 //! that use it against a test server. A driver prints one line per result; the Rust
 //! test parses those lines and checks the files on disk itself.
 
-use crate::{keys, tempdir, Server};
+use crate::{tempdir, Server};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -68,10 +68,7 @@ pub fn java_classes() -> &'static Path {
 /// `host port pubkey-path hash` and then `args`. Returns its output; a driver that
 /// does not finish within 60 s is killed (and its output so far returned).
 pub fn run_java(server: &Server, main_class: &str, args: &[&str]) -> Output {
-    let key = server.dir.join("pub.pem");
-    if !key.exists() {
-        std::fs::write(&key, &keys().1).unwrap();
-    }
+    let key = server.key_file();
     Command::new("timeout")
         .arg("60")
         .arg("java")

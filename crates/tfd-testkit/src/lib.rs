@@ -415,12 +415,26 @@ impl Server {
         Client::connect(&self.client_config()).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
     }
 
-    /// A `tf` command line aimed at this server (its public key written beside it).
-    pub fn tf_command(&self, args: &[&str]) -> Command {
+    /// The server's public key in a file beside it, for clients that take a
+    /// path. Written whole under a private name and renamed, so a client
+    /// started by another thread never reads it half written.
+    pub fn key_file(&self) -> PathBuf {
         let key = self.dir.join("pub.pem");
         if !key.exists() {
-            std::fs::write(&key, &keys().1).unwrap();
+            let tmp = self.dir.join(format!(
+                "pub.pem.{}.{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::write(&tmp, &keys().1).unwrap();
+            std::fs::rename(&tmp, &key).unwrap();
         }
+        key
+    }
+
+    /// A `tf` command line aimed at this server (its public key written beside it).
+    pub fn tf_command(&self, args: &[&str]) -> Command {
+        let key = self.key_file();
         let mut c = Command::new(tf_bin());
         // tf's records of runs to continue (crates/tf/src/rerun.rs) stay here
         c.env("XDG_STATE_HOME", self.dir.join("state"));
@@ -437,13 +451,12 @@ impl Server {
     /// `tf ARGS` aimed at `addr` (this server, or a relay in front of it) with
     /// this server's key and hash, stdin closed and its output captured.
     pub fn tf_via(&self, addr: &str, args: &[&str]) -> Command {
-        let _ = self.tf_command(&[]); // writes the public key beside the server
         let mut c = Command::new(tf_bin());
         c.env("XDG_STATE_HOME", self.dir.join("state"));
         c.arg("--server")
             .arg(addr)
             .arg("--key")
-            .arg(self.dir.join("pub.pem"))
+            .arg(self.key_file())
             .arg("--hash")
             .arg(&self.hash)
             .args(args)

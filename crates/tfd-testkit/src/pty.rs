@@ -2,7 +2,7 @@
 //! of what only a terminal shows: prompts, line editing, Tab, a password
 //! asked without echo.
 
-use crate::{keys, Server};
+use crate::Server;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -20,8 +20,7 @@ impl Pty {
     /// `tf --server … --key … --hash … ARGS… shell` against `srv`, run in
     /// `cwd`, without the environment variables named in `unset`.
     pub fn start(srv: &Server, args: &[&str], cwd: Option<&Path>, unset: &[&str]) -> Pty {
-        let key = srv.dir.join("pub.pem");
-        std::fs::write(&key, &keys().1).unwrap();
+        let key = srv.key_file();
         let line = format!(
             "{} --server {} --key {} --hash {} {} shell",
             crate::tf_bin(),
