@@ -177,6 +177,12 @@ fn an_upload_replaces_the_remote_file_whole() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(o.stdout, b"from stdin\n");
     assert!(stderr(&o).contains(&sum), "{}", stderr(&o));
+    // into a file: the same line as put's, with no `tf: ` before it (issue 65)
+    let into = tempdir("cli_safe_verified");
+    let o = srv.tf(&["get", "h.txt", into.join("h.txt").to_str().unwrap(), "--verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).lines().any(|l| l == sum), "{}", stderr(&o));
+    fs::remove_dir_all(&into).unwrap();
     let o = srv.tf(&["get", "h.txt", "-"]);
     assert!(o.status.success() && !stderr(&o).contains("verified"), "{}", stderr(&o));
     // --offset writes in place, explicitly: the tail stays

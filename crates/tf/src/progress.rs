@@ -28,6 +28,18 @@ pub fn say(line: &str) {
     eprintln!("{line}");
 }
 
+/// Prints what the library told during a transfer: a note as `tf: TEXT`,
+/// but the outcome of `--verify` (`verified: SHA-256 ...`) bare, as an
+/// upload prints it, so a script reads the same line whichever way the
+/// file went. `text` is already escaped for the terminal.
+pub fn note(text: &str) {
+    if text.starts_with("verified: ") {
+        say(text);
+    } else {
+        say(&format!("tf: {text}"));
+    }
+}
+
 /// Draws `line` after a carriage return (its width remembered); with
 /// `last`, ends the bar's line.
 fn draw(line: &str, last: bool) {

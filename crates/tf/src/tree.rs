@@ -333,7 +333,7 @@ impl Events for Told<'_> {
     }
 
     fn note(&self, text: &str) {
-        super::progress::say(&format!("tf: {}", escape::shown_str(text)));
+        super::progress::note(&escape::shown_str(text));
     }
 
     fn pool_failed(&self, e: &Error) {
