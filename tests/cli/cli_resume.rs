@@ -353,6 +353,11 @@ fn ctrl_c_in_the_shell_stops_the_command_and_keeps_the_session() {
     assert_eq!(fs::read(here.join("small.txt")).unwrap(), b"small\n", "{}", stderr(&o));
     assert!(!t.exists(), "the interrupted download left no target");
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    // tf closed the connection itself: it blames neither the server nor the
+    // stream (issue 65: it said the server ended the session)
+    for blame in ["server closed", "ended the session", "truncated", "close record"] {
+        assert!(!stderr(&o).contains(blame), "{blame:?}: {}", stderr(&o));
+    }
 }
 
 /// Sets `p`'s mtime to `secs` since the epoch.

@@ -196,6 +196,11 @@ pub fn session_error(e: &Error, cfg: &ClientConfig) -> Explained {
                 "the server is overloaded or the network dropped the connection; try again",
             )
         }
+        // Ctrl-C in the shell shut the connection down (tfp_client::interrupt):
+        // tf ended it, so neither the server nor the stream is to blame
+        e if super::ended::is_end(e) && tfp_client::interrupt::fired() => {
+            Explained::bare("stopped by Ctrl-C".to_string())
+        }
         e if super::ended::is_end(e) => {
             let (what, hint) = super::ended::words(&cfg.server, &super::ended::probe(&cfg.server));
             Explained::new(what, hint)
