@@ -522,12 +522,17 @@ impl Session {
             let began = Instant::now();
             // an OS error noted by an earlier command is not this one's cause
             let _ = crate::logging::take_os_error();
+            // a LOGIN's log line names the account tried (never the password
+            // after it), not the user the session still runs as
+            let login = (req.name == "LOGIN").then(|| crate::commands::access::login_name(req.arg));
             let outcome = self.dispatch(&req.name, req.arg);
             refused_login = req.name == "LOGIN" && !self.state.logged_in();
             // LOGIN and INJAIL change who the session is
             self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer
-            let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
+            let answered = self
+                .answer(&req.name, login.as_deref(), outcome)
+                .and_then(|_| self.chan.tx.release());
             let answered = match (answered, self.owed_fin.take()) {
                 (Ok(()), Some(grant)) => self.chan.rx.drain_to_fin(grant),
                 (r, _) => r,
@@ -624,7 +629,18 @@ impl Session {
         }
     }
 
-    fn answer(&mut self, name: &str, outcome: Result<Reply, CmdError>) -> Result<(), ChannelError> {
+    /// Sends `outcome`'s answer to `name`; a refusal is logged with who
+    /// asked: the account a LOGIN tried (`login`), else the session's user.
+    fn answer(
+        &mut self,
+        name: &str,
+        login: Option<&str>,
+        outcome: Result<Reply, CmdError>,
+    ) -> Result<(), ChannelError> {
+        let who = match login {
+            Some(n) => format!("login={n}"),
+            None => format!("user={}", self.user),
+        };
         let tx = &mut self.chan.tx;
         match outcome {
             Ok(Reply::Ok) => tx.send_frame(b"OK"),
@@ -644,33 +660,21 @@ impl Session {
             // permission set-up from a disk fault
             Err(CmdError::Failed(f)) => {
                 info!(
-                    "{} {} -> FAILED {} user={}{}",
+                    "{} {} -> FAILED {} ({}) {who}{}",
                     self.peer,
                     name,
                     f.code(),
-                    self.user,
+                    f.text(),
                     os_cause()
                 );
                 tx.send_frame(&f.to_wire())
             }
             Err(CmdError::Told(f, text)) => {
-                info!(
-                    "{} {} -> FAILED {} ({text}) user={}",
-                    self.peer,
-                    name,
-                    f.code(),
-                    self.user
-                );
+                info!("{} {} -> FAILED {} ({text}) {who}", self.peer, name, f.code());
                 tx.send_frame(format!("FAILED {} : {text}", f.code()).as_bytes())
             }
             Err(CmdError::Bare(why)) => {
-                info!(
-                    "{} {} -> FAILED ({why}) user={}{}",
-                    self.peer,
-                    name,
-                    self.user,
-                    os_cause()
-                );
+                info!("{} {} -> FAILED ({why}) {who}{}", self.peer, name, os_cause());
                 tx.send_frame(b"FAILED ")
             }
             Err(CmdError::Channel(e)) => Err(e),

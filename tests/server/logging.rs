@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tfd_testkit::users::{ensure_system_user, login_userdb};
 use tfd_testkit::{assert_failed, assert_ok, is_root, keys, require, tempdir, write_private_key, Opts, Server};
+use tfp_wire::Status;
 
 /// A tfd process started by hand (the environment is what these tests vary).
 struct Tfd {
@@ -230,6 +231,45 @@ fn a_failed_answer_logs_the_user_and_the_os_error() {
     assert!(line.contains("user=lena"), "{line}");
     assert!(line.contains("Permission denied"), "{line}");
     assert!(!log.contains("lena pw"), "never the password");
+}
+
+/// A refused LOGIN's line names the account tried and why, where it named
+/// the user the session still ran as (`LOGIN -> FAILED 39 user=root` for an
+/// attempt as alice; issue 65), and never the password.
+#[test]
+fn a_refused_login_logs_the_account_tried() {
+    if !require(is_root(), "needs root") {
+        return;
+    }
+    ensure_system_user("tfdlog2", &[]);
+    let f = login_userdb("logging-userdb2", "mira", "tfdlog2", "mira pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let mut c = srv.client();
+    assert!(matches!(
+        c.call("LOGIN", b"mira not-her-pw").unwrap(),
+        Status::Failed(..)
+    ));
+    assert_ok(c.call("LOGIN", b"mira mira pw").unwrap());
+    assert_failed(c.call("LOGIN", b"mira mira pw").unwrap(), 39);
+    let log = srv.log();
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("LOGIN -> FAILED")).collect();
+    assert_eq!(refused.len(), 2, "{log}");
+    for line in refused {
+        assert!(line.contains("login=\"mira\""), "{line}");
+        assert!(!line.contains("user="), "{line}");
+    }
+    assert!(
+        log.contains("LOGIN -> FAILED 39 (The process is already logged.)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("not-her-pw") && !log.contains("mira pw"),
+        "never the password"
+    );
 }
 
 /// Starts tfd with `extra` config lines, stderr on `stderr.log` in its
