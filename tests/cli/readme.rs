@@ -581,6 +581,7 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
     // a fresh build comes first: minutes on a loaded machine
     let banner = wait_for_the_demo(&mut child, &rx);
     let hash = hash_of(&banner);
+    made_here_is_ignored_by_git(&banner);
     // started as root (as this test runs), it says plainly what that means
     if is_root() {
         assert!(
@@ -622,6 +623,37 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
     drop(_stop);
     let _ = child.wait();
     let _ = fs::remove_dir_all(copy.join("tfd-demo"));
+}
+
+/// What the demo's printed commands make in the current directory (its
+/// folder, the Python venv it suggests) is ignored by git, so a newcomer who
+/// follows them in the checkout sees a clean `git status` (issue 65).
+fn made_here_is_ignored_by_git(banner: &str) {
+    let mut made: Vec<&str> = banner
+        .split_whitespace()
+        .filter_map(|w| w.strip_suffix("/pub.pem"))
+        .collect();
+    made.extend(
+        banner
+            .split("python3 -m venv ")
+            .skip(1)
+            .filter_map(|r| r.split_whitespace().next()),
+    );
+    made.sort_unstable();
+    made.dedup();
+    assert!(made.len() >= 2, "the demo printed no folder or venv:\n{banner}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in made {
+        let o = Command::new("git")
+            .args(["check-ignore", "-q", "--no-index", &format!("{name}/")])
+            .current_dir(root)
+            .status()
+            .unwrap_or_else(|e| panic!("git check-ignore in {}: {e}", root.display()));
+        assert!(
+            o.success(),
+            "`{name}`, which the demo's printed commands make in the current directory, is not in .gitignore"
+        );
+    }
 }
 
 /// Leaves in `copy` cargo's cache of our release build (a newcomer's second
