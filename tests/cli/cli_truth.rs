@@ -58,9 +58,9 @@ fn odd_tree(srv: &Server) -> PathBuf {
 
 /// `tf put` of a file whose remote name holds a newline, a tab or ESC is
 /// refused before anything is sent, naming it escaped and why (it was
-/// "FAILED 7 : File transfer API error."); `put -r` and `mirror -R` skip
-/// such a file (or directory) with one line each, move the rest, and exit
-/// non-zero; nothing tf prints holds a raw control character.
+/// "FAILED 7 : File transfer API error."); `put -r` and `mirror -R` leave
+/// out such a file (or directory) with one line each, count it failed, move
+/// the rest, and exit non-zero; nothing tf prints holds a raw control character.
 #[test]
 fn names_the_server_cannot_store_are_refused_before_sending() {
     let srv = Server::start();
@@ -121,11 +121,20 @@ fn names_the_server_cannot_store_are_refused_before_sending() {
         for (_, shown) in BAD {
             let lines: Vec<&str> = e.lines().filter(|l| l.contains(shown)).collect();
             assert_eq!(lines.len(), 1, "{what}: {shown} told once: {e}");
+            // not sent, and counted as the summary counts it: failed, not
+            // "skipped" (issue 65: the line said skipped, the summary failed)
             assert!(
-                lines[0].contains("control character") && lines[0].contains("skipped"),
+                lines[0].contains("control character")
+                    && lines[0].contains("not sent")
+                    && !lines[0].contains("skipped"),
                 "{what}: {e}"
             );
         }
+        assert!(
+            text(&o).contains(&format!(" {} failed", BAD.len() + 1)),
+            "{what}: {}",
+            text(&o)
+        );
         // the directory once, what is inside it not again
         assert_eq!(e.matches("dir\\u{1b}]0;x\\u{7}").count(), 1, "{what}: {e}");
         assert!(!e.contains("inner.txt"), "{what}: {e}");

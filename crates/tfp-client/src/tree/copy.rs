@@ -400,7 +400,7 @@ fn refuse_unstorable(dirs: &mut Vec<Vec<u8>>, files: &mut Vec<Up>, t: &mut Tally
             return false;
         };
         if !unstorable.iter().any(|d| below(remote, d)) {
-            t.local(format!("put: {}: {why}; skipped", escape::path(local)));
+            t.local(format!("put: {}: {why}; not sent", escape::path(local)));
             unstorable.push(remote.to_vec());
         }
         true

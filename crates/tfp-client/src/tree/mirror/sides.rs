@@ -350,7 +350,7 @@ pub(super) fn local_side(src: &Path, src_arg: &str, copy_links: bool, t: &mut Ta
         };
         if !unstorable.iter().any(|d| crate::tree::names::below(rel, d)) {
             t.local(format!(
-                "{}: {}: {why}; skipped",
+                "{}: {}: {why}; not sent",
                 t.verb,
                 crate::escape::path(&src.join(OsStr::from_bytes(rel)))
             ));
