@@ -247,6 +247,9 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     // --- start as the unit, move a file with tf ----------------------------
     let unit = fs::read_to_string("/lib/systemd/system/tfd.service").unwrap();
     assert_eq!(unit_value(&unit, "ExecStart"), "/usr/sbin/tfd -c /etc/tfd/tfd.conf");
+    // its comment names where the package put it (issue 65: only scripts/install's place)
+    assert!(unit.lines().next().is_some_and(|l| l.starts_with('#')), "{unit}");
+    assert!(unit.contains("/lib/systemd/system/tfd.service"), "{unit}");
     // the versions tfd speaks, as tfd.conf's proto lines allow them
     assert_eq!(
         unit_value(&unit, "Description"),
