@@ -379,3 +379,10 @@ pub fn note_os_error(e: &std::io::Error) {
 pub fn take_os_error() -> Option<std::io::Error> {
     OS_CAUSE.with(|c| c.take()).map(std::io::Error::from_raw_os_error)
 }
+
+/// The account a LOGIN's argument names (the word before the password),
+/// escaped for the log.
+pub fn login_name(arg: &[u8]) -> String {
+    let name = arg.split(|&b| b == b' ').next().unwrap_or_default();
+    format!("\"{}\"", tfp_wire::escape::shown(name).replace('"', "\\\""))
+}

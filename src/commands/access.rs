@@ -181,13 +181,6 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     admit(s, &who, &entry, id, "")
 }
 
-/// The account a LOGIN's argument names (the word before the password),
-/// escaped for the log.
-pub(crate) fn login_name(arg: &[u8]) -> String {
-    let name = arg.split(|&b| b == b' ').next().unwrap_or_default();
-    format!("\"{}\"", tfp_wire::escape::shown(name).replace('"', "\\\""))
-}
-
 /// LOGIN's steps 1 to 3 on `<user> <password>`: the throttle's gate, the
 /// password (a wrong one counted), the system user; forgiven on success.
 /// Also the proof of a user's own key commands (`TFDUSERKEYS`).

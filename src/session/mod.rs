@@ -524,7 +524,7 @@ impl Session {
             let _ = crate::logging::take_os_error();
             // a LOGIN's log line names the account tried (never the password
             // after it), not the user the session still runs as
-            let login = (req.name == "LOGIN").then(|| crate::commands::access::login_name(req.arg));
+            let login = (req.name == "LOGIN").then(|| crate::logging::login_name(req.arg));
             let outcome = self.dispatch(&req.name, req.arg);
             refused_login = req.name == "LOGIN" && !self.state.logged_in();
             // LOGIN and INJAIL change who the session is
