@@ -39,6 +39,8 @@ mod safe;
 mod secfs;
 mod server_key;
 mod shell;
+mod snap;
+mod snap_index;
 mod stages;
 mod table;
 mod tree;
