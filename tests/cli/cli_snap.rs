@@ -113,17 +113,16 @@ fn backups_link_what_is_unchanged_and_restore_what_was() {
     assert_eq!(rows.len(), 7, "{index}");
     let c_row = rows
         .iter()
-        .find(|r| r[5] == tfp_wire::hex::encode(b"sub/deep/c"))
+        .find(|r| r[7] == tfp_wire::hex::encode(b"sub/deep/c"))
         .expect("sub/deep/c in the index");
     let m = fs::metadata(src.join("sub/deep/c")).unwrap();
     assert_eq!(c_row[0], "f");
     assert_eq!(c_row[1], "9");
     assert_eq!(c_row[2], "640");
-    assert_eq!(
-        c_row[3],
-        (m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128).to_string()
-    );
-    assert_eq!(c_row[4], sha256_hex(b"changed c"));
+    assert_eq!((c_row[3], c_row[4]), (&*m.uid().to_string(), &*m.gid().to_string()));
+    let ns = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
+    assert_eq!(c_row[5], ns.to_string());
+    assert_eq!(c_row[6], sha256_hex(b"changed c"));
     // list
     let o = srv.tf(&["backup", "list", "bk"]);
     ok(&o, "backup list");

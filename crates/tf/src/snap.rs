@@ -4,8 +4,8 @@
 //! A snapshot is the directory `NAME/<UTC time>` holding `tree/` (the copy
 //! of SRC) and `index` (one line an entry, [`crate::snap_index`]). It is
 //! made under `NAME/.part-<time>`: first every file unchanged since the
-//! previous complete snapshot (size, mtime to the nanosecond and mode, the
-//! index's quick check) is linked to its copy there with TFDLINK (no data
+//! previous complete snapshot (size, mtime to the nanosecond, mode and
+//! owners, the index's quick check) is linked to its copy there with TFDLINK (no data
 //! crosses), then `tree/` is made a copy of SRC by the one engine's mirror
 //! (`-a`'s fidelity, removing what SRC no longer has, so the linked files
 //! are found the same and only the others travel), then the index is
@@ -311,6 +311,8 @@ static ROOT: Entry = Entry {
     kind: b'd',
     size: 0,
     mode: 0,
+    uid: 0,
+    gid: 0,
     mtime_ns: 0,
     sha256: None,
     path: Vec::new(),

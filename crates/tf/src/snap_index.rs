@@ -2,13 +2,13 @@
 //! `tf-backup-index 1`, then one line an entry of the tree, parents before
 //! their children:
 //!
-//! `<type> <size> <mode, octal> <mtime ns> <sha256 hex | -> <path, hex>`
+//! `<type> <size> <mode, octal> <uid> <gid> <mtime ns> <sha256 hex | -> <path, hex>`
 //!
 //! type `f` file, `d` directory, `l` symlink (its SHA-256 is the target's
 //! bytes'), `o` anything else; the path is relative to the tree, in hex so
 //! any byte a name holds stays on its line. A file's SHA-256 is computed
-//! from the source as it is read for the index, after the copy: a file
-//! changed in between is told by `tf restore`'s check.
+//! from the source as it is read for the index, before the copy: a file
+//! changed while the run copies it is told by `tf restore`'s check.
 
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -25,15 +25,23 @@ pub struct Entry {
     pub kind: u8,
     pub size: u64,
     pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
     pub mtime_ns: i128,
     pub sha256: Option<[u8; 32]>,
     pub path: Vec<u8>,
 }
 
 impl Entry {
-    /// The quick check: size, mtime and mode the same.
+    /// The quick check: size, mtime, mode and owners the same. Owners too:
+    /// a linked file is one inode with the older snapshot's, which the
+    /// mirror would otherwise chown under it.
     pub fn same_quick(&self, o: &Entry) -> bool {
-        self.kind == o.kind && self.size == o.size && self.mode == o.mode && self.mtime_ns == o.mtime_ns
+        self.kind == o.kind
+            && self.size == o.size
+            && self.mode == o.mode
+            && (self.uid, self.gid) == (o.uid, o.gid)
+            && self.mtime_ns == o.mtime_ns
     }
 }
 
@@ -44,10 +52,12 @@ pub fn render(entries: &[Entry]) -> Vec<u8> {
     for e in entries {
         let sum = e.sha256.map_or("-".to_string(), |s| tfp_wire::hex::encode(&s));
         let line = format!(
-            "{} {} {:o} {} {} {}\n",
+            "{} {} {:o} {} {} {} {} {}\n",
             e.kind as char,
             e.size,
             e.mode,
+            e.uid,
+            e.gid,
             e.mtime_ns,
             sum,
             tfp_wire::hex::encode(&e.path)
@@ -65,7 +75,7 @@ pub fn parse(text: &[u8]) -> Option<Vec<Entry>> {
     lines
         .map(|l| {
             let w: Vec<&str> = l.split(' ').collect();
-            let [k, size, mode, mtime, sum, path] = w.as_slice() else {
+            let [k, size, mode, uid, gid, mtime, sum, path] = w.as_slice() else {
                 return None;
             };
             let sha256 = match *sum {
@@ -76,6 +86,8 @@ pub fn parse(text: &[u8]) -> Option<Vec<Entry>> {
                 kind: *k.as_bytes().first()?,
                 size: size.parse().ok()?,
                 mode: u32::from_str_radix(mode, 8).ok()?,
+                uid: uid.parse().ok()?,
+                gid: gid.parse().ok()?,
                 mtime_ns: mtime.parse().ok()?,
                 sha256,
                 path: if path.is_empty() {
@@ -118,6 +130,8 @@ fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
         kind,
         size: if kind == b'f' { m.len() } else { 0 },
         mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        gid: m.gid(),
         mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
         sha256,
         path: rel,
