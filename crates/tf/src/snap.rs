@@ -214,7 +214,7 @@ fn list(c: &mut Client, name: &str) -> Result<ExitCode, Error> {
             Ok(e) => {
                 let files: Vec<_> = e.iter().filter(|e| e.kind == b'f').collect();
                 let bytes: u64 = files.iter().map(|e| e.size).sum();
-                println!("{s}\t{} files\t{bytes} bytes", files.len());
+                println!("{}\t{} files\t{bytes} bytes", shown(s.as_bytes()), files.len());
             }
             Err(m) => eprintln!("tf: {m}"),
         }
