@@ -4,10 +4,9 @@
 //! parse their words with [`parse`], and `tf --help`'s and tf(1)'s lists of
 //! them come from the same rows (docs.rs), so a new option is one row.
 
-use tfp_wire::compress::Choice;
-
 mod backup;
 mod backup_grade;
+mod compress_given;
 pub mod select;
 
 /// A group of commands sharing one parser: every option of the group is
@@ -650,24 +649,6 @@ pub struct Given {
 }
 
 impl Given {
-    /// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none
-    /// of them: None, the session's `--compression`).
-    pub fn compress(&self) -> Result<Option<Choice>, ParseError> {
-        let forced = match (self.num("--compress"), self.flag("-z")) {
-            (Some(0), _) | (None, true) => Some(Choice::Force(None)),
-            (Some(n), _) => Some(Choice::Force(Some(n as i32))),
-            (None, false) => None,
-        };
-        match (forced, self.flag("--no-compress")) {
-            (Some(_), true) => Err(ParseError::Bad(
-                "--compress and --no-compress exclude each other".into(),
-            )),
-            (Some(c), false) => Ok(Some(c)),
-            (None, true) => Ok(Some(Choice::Off)),
-            (None, false) => Ok(None),
-        }
-    }
-
     /// Whether flag `name` was given.
     pub fn flag(&self, name: &str) -> bool {
         self.flags.contains(&name)
