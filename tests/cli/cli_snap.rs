@@ -201,3 +201,46 @@ fn a_killed_backup_leaves_no_complete_snapshot_and_the_next_run_completes() {
     assert!(left.is_empty(), "parts left: {left:?}");
     let _ = fs::remove_dir_all(&here);
 }
+
+#[test]
+fn prune_keeps_what_restics_rules_keep_and_a_dry_run_removes_nothing() {
+    let srv = Server::start();
+    let names = [
+        "2026-01-01T010000.000Z",
+        "2026-01-01T230000.000Z",
+        "2026-01-05T010000.000Z",
+        "2026-01-06T010000.000Z",
+        "2026-02-03T010000.000Z",
+        "2026-02-03T020000.000Z",
+    ];
+    for n in names {
+        write(&srv.path(&format!("bk/{n}/tree/f")), n.as_bytes(), 0o644, 10);
+        fs::write(srv.path(&format!("bk/{n}/index")), "tf-backup-index 1\n").unwrap();
+    }
+    // what an interrupted prune leaves: a snapshot already out of the list
+    write(&srv.path("bk/.prune-2025-12-01T000000.000Z/tree/f"), b"x", 0o644, 10);
+    let o = srv.tf(&["backup", "prune", "bk", "--keep-daily", "3", "--dry-run"]);
+    ok(&o, "prune --dry-run");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("would remove 2026-01-01T010000.000Z"), "{out}");
+    assert_eq!(snaps(&srv, "bk").len(), 6, "a dry run removed something");
+    assert!(srv.path("bk/.prune-2025-12-01T000000.000Z").exists());
+    let o = srv.tf(&["backup", "prune", "bk", "--keep-weekly", "2", "--keep-monthly", "2"]);
+    ok(&o, "prune");
+    assert_eq!(
+        snaps(&srv, "bk"),
+        ["2026-01-06T010000.000Z", "2026-02-03T020000.000Z"],
+        "{}",
+        text(&o)
+    );
+    let left: Vec<_> = fs::read_dir(srv.path("bk"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "the interrupted prune's leftover is removed: {left:?}");
+    // no rule: refused in one sentence, nothing removed
+    let o = srv.tf(&["backup", "prune", "bk"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--keep-last"), "{}", text(&o));
+    assert_eq!(snaps(&srv, "bk").len(), 2);
+}

@@ -41,6 +41,7 @@ mod server_key;
 mod shell;
 mod snap;
 mod snap_index;
+mod snap_prune;
 mod stages;
 mod table;
 mod tree;

@@ -18,7 +18,9 @@ use super::ctx::Ctx;
 use super::exit::Exit;
 use super::row::{Cmd, Done};
 use super::snap_index::{self, Entry};
+use super::snap_prune;
 use std::process::ExitCode;
+use tf::options::commands::{self, Family};
 use tfp_client::escape::shown;
 use tfp_client::tree::mirror::{self, Options};
 use tfp_client::{Client, ClientConfig, Error};
@@ -35,7 +37,14 @@ fn say(m: impl std::fmt::Display) -> ExitCode {
 
 /// `tf backup SRC NAME` and `tf backup list NAME`.
 pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
-    let code = match args {
+    let g = match commands::parse(Family::Backup, args) {
+        Ok(g) => g,
+        Err(commands::ParseError::Unknown(o)) => return Ok(say(format!("backup: unknown option {o}"))),
+        Err(commands::ParseError::Bad(m)) => return Ok(say(m)),
+    };
+    let code = match g.positional.as_slice() {
+        [p, name] if p == "prune" => snapshots(x.c, name).and_then(|(s, l)| snap_prune::run(x.c, name, &g, &s, &l)),
+        _ if snap_prune::any(&g) => return Ok(say("--keep-* and --dry-run go with backup prune")),
         [l, name] if l == "list" => list(x.c, name),
         [src, name] => make(x.c, x.cfg, src, name),
         _ => return Err(super::row::Failure::Usage),
@@ -47,7 +56,8 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
 }
 
 /// The snapshot directories below `name`: complete ones (sorted, oldest
-/// first) and the parts an interrupted run left.
+/// first) and the dot names an interrupted run left (a backup's `.part-`,
+/// a prune's `.prune-`).
 fn snapshots(c: &mut Client, name: &str) -> Result<(Vec<String>, Vec<String>), Error> {
     let mut done = Vec::new();
     let mut parts = Vec::new();
@@ -56,9 +66,11 @@ fn snapshots(c: &mut Client, name: &str) -> Result<(Vec<String>, Vec<String>), E
     };
     for e in l.iter() {
         let n = String::from_utf8_lossy(e.rel.strip_suffix(b"/").unwrap_or(&e.rel)).into_owned();
-        if n.starts_with(PART) {
+        if n == "." || n == ".." {
+            continue;
+        } else if n.starts_with('.') {
             parts.push(n);
-        } else if !n.starts_with('.') {
+        } else {
             done.push(n);
         }
     }
@@ -126,7 +138,7 @@ fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str) -> Result<Exi
     let time = now_name();
     let work = format!("{name}/{PART}{time}");
     // an interrupted run's part is taken over: what it holds is not sent again
-    let taken = match parts.first() {
+    let taken = match parts.iter().find(|p| p.starts_with(PART)) {
         Some(p) => ok(c.call("RENAM", format!("{name}/{p} | {work}").as_bytes())?),
         None => false,
     };

@@ -8,6 +8,7 @@ mod backup;
 mod backup_grade;
 mod compress_given;
 pub mod select;
+mod snapshots;
 
 /// A group of commands sharing one parser: every option of the group is
 /// accepted by each of its commands (as before the table), the rows' `commands`
@@ -28,6 +29,8 @@ pub enum Family {
     Watch,
     /// stages.
     Stages,
+    /// backup (its prune).
+    Backup,
 }
 
 impl Family {
@@ -41,6 +44,7 @@ impl Family {
             Family::Rmdir => "Directories",
             Family::Watch => "Notifications",
             Family::Stages => "Staged uploads",
+            Family::Backup => "Backups with history",
         }
     }
 
@@ -51,7 +55,9 @@ impl Family {
     fn looks_like_option(self, word: &str) -> bool {
         match self {
             Family::Transfer | Family::Watch => word.starts_with("--"),
-            Family::Tree | Family::Mirror | Family::List | Family::Stages => word.starts_with('-') && word.len() > 1,
+            Family::Tree | Family::Mirror | Family::List | Family::Stages | Family::Backup => {
+                word.starts_with('-') && word.len() > 1
+            }
             Family::Rmdir => false,
         }
     }
@@ -621,6 +627,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(visible::ROWS)
         .chain(backup::ROWS)
         .chain(backup_grade::ROWS)
+        .chain(snapshots::ROWS)
 }
 
 /// The options of `family`.
