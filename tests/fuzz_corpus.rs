@@ -408,6 +408,11 @@ fn backup() {
 }
 
 #[test]
+fn link() {
+    run("link");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

@@ -19,6 +19,7 @@ pub mod hpf;
 pub mod intrw;
 pub mod keylogin;
 pub mod layer;
+pub mod link;
 pub mod listing;
 pub mod netlock;
 pub mod notify;

@@ -3,7 +3,7 @@
 
 use super::{
     access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
-    layer, listing, netlock, notify, putmany, runbash, secfs, sparse, stage, stat, time, transfer, transport, tz,
+    layer, link, listing, netlock, notify, putmany, runbash, secfs, sparse, stage, stat, time, transfer, transport, tz,
     user_keys, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
@@ -183,6 +183,7 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
     // tfd's own: what uploads replace and DEL removes is kept (doc/compatibility.md "Backups")
     row(tfp_wire::backup::COMMAND, backup::tfdbackup, ANY, NOT_TFPSFS),
+    row(tfp_wire::link::COMMAND, link::tfdlink, ANY, needs(&[bits::RFILE, bits::WFILE])),
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTASIGP", delta::sig_probed, ANY, needs(&[bits::RFILE])),

@@ -84,9 +84,15 @@ fn walk(dir: BorrowedFd<'_>, budget: u64, mut count: impl FnMut(&libc::stat) -> 
     out
 }
 
-/// The bytes of regular files owned by `uid` beneath `dir`.
+/// The bytes of regular files owned by `uid` beneath `dir`; a file with
+/// several names (TFDLINK's snapshots, a backup's kept file) counts once,
+/// as it takes its space once. The set of such files seen is bounded by the
+/// walk's budget.
 pub fn usage(dir: BorrowedFd<'_>, uid: u32, budget: u64) -> Usage {
-    walk(dir, budget, |st| st.st_uid == uid)
+    let mut seen = std::collections::HashSet::new();
+    walk(dir, budget, |st| {
+        st.st_uid == uid && (st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino)))
+    })
 }
 
 /// The bytes of all regular files beneath `dir` (what a CPDIR of it will write).
@@ -108,6 +114,8 @@ mod tests {
         std::fs::write(tmp.join("a/f2"), vec![0u8; 20]).unwrap();
         std::fs::write(tmp.join("a/b.sd/c/f3"), vec![0u8; 3]).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", tmp.join("a/link")).unwrap();
+        // a second name of f2 counts nothing more
+        std::fs::hard_link(tmp.join("a/f2"), tmp.join("f2-again")).unwrap();
         let uid = std::fs::metadata(&tmp).unwrap().uid();
         let root = std::fs::File::open(&tmp).unwrap();
         let u = usage(root.as_fd(), uid, 1000);
@@ -120,7 +128,7 @@ mod tests {
             }
         );
         assert_eq!(usage(root.as_fd(), uid.wrapping_add(1), 1000).bytes, 0);
-        assert_eq!(tree_size(root.as_fd(), 1000).bytes, 123);
+        assert_eq!(tree_size(root.as_fd(), 1000).bytes, 143);
         // the budget bounds the walk
         assert!(usage(root.as_fd(), uid, 2).truncated);
         std::fs::remove_dir_all(&tmp).unwrap();

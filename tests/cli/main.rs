@@ -47,6 +47,7 @@ mod cli_select;
 mod cli_session;
 mod cli_shown_one;
 mod cli_single_user_keys;
+mod cli_snap;
 mod cli_sparse;
 mod cli_streams;
 mod cli_summary;

@@ -19,6 +19,7 @@ mod diskfull;
 mod handshake_flight;
 mod hpf_rounds;
 mod intrw;
+mod link;
 mod locksys;
 mod matrix;
 mod matrix_probes;

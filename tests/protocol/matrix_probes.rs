@@ -109,6 +109,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDSTAGEDROP" => p(MISSING, Flow::Frame),
         // backups off, as a session starts: nothing changes
         "TFDBACKUP" => p(b"off", Flow::Frame),
+        // no argument: FAILED 16, nothing linked
+        "TFDLINK" => p(MISSING, Flow::Frame),
         // the probe: a batch of no files is answered OK alone
         "TFDPUTMANY" => p(b"0", Flow::Frame),
         "TFDGETMANY" => p(b"0", Flow::Frame),

@@ -23,6 +23,7 @@ mod house_sizes;
 mod jail;
 mod key_login;
 mod keys;
+mod links;
 mod memory_budget;
 mod pasted_commands;
 mod planted_partials;

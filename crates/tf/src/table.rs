@@ -101,6 +101,12 @@ pub static TABLE: &[Cmd] = {
     row("mirror", "[-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST",
         "make a directory a copy of another", Transfers, P::At(&[0]), basic::mirror).local(&[1]),
 
+    row("backup", "SRC NAME | list NAME | prune NAME [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run]", "a snapshot of directory SRC under NAME/<UTC time> on the server:\n\
+                     unchanged files linked to the previous snapshot, the rest sent;\n\
+                     list: each snapshot's time, files and bytes; prune: restic's keep rules", Transfers, P::At(&[1]), super::snap::backup).local(&[0]),
+    row("restore", "NAME[@SNAPSHOT] [PATH...] DEST", "restore a snapshot (default the newest), or PATHs of it, into\n\
+                     DEST as -a keeps them, checked against its index", Transfers, P::At(&[0]), super::snap::restore),
+
     row("xcopy", "NEWNAME SRC PATTERN", "copy file SRC as NEWNAME into every directory matching PATTERN",
         TreeCommands, P::At(&[1]), basic::xcmd),
     row("xcpdir", "NEWNAME SRC PATTERN", "copy directory SRC likewise", TreeCommands, P::At(&[1]), basic::xcmd),

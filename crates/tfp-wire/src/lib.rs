@@ -51,6 +51,7 @@ pub mod hex;
 pub mod hostkey;
 pub mod hpf;
 pub mod keylogin;
+pub mod link;
 pub mod netlock;
 pub mod noise;
 pub mod proxy;

@@ -87,7 +87,7 @@ fn help_entry(out: &mut String, tag: &str, help: &str) {
     }
 }
 
-const FAMILIES: [Family; 7] = [
+const FAMILIES: [Family; 8] = [
     Family::Transfer,
     Family::Tree,
     Family::Mirror,
@@ -95,6 +95,7 @@ const FAMILIES: [Family; 7] = [
     Family::Rmdir,
     Family::Watch,
     Family::Stages,
+    Family::Backup,
 ];
 
 /// `o`'s tag as `tf --help` writes it.

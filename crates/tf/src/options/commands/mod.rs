@@ -4,11 +4,11 @@
 //! parse their words with [`parse`], and `tf --help`'s and tf(1)'s lists of
 //! them come from the same rows (docs.rs), so a new option is one row.
 
-use tfp_wire::compress::Choice;
-
 mod backup;
 mod backup_grade;
+mod compress_given;
 pub mod select;
+mod snapshots;
 
 /// A group of commands sharing one parser: every option of the group is
 /// accepted by each of its commands (as before the table), the rows' `commands`
@@ -29,6 +29,8 @@ pub enum Family {
     Watch,
     /// stages.
     Stages,
+    /// backup (its prune).
+    Backup,
 }
 
 impl Family {
@@ -42,6 +44,7 @@ impl Family {
             Family::Rmdir => "Directories",
             Family::Watch => "Notifications",
             Family::Stages => "Staged uploads",
+            Family::Backup => "Backups with history",
         }
     }
 
@@ -52,7 +55,9 @@ impl Family {
     fn looks_like_option(self, word: &str) -> bool {
         match self {
             Family::Transfer | Family::Watch => word.starts_with("--"),
-            Family::Tree | Family::Mirror | Family::List | Family::Stages => word.starts_with('-') && word.len() > 1,
+            Family::Tree | Family::Mirror | Family::List | Family::Stages | Family::Backup => {
+                word.starts_with('-') && word.len() > 1
+            }
             Family::Rmdir => false,
         }
     }
@@ -622,6 +627,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(visible::ROWS)
         .chain(backup::ROWS)
         .chain(backup_grade::ROWS)
+        .chain(snapshots::ROWS)
 }
 
 /// The options of `family`.
@@ -650,24 +656,6 @@ pub struct Given {
 }
 
 impl Given {
-    /// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none
-    /// of them: None, the session's `--compression`).
-    pub fn compress(&self) -> Result<Option<Choice>, ParseError> {
-        let forced = match (self.num("--compress"), self.flag("-z")) {
-            (Some(0), _) | (None, true) => Some(Choice::Force(None)),
-            (Some(n), _) => Some(Choice::Force(Some(n as i32))),
-            (None, false) => None,
-        };
-        match (forced, self.flag("--no-compress")) {
-            (Some(_), true) => Err(ParseError::Bad(
-                "--compress and --no-compress exclude each other".into(),
-            )),
-            (Some(c), false) => Ok(Some(c)),
-            (None, true) => Ok(Some(Choice::Off)),
-            (None, false) => Ok(None),
-        }
-    }
-
     /// Whether flag `name` was given.
     pub fn flag(&self, name: &str) -> bool {
         self.flags.contains(&name)

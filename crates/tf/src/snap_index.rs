@@ -1,0 +1,194 @@
+//! A snapshot's index (`NAME/<time>/index`, issue 69): the first line
+//! `tf-backup-index 1`, then one line an entry of the tree, parents before
+//! their children:
+//!
+//! `<type> <size> <mode, octal> <uid> <gid> <mtime ns> <sha256 hex | -> <path, hex>`
+//!
+//! type `f` file, `d` directory, `l` symlink (its SHA-256 is the target's
+//! bytes'), `o` anything else; the path is relative to the tree, in hex so
+//! any byte a name holds stays on its line. A file's SHA-256 is computed
+//! from the source as it is read for the index, before the copy: a file
+//! changed while the run copies it is told by `tf restore`'s check.
+
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+const HEAD: &[u8] = b"tf-backup-index 1";
+
+/// One entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: u8,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime_ns: i128,
+    pub sha256: Option<[u8; 32]>,
+    pub path: Vec<u8>,
+}
+
+impl Entry {
+    /// The quick check: size, mtime, mode and owners the same. Owners too:
+    /// a linked file is one inode with the older snapshot's, which the
+    /// mirror would otherwise chown under it.
+    pub fn same_quick(&self, o: &Entry) -> bool {
+        self.kind == o.kind
+            && self.size == o.size
+            && self.mode == o.mode
+            && (self.uid, self.gid) == (o.uid, o.gid)
+            && self.mtime_ns == o.mtime_ns
+    }
+}
+
+/// The lines of `entries`.
+pub fn render(entries: &[Entry]) -> Vec<u8> {
+    let mut out = HEAD.to_vec();
+    out.push(b'\n');
+    for e in entries {
+        let sum = e.sha256.map_or("-".to_string(), |s| tfp_wire::hex::encode(&s));
+        let line = format!(
+            "{} {} {:o} {} {} {} {} {}\n",
+            e.kind as char,
+            e.size,
+            e.mode,
+            e.uid,
+            e.gid,
+            e.mtime_ns,
+            sum,
+            tfp_wire::hex::encode(&e.path)
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
+/// Reads an index; `None` for text that is not one.
+pub fn parse(text: &[u8]) -> Option<Vec<Entry>> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut lines = text.lines();
+    (lines.next()?.as_bytes() == HEAD).then_some(())?;
+    lines
+        .map(|l| {
+            let w: Vec<&str> = l.split(' ').collect();
+            let [k, size, mode, uid, gid, mtime, sum, path] = w.as_slice() else {
+                return None;
+            };
+            let sha256 = match *sum {
+                "-" => None,
+                s => Some(tfp_wire::hex::decode(s)?.try_into().ok()?),
+            };
+            Some(Entry {
+                kind: *k.as_bytes().first()?,
+                size: size.parse().ok()?,
+                mode: u32::from_str_radix(mode, 8).ok()?,
+                uid: uid.parse().ok()?,
+                gid: gid.parse().ok()?,
+                mtime_ns: mtime.parse().ok()?,
+                sha256,
+                path: if path.is_empty() {
+                    Vec::new()
+                } else {
+                    tfp_wire::hex::decode(path)?
+                },
+            })
+        })
+        .collect()
+}
+
+fn sha256_file(p: &Path) -> std::io::Result<[u8; 32]> {
+    let mut f = fs::File::open(p)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize().into());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
+    let m = fs::symlink_metadata(p)?;
+    let ft = m.file_type();
+    let (kind, sha256) = if ft.is_file() {
+        (b'f', Some(sha256_file(p)?))
+    } else if ft.is_dir() {
+        (b'd', None)
+    } else if ft.is_symlink() {
+        let t = fs::read_link(p)?;
+        (b'l', Some(Sha256::digest(t.as_os_str().as_bytes()).into()))
+    } else {
+        (b'o', None)
+    };
+    Ok(Entry {
+        kind,
+        size: if kind == b'f' { m.len() } else { 0 },
+        mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        gid: m.gid(),
+        mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        sha256,
+        path: rel,
+    })
+}
+
+/// Every entry below `root` (not itself), parents first, names sorted.
+pub fn scan(root: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut todo = vec![Vec::<u8>::new()];
+    while let Some(rel) = todo.pop() {
+        let dir = root.join(std::ffi::OsStr::from_bytes(&rel));
+        let mut names: Vec<_> = fs::read_dir(&dir)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
+        names.sort();
+        let mut subdirs = Vec::new();
+        for n in names {
+            let r = if rel.is_empty() {
+                n.as_bytes().to_vec()
+            } else {
+                [&rel[..], b"/", n.as_bytes()].concat()
+            };
+            let e = entry_of(&dir.join(&n), r.clone())?;
+            if e.kind == b'd' {
+                subdirs.push(r);
+            }
+            out.push(e);
+        }
+        todo.extend(subdirs.into_iter().rev());
+    }
+    Ok(out)
+}
+
+/// The paths below `dest` restored from `wanted` (empty: all) that differ
+/// from the index: contents (SHA-256), type, mode or mtime.
+pub fn check(dest: &Path, index: &[Entry], wanted: &[String]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for e in index {
+        let rel = String::from_utf8_lossy(&e.path).into_owned();
+        let inside = wanted
+            .iter()
+            .any(|w| w.is_empty() || rel == *w || rel.starts_with(&format!("{w}/")));
+        if !inside || e.kind == b'o' {
+            continue;
+        }
+        let p = dest.join(std::ffi::OsStr::from_bytes(&e.path));
+        let same = entry_of(&p, e.path.clone()).is_ok_and(|got| {
+            got.kind == e.kind
+                && got.sha256 == e.sha256
+                && got.size == e.size
+                && (e.kind == b'l' || got.mode == e.mode)
+                && (e.kind != b'f' || got.mtime_ns == e.mtime_ns)
+        });
+        if !same {
+            wrong.push(rel);
+        }
+    }
+    wrong
+}

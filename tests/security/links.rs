@@ -1,0 +1,133 @@
+//! TFDLINK for a jailed user on a multi-user server: she links only files
+//! of her root she may read. Another user's unreadable file in her home,
+//! /etc/passwd through a symlinked directory, a file outside her root
+//! through a link, `..` above her root, and a name swapped by renames
+//! between her own file and a symlink to /etc/passwd while she links it:
+//! each refused with FAILED or linking her own file, never anything else;
+//! four sessions at once, each going on.
+
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::*;
+use tfp_wire::link::Link;
+use tfp_wire::Status;
+
+fn line(a: &str, b: &str) -> Vec<u8> {
+    Link {
+        existing: a.into(),
+        new: b.into(),
+    }
+    .line()
+    .unwrap()
+}
+
+fn owned(p: &Path, uid: u32, mode: u32, text: &[u8]) {
+    fs::write(p, text).unwrap();
+    nix::unistd::chown(p, Some(uid.into()), Some(uid.into())).unwrap();
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_jailed_user_links_only_her_own_readable_files() {
+    assert!(is_root(), "this test needs root (jails, users)");
+    let alice = ensure_system_user("tfdlink1", &[]);
+    let bob = ensure_system_user("tfdlink2", &[]);
+    let f = tempdir("link-db").join("userdb");
+    let f = f.to_str().unwrap();
+    userdb_add(f, "alice", "tfdlink1", "alice pw", &["--jail", "/jails/alice"]);
+    userdb_add(f, "bob", "tfdlink2", "bob pw", &[]);
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let home = srv.path("jails/alice/home");
+    fs::create_dir_all(&home).unwrap();
+    nix::unistd::chown(&home, Some(alice.0.into()), Some(alice.1.into())).unwrap();
+    fs::set_permissions(&home, fs::Permissions::from_mode(0o777)).unwrap();
+    owned(&home.join("bobs"), bob.0, 0o600, b"bob's secret");
+    owned(&home.join("bobs_public"), bob.0, 0o644, b"bob's, readable");
+    owned(&home.join("mine"), alice.0, 0o644, b"alice's");
+    let outside = tempdir("link-outside");
+    owned(&outside.join("secret"), bob.0, 0o644, b"outside");
+    symlink(&outside, home.join("out")).unwrap();
+    symlink("/etc", home.join("etc")).unwrap();
+    symlink("/etc/passwd", home.join("evil")).unwrap();
+    let passwd_links = fs::metadata("/etc/passwd").unwrap().nlink();
+    let mine = fs::metadata(home.join("mine")).unwrap().ino();
+
+    let login = || {
+        let mut c = srv.client();
+        assert_ok(c.call("LOGIN", b"alice alice pw").unwrap());
+        c
+    };
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // the swapper: "x" is her file, then the symlink to /etc/passwd, again and again
+        s.spawn(|| {
+            let (x, m, e) = (home.join("x"), home.join("mine2"), home.join("evil2"));
+            fs::hard_link(home.join("mine"), &m).unwrap();
+            symlink("/etc/passwd", &e).unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                fs::rename(&m, &x).unwrap();
+                fs::rename(&x, &m).unwrap();
+                fs::rename(&e, &x).unwrap();
+                fs::rename(&x, &e).unwrap();
+            }
+        });
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let login = &login;
+                s.spawn(move || {
+                    let mut c = login();
+                    for i in 0..40 {
+                        for a in [
+                            "/home/bobs",
+                            "/home/bobs_public",
+                            "/home/etc/passwd",
+                            "/home/evil",
+                            "/home/out/secret",
+                            "/../../../etc/passwd",
+                            "/home/../../etc/passwd",
+                        ] {
+                            let st = c.command(&line(a, &format!("/home/n{t}_{i}"))).unwrap();
+                            assert!(matches!(st, Status::Failed(..)), "TFDLINK {a}: {st:?}");
+                        }
+                        for b in ["/home/out/n", "/home/etc/n", "/../n"] {
+                            let st = c.command(&line("/home/mine", b)).unwrap();
+                            assert!(matches!(st, Status::Failed(..)), "TFDLINK to {b}: {st:?}");
+                        }
+                        // raced: either refused or a link to her own file
+                        let _ = c.command(&line("/home/x", &format!("/home/r{t}_{i}"))).unwrap();
+                    }
+                    assert_ok(c.command(&line("/home/mine", &format!("/home/ok{t}"))).unwrap());
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(fs::metadata("/etc/passwd").unwrap().nlink(), passwd_links);
+    assert_eq!(fs::metadata(home.join("bobs")).unwrap().nlink(), 1);
+    assert_eq!(fs::metadata(home.join("bobs_public")).unwrap().nlink(), 1);
+    assert_eq!(fs::metadata(outside.join("secret")).unwrap().nlink(), 1);
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
+    let mut raced = 0;
+    for e in fs::read_dir(&home).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        assert!(!name.starts_with('n'), "a refused link made {name}");
+        if name.starts_with('r') || name.starts_with("ok") {
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            assert!(m.is_file() && m.ino() == mine, "{name} is not her file");
+            raced += 1;
+        }
+    }
+    assert!(raced >= 4, "her own links were made");
+    let _ = fs::remove_dir_all(&outside);
+}
