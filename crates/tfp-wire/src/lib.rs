@@ -63,6 +63,7 @@ pub mod stage;
 pub mod status;
 pub mod udp;
 pub mod uuid;
+pub mod xattr;
 
 pub use cipher::Cipher;
 
