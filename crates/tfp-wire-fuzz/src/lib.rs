@@ -24,12 +24,14 @@ pub mod reader;
 mod session_end;
 mod stage;
 mod user_keys;
+mod xattr;
 
 pub use backup::backup;
 use reader::Reader;
 pub use session_end::session_end;
 pub use stage::stage;
 pub use user_keys::user_keys;
+pub use xattr::xattr;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -54,6 +56,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("compress", compress),
     ("backup", backup),
     ("session_end", session_end),
+    ("xattr", xattr),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).
