@@ -433,6 +433,11 @@ fn session_end() {
 }
 
 #[test]
+fn xattr() {
+    run("xattr");
+}
+
+#[test]
 fn compress() {
     run("compress");
 }

@@ -25,6 +25,7 @@ pub mod reader;
 mod session_end;
 mod stage;
 mod user_keys;
+mod xattr;
 
 pub use backup::backup;
 pub use link::link;
@@ -32,6 +33,7 @@ use reader::Reader;
 pub use session_end::session_end;
 pub use stage::stage;
 pub use user_keys::user_keys;
+pub use xattr::xattr;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -57,6 +59,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("backup", backup),
     ("session_end", session_end),
     ("link", link),
+    ("xattr", xattr),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

@@ -64,6 +64,7 @@ pub mod stage;
 pub mod status;
 pub mod udp;
 pub mod uuid;
+pub mod xattr;
 
 pub use cipher::Cipher;
 

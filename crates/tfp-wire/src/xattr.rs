@@ -1,0 +1,293 @@
+//! Extended attributes on the wire (`-X`, doc/compatibility.md "Extended
+//! attributes"): a path's names and values, which neither side follows
+//! through a link. Both sides parse and write with these.
+//!
+//! - `TFDXATTRS <path>`: answered `OK <scope> <list>` ([`Listing`]): the
+//!   attributes the session may see (`user` scope: `user.` names alone;
+//!   `all`: `user.`, `trusted.` and `security.`, a root session);
+//! - `TFDSETXATTRS <list><path>`: the path's attributes in the session's
+//!   scope become the list: names not given are removed. Answered `OK`.
+//!
+//! A list is `<n> ` and then, for each attribute, `<name length>:<value
+//! length>:<name><value>`. Names are 1..=[`MAX_NAME`] bytes without NUL in
+//! a namespace [`-X` carries](carried); values at most [`MAX_VALUE`]; the
+//! names together (each with its NUL, as the kernel counts them) at most
+//! [`MAX_LIST`], the values together at most [`MAX_VALUES`]. Every parser
+//! takes arbitrary bytes, never panics and allocates no more than its input
+//! holds.
+
+/// The command that reads a path's attributes.
+pub const GET: &str = "TFDXATTRS";
+/// The command that sets a path's attributes (replacing its set).
+pub const SET: &str = "TFDSETXATTRS";
+
+/// The longest name (the kernel's `XATTR_NAME_MAX`).
+pub const MAX_NAME: usize = 255;
+/// The largest value (the kernel's `XATTR_SIZE_MAX`).
+pub const MAX_VALUE: usize = 65_536;
+/// The names of one path together, each with its NUL (the kernel's
+/// `XATTR_LIST_MAX`).
+pub const MAX_LIST: usize = 65_536;
+/// The values of one path together: four largest values, so a list fits
+/// one frame whole.
+pub const MAX_VALUES: usize = 4 * MAX_VALUE;
+
+/// The namespaces `-X` carries (`system.` is ACLs' and the kernel's: not).
+pub const NAMESPACES: [&[u8]; 3] = [b"user.", b"trusted.", b"security."];
+
+/// Whether `name` is in a namespace `-X` carries, and in `user.` alone
+/// unless `privileged` (as rsync keeps them for a non-root receiver).
+pub fn carried(name: &[u8], privileged: bool) -> bool {
+    if name.starts_with(b"user.") {
+        return name.len() > 5;
+    }
+    privileged
+        && NAMESPACES[1..]
+            .iter()
+            .any(|ns| name.starts_with(ns) && name.len() > ns.len())
+}
+
+/// Which names a session may read and set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `user.` alone.
+    User,
+    /// `user.`, `trusted.` and `security.` (a root session).
+    All,
+}
+
+impl Scope {
+    fn word(self) -> &'static [u8] {
+        match self {
+            Scope::User => b"user",
+            Scope::All => b"all",
+        }
+    }
+
+    /// Whether the scope takes `name`.
+    pub fn takes(self, name: &[u8]) -> bool {
+        carried(name, self == Scope::All)
+    }
+}
+
+/// One path's attributes: names sorted and distinct, within the bounds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Xattrs {
+    list: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Why a list cannot be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// A name empty, too long, with a NUL, or repeated.
+    Name,
+    /// A value over [`MAX_VALUE`].
+    Value,
+    /// The names or the values together over their bound.
+    Total,
+}
+
+impl Xattrs {
+    /// The list of `pairs` (sorted by name); refused past a bound.
+    pub fn new(mut pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Xattrs, Refused> {
+        pairs.sort();
+        let (mut names, mut values) = (0usize, 0usize);
+        for (i, (n, v)) in pairs.iter().enumerate() {
+            if n.is_empty() || n.len() > MAX_NAME || n.contains(&0) || (i > 0 && pairs[i - 1].0 == *n) {
+                return Err(Refused::Name);
+            }
+            if v.len() > MAX_VALUE {
+                return Err(Refused::Value);
+            }
+            names += n.len() + 1;
+            values += v.len();
+        }
+        if names > MAX_LIST || values > MAX_VALUES {
+            return Err(Refused::Total);
+        }
+        Ok(Xattrs { list: pairs })
+    }
+
+    /// The names and values, sorted by name.
+    pub fn pairs(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.list
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The attributes `scope` takes.
+    pub fn within(&self, scope: Scope) -> Xattrs {
+        Xattrs {
+            list: self.list.iter().filter(|(n, _)| scope.takes(n)).cloned().collect(),
+        }
+    }
+
+    /// The list's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = format!("{} ", self.list.len()).into_bytes();
+        for (n, v) in &self.list {
+            out.extend_from_slice(format!("{}:{}:", n.len(), v.len()).as_bytes());
+            out.extend_from_slice(n);
+            out.extend_from_slice(v);
+        }
+        out
+    }
+
+    /// A list read from the front of `data`, and what follows it; None:
+    /// malformed, short, or past a bound.
+    pub fn parse(data: &[u8]) -> Option<(Xattrs, &[u8])> {
+        let (n, mut rest) = word(data, b' ')?;
+        // each attribute takes at least 5 bytes ("1:0:a")
+        if n > rest.len() / 5 + 1 {
+            return None;
+        }
+        let mut pairs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (nl, r) = word(rest, b':')?;
+            let (vl, r) = word(r, b':')?;
+            if nl > MAX_NAME || vl > MAX_VALUE || r.len() < nl + vl {
+                return None;
+            }
+            pairs.push((r[..nl].to_vec(), r[nl..nl + vl].to_vec()));
+            rest = &r[nl + vl..];
+        }
+        let sorted = pairs.windows(2).all(|w| w[0].0 < w[1].0);
+        let x = Xattrs::new(pairs).ok()?;
+        sorted.then_some((x, rest))
+    }
+}
+
+/// A decimal number of at most 7 digits ended by `end`, and what follows.
+fn word(data: &[u8], end: u8) -> Option<(usize, &[u8])> {
+    let i = data.iter().take(8).position(|&b| b == end)?;
+    let digits = &data[..i];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let n = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((n, &data[i + 1..]))
+}
+
+/// `TFDXATTRS`'s answer (what follows `OK `): the session's scope and the
+/// path's attributes within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub scope: Scope,
+    pub xattrs: Xattrs,
+}
+
+impl Listing {
+    /// The answer's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        [self.scope.word(), b" ", &self.xattrs.encode()].concat()
+    }
+
+    /// The answer read; None: malformed, a name outside its scope, or
+    /// bytes after the list.
+    pub fn parse(data: &[u8]) -> Option<Listing> {
+        let i = data.iter().position(|&b| b == b' ')?;
+        let scope = match &data[..i] {
+            b"user" => Scope::User,
+            b"all" => Scope::All,
+            _ => return None,
+        };
+        let (xattrs, rest) = Xattrs::parse(&data[i + 1..])?;
+        let inside = xattrs.pairs().iter().all(|(n, _)| scope.takes(n));
+        (rest.is_empty() && inside).then_some(Listing { scope, xattrs })
+    }
+}
+
+/// `TFDSETXATTRS <list><path>`: `path`'s attributes become `xattrs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set<'a> {
+    pub xattrs: Xattrs,
+    pub path: &'a [u8],
+}
+
+impl<'a> Set<'a> {
+    /// The argument.
+    pub fn encode(&self) -> Vec<u8> {
+        [&self.xattrs.encode()[..], self.path].concat()
+    }
+
+    /// The argument read; None: a malformed list, a name in no namespace
+    /// `-X` carries, or no path.
+    pub fn parse(arg: &'a [u8]) -> Option<Set<'a>> {
+        let (xattrs, path) = Xattrs::parse(arg)?;
+        let known = xattrs.pairs().iter().all(|(n, _)| carried(n, true));
+        (known && !path.is_empty()).then_some(Set { xattrs, path })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x(pairs: &[(&str, &[u8])]) -> Xattrs {
+        Xattrs::new(pairs.iter().map(|(n, v)| (n.as_bytes().to_vec(), v.to_vec())).collect()).unwrap()
+    }
+
+    #[test]
+    fn lists_round_trip_sorted() {
+        let a = x(&[("user.b", b"2"), ("user.a", b"one\0:")]);
+        assert_eq!(a.encode(), b"2 6:5:user.aone\0:6:1:user.b2");
+        let l = Listing {
+            scope: Scope::User,
+            xattrs: a.clone(),
+        };
+        assert_eq!(Listing::parse(&l.encode()), Some(l));
+        let s = Set {
+            xattrs: a.clone(),
+            path: b"d/f g",
+        };
+        assert_eq!(Set::parse(&s.encode()), Some(s));
+        assert_eq!(Set::parse(b"0 f").map(|s| s.xattrs.is_empty()), Some(true));
+        let big = x(&[("user.big", &vec![7u8; MAX_VALUE])]);
+        assert_eq!(Xattrs::parse(&big.encode()).map(|p| p.0), Some(big));
+    }
+
+    #[test]
+    fn bad_lists_are_refused() {
+        for bad in [
+            &b""[..],
+            b"1 ",
+            b"1 6:1:user.a",
+            b"2 6:1:user.b26:1:user.a1",
+            b"2 6:1:user.a16:1:user.a2",
+            b"01 6:1:user.a1",
+            b"1 0:1:x",
+            b"9999999 ",
+            b"1 6:99999999:user.a",
+            b"1 6:65537:user.a",
+            b"x 6:1:user.a1",
+        ] {
+            assert!(Xattrs::parse(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        // the set: no path, or a name of another namespace
+        assert!(Set::parse(b"1 6:1:user.a1").is_none());
+        assert!(Set::parse(b"1 10:1:system.foo1f").is_none());
+        assert!(Listing::parse(b"user 1 11:1:trusted.foo1").is_none());
+        assert!(Listing::parse(b"all 1 11:1:trusted.foo1").is_some());
+        assert!(Listing::parse(b"some 0 ").is_none());
+        let name = vec![b'a'; MAX_NAME + 1];
+        assert_eq!(Xattrs::new(vec![(name, vec![])]), Err(Refused::Name));
+        let many: Vec<_> = (0..5)
+            .map(|i| (format!("user.{i}").into_bytes(), vec![0u8; MAX_VALUE]))
+            .collect();
+        assert_eq!(Xattrs::new(many), Err(Refused::Total));
+        let names: Vec<_> = (0..300)
+            .map(|i| (format!("user.{i:0>250}").into_bytes(), vec![]))
+            .collect();
+        assert_eq!(Xattrs::new(names), Err(Refused::Total));
+    }
+
+    #[test]
+    fn namespaces() {
+        assert!(carried(b"user.x", false) && !carried(b"user.", false));
+        assert!(!carried(b"trusted.x", false) && carried(b"trusted.x", true));
+        assert!(carried(b"security.selinux", true) && !carried(b"system.posix_acl_access", true));
+    }
+}
