@@ -9,7 +9,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tfd_testkit::archive::{batch, file, item, item_with, ALL};
-use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
 use tfp_client::Client;
 use tfp_wire::entry::{Entry, Extra, Head, Mtime};
@@ -134,20 +134,7 @@ fn leaked(seen: &[u8], secrets: &[&[u8]]) -> Option<String> {
 #[test]
 fn a_jailed_users_links_lead_no_command_of_anyone_out_of_their_root() {
     assert!(is_root(), "this test needs root (jails, users)");
-    let alice = ensure_system_user("tfdalink1", &[]);
-    let bob = ensure_system_user("tfdalink2", &[]);
-    let f = tempdir("alink-db").join("userdb");
-    let f = f.to_str().unwrap();
-    userdb_add(f, "alice", "tfdalink1", "alice pw", &["--jail", "/jails/alice"]);
-    userdb_add(f, "bob", "tfdalink2", "bob pw", &[]);
-    let srv = Server::start_opts(Opts {
-        extra: &format!("userdb {f}\n"),
-        default_user: false,
-        ..Default::default()
-    });
-    let home = srv.path("jails/alice/home");
-    fs::create_dir_all(&home).unwrap();
-    nix::unistd::chown(&home, Some(alice.0.into()), Some(alice.1.into())).unwrap();
+    let AliceJailed { srv, bob, home, .. } = alice_jailed("tfdalink", None);
     let bobs = srv.path("bob");
     fs::create_dir_all(&bobs).unwrap();
     fs::write(bobs.join("secret"), b"BOB-SECRET-7f3a").unwrap();

@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
 use tfp_wire::link::Link;
 use tfp_wire::Status;
@@ -33,21 +33,7 @@ fn owned(p: &Path, uid: u32, mode: u32, text: &[u8]) {
 #[test]
 fn a_jailed_user_links_only_her_own_readable_files() {
     assert!(is_root(), "this test needs root (jails, users)");
-    let alice = ensure_system_user("tfdlink1", &[]);
-    let bob = ensure_system_user("tfdlink2", &[]);
-    let f = tempdir("link-db").join("userdb");
-    let f = f.to_str().unwrap();
-    userdb_add(f, "alice", "tfdlink1", "alice pw", &["--jail", "/jails/alice"]);
-    userdb_add(f, "bob", "tfdlink2", "bob pw", &[]);
-    let srv = Server::start_opts(Opts {
-        extra: &format!("userdb {f}\n"),
-        default_user: false,
-        ..Default::default()
-    });
-    let home = srv.path("jails/alice/home");
-    fs::create_dir_all(&home).unwrap();
-    nix::unistd::chown(&home, Some(alice.0.into()), Some(alice.1.into())).unwrap();
-    fs::set_permissions(&home, fs::Permissions::from_mode(0o777)).unwrap();
+    let AliceJailed { srv, alice, bob, home } = alice_jailed("tfdlink", Some(0o777));
     owned(&home.join("bobs"), bob.0, 0o600, b"bob's secret");
     owned(&home.join("bobs_public"), bob.0, 0o644, b"bob's, readable");
     owned(&home.join("mine"), alice.0, 0o644, b"alice's");

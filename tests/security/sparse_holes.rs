@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
-use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
 use tfp_wire::sparse::{StageHole, HOLES, STAGE_HOLE};
 use tfp_wire::Status;
@@ -30,21 +30,7 @@ fn state(p: &Path) -> (Vec<u8>, u64) {
 #[test]
 fn a_jailed_user_punches_only_her_own_stage_and_learns_no_holes_outside() {
     assert!(is_root(), "this test needs root (jails, users)");
-    let alice = ensure_system_user("tfdhole1", &[]);
-    let bob = ensure_system_user("tfdhole2", &[]);
-    let f = tempdir("hole-db").join("userdb");
-    let f = f.to_str().unwrap();
-    userdb_add(f, "alice", "tfdhole1", "alice pw", &["--jail", "/jails/alice"]);
-    userdb_add(f, "bob", "tfdhole2", "bob pw", &[]);
-    let srv = Server::start_opts(Opts {
-        extra: &format!("userdb {f}\n"),
-        default_user: false,
-        ..Default::default()
-    });
-    let home = srv.path("jails/alice/home");
-    fs::create_dir_all(&home).unwrap();
-    nix::unistd::chown(&home, Some(alice.0.into()), Some(alice.1.into())).unwrap();
-    fs::set_permissions(&home, fs::Permissions::from_mode(0o777)).unwrap();
+    let AliceJailed { srv, bob, home, .. } = alice_jailed("tfdhole", Some(0o777));
     // bob's file in her home (a shared directory) and one outside her root
     let bobs = home.join("bobs.img");
     dense(&bobs, bob.0);

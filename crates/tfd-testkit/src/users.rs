@@ -141,3 +141,41 @@ pub fn userdb_add(file: &str, login: &str, system_user: &str, pw: &str, more: &[
     let out = tfpasswd(&args, &format!("{pw}\n"));
     assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
 }
+
+/// The attack tests' multi-user server: login `alice` (system user
+/// `{stem}1`) jailed to `/jails/alice`, with a `home` inside she owns, and
+/// login `bob` (`{stem}2`) with the whole root; their passwords are
+/// `alice pw` and `bob pw`.
+pub struct AliceJailed {
+    pub srv: crate::Server,
+    /// alice's uid and gid.
+    pub alice: (u32, u32),
+    /// bob's uid and gid.
+    pub bob: (u32, u32),
+    /// `/jails/alice/home` on the server's disk.
+    pub home: std::path::PathBuf,
+}
+
+/// Makes [`AliceJailed`]'s users and server; `home_mode` (0o777 lets any
+/// account's files be put there) sets her home's mode when given.
+pub fn alice_jailed(stem: &str, home_mode: Option<u32>) -> AliceJailed {
+    use std::os::unix::fs::PermissionsExt;
+    let alice = ensure_system_user(&format!("{stem}1"), &[]);
+    let bob = ensure_system_user(&format!("{stem}2"), &[]);
+    let f = tempdir(&format!("{stem}-db")).join("userdb");
+    let f = f.to_str().unwrap();
+    userdb_add(f, "alice", &format!("{stem}1"), "alice pw", &["--jail", "/jails/alice"]);
+    userdb_add(f, "bob", &format!("{stem}2"), "bob pw", &[]);
+    let srv = crate::Server::start_opts(crate::Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let home = srv.path("jails/alice/home");
+    std::fs::create_dir_all(&home).unwrap();
+    nix::unistd::chown(&home, Some(alice.0.into()), Some(alice.1.into())).unwrap();
+    if let Some(mode) = home_mode {
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    AliceJailed { srv, alice, bob, home }
+}
