@@ -431,3 +431,8 @@ fn session_end() {
 fn compress() {
     run("compress");
 }
+
+#[test]
+fn framed() {
+    run("framed");
+}

@@ -20,12 +20,14 @@ use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
 
 mod backup;
+mod framed;
 pub mod reader;
 mod session_end;
 mod stage;
 mod user_keys;
 
 pub use backup::backup;
+pub use framed::framed;
 use reader::Reader;
 pub use session_end::session_end;
 pub use stage::stage;
@@ -54,6 +56,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("compress", compress),
     ("backup", backup),
     ("session_end", session_end),
+    ("framed", framed),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).
