@@ -441,3 +441,8 @@ fn xattr() {
 fn compress() {
     run("compress");
 }
+
+#[test]
+fn framed() {
+    run("framed");
+}

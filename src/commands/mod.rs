@@ -25,6 +25,7 @@ pub mod netlock;
 pub mod notify;
 pub mod putmany;
 mod putmany_archive;
+mod putmany_frames;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;

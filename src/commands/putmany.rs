@@ -26,6 +26,7 @@
 
 use super::compress::{Inflow, Piece};
 use super::putmany_archive::{self as archive, Refusal};
+use super::putmany_frames::Source;
 use super::quota::Pending;
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
@@ -281,16 +282,53 @@ impl Committer {
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let batch = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
     let PutMany { n, archive, .. } = batch;
+    if batch.framed && (super::compress::offer(s).is_none() || !s.ctx().cfg.compression_framed) {
+        // the probe's FAILED tells a client this server takes no framed
+        // batch; a framed batch sent all the same cannot be read
+        let why = if s.ctx().cfg.compression {
+            FRAMED_OFF
+        } else {
+            COMPRESSION_OFF
+        };
+        if n == 0 {
+            return Err(super::CmdError::Told(Failed::MissingParameter, why.into()));
+        }
+        return out_of_step(s, why);
+    }
     // the archive probe says whether this session may keep owners, so a
     // tree copy learns it in the round trip that asks for archive batches
     let owners = archive.then(|| archive::privileged(s));
     if !open_batch(s, n, owners)? {
         return Ok(Reply::Sent);
     }
-    let (mut inflow, _held) = match admit(s, batch) {
+    let (mut inflow, mut src, _held) = match admit(s, batch) {
         Ok(admitted) => admitted,
+        // a framed batch's records cannot be read without its decoder
+        Err(e) if batch.framed => return out_of_step(s, &format!("refused: {}", told_text(&e))),
         Err(e) => return super::batch_budget::refuse_putmany(s, batch, e),
     };
+    match receive(s, batch, t, &mut inflow, &mut src) {
+        Err(_) if src.refused().is_some() => out_of_step(s, &src.refused().unwrap_or_default()),
+        r => r,
+    }
+}
+
+/// Why compressed batches are refused here.
+const COMPRESSION_OFF: &str = "compressed data are off on this server (compression no)";
+/// Why a framed batch is refused here.
+const FRAMED_OFF: &str = "framed batches are off on this server (compression_framed no)";
+
+/// The reason of an admission's refusal.
+fn told_text(e: &super::CmdError) -> String {
+    match e {
+        super::CmdError::Told(_, why) => why.clone(),
+        _ => "the batch could not be admitted".into(),
+    }
+}
+
+/// Receives an admitted batch's files and answers it.
+fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, src: &mut Source) -> CmdResult {
+    let PutMany { n, archive, .. } = batch;
     let peer = s.peer();
     let mut committer = Committer::start(peer);
     let most = group_files();
@@ -310,11 +348,11 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut later_bytes = 0;
     let max_header = if archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
-        let head = match s.chan_mut().rx.recv_frame_max(max_header) {
+        let head = match src.next(s, max_header) {
             Ok(h) => h,
             Err(e) => {
                 committer.finish(peer, &mut group);
-                return Err(e.into());
+                return Err(e);
             }
         };
         let h = match header(s, &head, archive) {
@@ -336,7 +374,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 return out_of_step(s, &format!("file {i}: a header that does not parse"));
             }
         };
-        let r = match one(s, &h, &mut budget, &mut held, &mut inflow) {
+        let r = match one(s, &h, &mut budget, &mut held, (&mut *inflow, &mut *src)) {
             Ok(r) => r,
             Err(e) => {
                 committer.finish(peer, &mut group);
@@ -375,7 +413,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
     }
-    let end = s.chan_mut().rx.recv_frame_max(MAX_TRAILER);
+    let end = src.next(s, MAX_TRAILER);
     let commits = committer.finish(peer, &mut group);
     let end = end?;
     let Some(commits) = commits else {
@@ -396,6 +434,9 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if !is_end(&end) {
         return out_of_step(s, "no end frame after the announced files");
     }
+    if let Some(why) = src.refused() {
+        return out_of_step(s, &why);
+    }
     // directories' and attributes' changes, after every file is in place
     for (i, l) in later {
         match archive::finish(s, &l) {
@@ -411,7 +452,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         t.path = Some(p);
     }
     info!(
-        "{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes{inflow}",
+        "{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes{inflow}{src}",
         s.peer()
     );
     s.chan_mut().tx.hold();
@@ -432,10 +473,15 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 /// The batch's claim on the memory budget (held until it is dropped), then
 /// its way of reading data frames ([`inflow`]): the decoder is made only
 /// once its memory is claimed.
-fn admit(s: &Session, batch: PutMany) -> Result<(Inflow, impl Sized), super::CmdError> {
+fn admit(s: &Session, batch: PutMany) -> Result<(Inflow, Source, impl Sized), super::CmdError> {
     let offer = offered(s, batch.blocks)?;
     let held = s.hold(super::batch_budget::putmany_held(s, batch.n, batch.blocks), PUTMANY)?;
-    Ok((inflow(offer)?, held))
+    // a framed batch's data records are as a plain batch's frames: the
+    // stream around them is what is decoded
+    match offer.filter(|_| batch.framed) {
+        Some(o) => Ok((Inflow::plain(), Source::framed(o.window_log)?, held)),
+        None => Ok((inflow(offer)?, Source::plain(), held)),
+    }
 }
 
 /// What this server offers a batch whose data come as blocks (`blocks`),
@@ -445,10 +491,7 @@ fn offered(s: &Session, blocks: bool) -> Result<Option<Offer>, super::CmdError> 
     match (blocks, super::compress::offer(s)) {
         (false, _) => Ok(None),
         (true, Some(offer)) => Ok(Some(offer)),
-        (true, None) => Err(super::CmdError::Told(
-            Failed::TransferApi,
-            "compressed data are off on this server (compression no)".into(),
-        )),
+        (true, None) => Err(super::CmdError::Told(Failed::TransferApi, COMPRESSION_OFF.into())),
     }
 }
 
@@ -566,7 +609,7 @@ fn one(
     h: &FileEntry<'_>,
     budget: &mut Option<super::quota::Budget>,
     held: &mut Option<Held>,
-    inflow: &mut Inflow,
+    (inflow, src): (&mut Inflow, &mut Source),
 ) -> Result<Result<Outcome, String>, super::CmdError> {
     // the target, checked as SNDFILE with overwrite checks it (not opened
     // for a file the session may not give what its header asks)
@@ -589,7 +632,7 @@ fn one(
     let mut hash = Sha256::new();
     let mut left = h.size;
     while left > 0 {
-        let frame = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
+        let frame = src.next(s, MAX_FRAME)?;
         let data = match inflow.piece(&frame, left) {
             Ok(Piece::Data(data)) => data,
             Ok(Piece::Refused(n, why)) => {
@@ -614,7 +657,7 @@ fn one(
             }
         }
     }
-    let trailer = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
+    let trailer = src.next(s, MAX_TRAILER)?;
     let Some(sum) = Trailer::parse(&trailer) else {
         return Ok(Err("a trailer that does not parse".into()));
     };

@@ -289,6 +289,8 @@ pub struct Config {
     pub quota_default: Option<u64>,
     /// Clients may send compressed blocks (TFDZSTD answers; else UNKNOWN).
     pub compression: bool,
+    /// Clients may send framed batches (`TFDPUTMANY <n> z f`).
+    pub compression_framed: bool,
     /// The highest zstd level TFDZSTD offers.
     pub compression_level_max: u8,
     /// Memory one compressed transfer may hold (the window is half of it).

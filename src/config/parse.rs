@@ -65,6 +65,7 @@ impl Config {
             login_lock: Duration::ZERO,
             quota_default: None,
             compression: false,
+            compression_framed: false,
             compression_level_max: 0,
             compression_memory: 0,
             log_level: None,

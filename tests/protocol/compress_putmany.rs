@@ -159,6 +159,7 @@ fn z_batch(c: &mut Client, files: &[Sent]) -> (u64, Vec<(u64, i32, String)>) {
         n: files.len() as u64,
         archive: false,
         blocks: true,
+        framed: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

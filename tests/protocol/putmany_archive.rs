@@ -222,6 +222,7 @@ fn an_archive_batch_out_of_step_ends_with_failed_16() {
             n: 1,
             archive: true,
             blocks: false,
+            framed: false,
         }
         .line();
         assert_eq!(c.raw(&line).unwrap(), b"OK");
@@ -259,6 +260,7 @@ fn the_plain_batch_is_unchanged() {
         n: 1,
         archive: false,
         blocks: false,
+        framed: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

@@ -139,6 +139,7 @@ fn open_batch(c: &mut tfp_client::Client, n: u64) {
         n,
         archive: false,
         blocks: false,
+        framed: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

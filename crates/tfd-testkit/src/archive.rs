@@ -74,6 +74,7 @@ pub fn batch(c: &mut Client, items: &[Item], archive: bool) -> (u64, Vec<(u64, i
         n: items.len() as u64,
         archive,
         blocks: false,
+        framed: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

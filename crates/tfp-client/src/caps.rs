@@ -34,11 +34,15 @@ pub enum Ext {
     /// session it serves as root, unjailed: asked once per session with one
     /// probe entry (a tree run asks where owners or devices are kept).
     Owners,
+    /// Framed batch uploads (`TFDPUTMANY <n> z f`): the whole exchange one
+    /// zstd stream, asked with the probe `TFDPUTMANY 0 z f` once per session
+    /// ([`crate::compress::framed`]).
+    Framed,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 10;
+    const COUNT: usize = 11;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -53,6 +57,7 @@ impl Ext {
             Ext::Entries => 7,
             Ext::Zstd => 8,
             Ext::Owners => 9,
+            Ext::Framed => 10,
         }
     }
 }
@@ -117,6 +122,7 @@ mod tests {
             Ext::Entries,
             Ext::Zstd,
             Ext::Owners,
+            Ext::Framed,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -20,6 +20,7 @@ use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
 
 mod backup;
+mod framed;
 mod link;
 pub mod reader;
 mod session_end;
@@ -28,6 +29,7 @@ mod user_keys;
 mod xattr;
 
 pub use backup::backup;
+pub use framed::framed;
 pub use link::link;
 use reader::Reader;
 pub use session_end::session_end;
@@ -60,6 +62,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("session_end", session_end),
     ("link", link),
     ("xattr", xattr),
+    ("framed", framed),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

@@ -257,6 +257,38 @@ as a word it does not know): the data goes as it is both ways.
         ..KEY
     },
     Key {
+        name: "compression_framed",
+        arg: "yes|no",
+        section: Section::Optional,
+        kind: Kind::YesNo,
+        default: Some("yes"),
+        summary: "Whether a client may send a compressed batch upload as one zstd stream, file headers and trailers included (TFDPUTMANY n z f); no answers its probe FAILED, as a server from before it, and clients send the data alone compressed.",
+        doc: r##"With
+.B yes
+(the default, and only with
+.B compression yes)
+a client may send a compressed batch upload's whole exchange, every file's
+header, data and trailer, as one zstd stream cut in bounded frames
+.RB ( "TFDPUTMANY \fIn\fP z f" ;
+see doc/compatibility.md, "Compression"): a tree of small files then costs
+about what its tarball compressed would.
+A frame that decodes to more or less than it announces, or a record longer
+than the batch allows there, ends the batch with
+.B FAILED
+and the session; files not received whole keep their old versions.
+.B no
+answers the probe
+.B "TFDPUTMANY 0 z f"
+with
+.BR FAILED ,
+as a server from before the extension does: clients send today's
+.B z
+batches, their headers and trailers as they are.
+"##,
+        at: at!(compression_framed),
+        ..KEY
+    },
+    Key {
         name: "compression_level_max",
         arg: "level",
         section: Section::Optional,

@@ -10,5 +10,5 @@ mod probe;
 mod receive;
 pub(crate) mod send;
 
-pub use probe::offer;
+pub use probe::{framed, offer};
 pub(crate) use receive::Blocks;

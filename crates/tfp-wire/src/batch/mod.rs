@@ -13,6 +13,7 @@
 //! anything the grammar does not hold; what parses, encoded again, parses to
 //! the same value.
 
+pub mod framed;
 pub mod get;
 pub mod put;
 

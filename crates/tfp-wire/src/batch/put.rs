@@ -27,14 +27,30 @@ pub struct PutMany {
     /// they are; a trailer's SHA-256 is of the decoded data). Only for a
     /// server whose `TFDZSTD` answered `OK`.
     pub blocks: bool,
+    /// `f` after `z`: the whole exchange after the command is one zstd
+    /// stream in frames ([`super::framed`]), headers and trailers too; the
+    /// data frames inside it are as a plain batch's. Only with `blocks`,
+    /// and only for a server whose probe `TFDPUTMANY 0 z f` answered `OK`.
+    pub framed: bool,
 }
 
 impl PutMany {
-    /// The argument: `<n>`, then `a` and `z` when set, in that order.
+    /// A batch of `n` files, archive or not, data as they are.
+    pub fn new(n: u64, archive: bool) -> PutMany {
+        PutMany {
+            n,
+            archive,
+            blocks: false,
+            framed: false,
+        }
+    }
+
+    /// The argument: `<n>`, then `a`, `z` and `f` when set, in that order.
     pub fn encode(&self) -> Vec<u8> {
         let a = if self.archive { " a" } else { "" };
         let z = if self.blocks { " z" } else { "" };
-        format!("{}{a}{z}", self.n).into_bytes()
+        let f = if self.blocks && self.framed { " f" } else { "" };
+        format!("{}{a}{z}{f}", self.n).into_bytes()
     }
 
     /// The whole command line, `TFDPUTMANY <n>`, `TFDPUTMANY <n> a`,
@@ -52,7 +68,13 @@ impl PutMany {
         let n = words.next()?.parse().ok()?;
         let archive = words.next_if_eq(&"a").is_some();
         let blocks = words.next_if_eq(&"z").is_some();
-        words.next().is_none().then_some(PutMany { n, archive, blocks })
+        let framed = blocks && words.next_if_eq(&super::framed::FLAG).is_some();
+        words.next().is_none().then_some(PutMany {
+            n,
+            archive,
+            blocks,
+            framed,
+        })
     }
 }
 
@@ -238,13 +260,35 @@ mod tests {
 
     #[test]
     fn the_command_round_trips() {
-        let put = |n, archive, blocks| PutMany { n, archive, blocks };
+        let put = |n, archive, blocks| PutMany {
+            blocks,
+            ..PutMany::new(n, archive)
+        };
         for n in [0, 1, super::super::MAX_FILES, u64::MAX] {
             for (archive, blocks) in [(false, false), (true, false), (false, true), (true, true)] {
                 let c = put(n, archive, blocks);
                 assert_eq!(PutMany::parse(&c.encode()), Some(c));
+                let f = PutMany { framed: blocks, ..c };
+                assert_eq!(PutMany::parse(&f.encode()), Some(f));
             }
         }
+        let framed = PutMany {
+            framed: true,
+            ..put(3, true, true)
+        };
+        assert_eq!(framed.line(), b"TFDPUTMANY 3 a z f");
+        // `f` means nothing without `z`, and is never dropped
+        assert_eq!(
+            PutMany {
+                blocks: false,
+                ..framed
+            }
+            .line(),
+            b"TFDPUTMANY 3 a"
+        );
+        assert_eq!(PutMany::parse(b"3 f"), None);
+        assert_eq!(PutMany::parse(b"3 z f f"), None);
+        assert_eq!(PutMany::parse(b"3 f z"), None);
         assert_eq!(put(3, false, false).line(), b"TFDPUTMANY 3");
         assert_eq!(put(3, true, false).line(), b"TFDPUTMANY 3 a");
         assert_eq!(put(3, false, true).line(), b"TFDPUTMANY 3 z");

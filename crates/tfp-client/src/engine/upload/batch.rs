@@ -20,6 +20,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use tfp_wire::batch::framed::Framer;
 use tfp_wire::batch::put::{FileHead, PutMany};
 use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
 use tfp_wire::compress::{Squeeze, HEADER_LEN};
@@ -108,10 +109,13 @@ pub(crate) fn exchange(
     }
     let tail = if keep.archive { tail } else { &[] };
     let mut z = squeeze(c, keep, files)?;
+    // headers, data and trailers in one stream where the server takes it
+    let framed = z.is_some() && crate::compress::framed(c)?;
     let line = PutMany {
         n: (files.len() + tail.len()) as u64,
         archive: keep.archive,
         blocks: z.is_some(),
+        framed,
     }
     .line();
     // the files follow at once, the OK is read after them
@@ -146,9 +150,11 @@ pub(crate) fn exchange(
     let mut out: Vec<Option<Failure>> = files.iter().map(|_| None).collect();
     // nothing comes back before the end frame: gather the small frames
     c.chan.tx.hold();
+    let framer = if framed { z.take().map(Framer::new) } else { None };
     let mut data = Data {
         buf: vec![0u8; DATA_FRAME + if z.is_some() { HEADER_LEN } else { 0 }],
         z: z.as_mut().map(|sq| (sq, Vec::new())),
+        framer,
     };
     for (i, u) in files.iter().enumerate() {
         if let Some(why) = send_file(c, u, keep, &mut data, bytes)? {
@@ -156,9 +162,10 @@ pub(crate) fn exchange(
         }
     }
     for e in tail {
-        c.chan.tx.send_frame(&e.head())?;
+        data.frame(c, &e.head())?;
     }
-    c.chan.tx.send_frame(END)?;
+    data.frame(c, END)?;
+    data.finish(c)?;
     c.chan.tx.release()?;
     let mut made = Vec::with_capacity(ahead.len());
     for _ in ahead {
@@ -209,9 +216,40 @@ fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>,
 struct Data<'a> {
     buf: Vec<u8>,
     z: Option<(&'a mut Squeeze, Vec<u8>)>,
+    /// A framed batch: every frame is a record of its one stream.
+    framer: Option<Framer>,
+}
+
+/// Sends a framed batch's frames that are ready (all of them with `all`),
+/// each write timed for the decider.
+fn send_frames(c: &mut Client, framer: &mut Framer, all: bool) -> Result<(), Error> {
+    framer.frames(all, |sq, frame| {
+        let t = Instant::now();
+        c.chan.tx.send_frame(frame)?;
+        sq.sent_on(frame.len(), t.elapsed(), || delivery(c));
+        Ok(())
+    })
 }
 
 impl Data<'_> {
+    /// Sends one of the batch's frames other than data: as it is, or as a
+    /// record of a framed batch's stream.
+    fn frame(&mut self, c: &mut Client, frame: &[u8]) -> Result<(), Error> {
+        let Some(framer) = self.framer.as_mut() else {
+            return Ok(c.chan.tx.send_frame(frame)?);
+        };
+        framer.push(frame);
+        send_frames(c, framer, false)
+    }
+
+    /// Sends what a framed batch still holds.
+    fn finish(&mut self, c: &mut Client) -> Result<(), Error> {
+        match self.framer.as_mut() {
+            Some(framer) => send_frames(c, framer, true),
+            None => Ok(()),
+        }
+    }
+
     /// Where the file's bytes go: after the header's room.
     fn at(&self) -> usize {
         if self.z.is_some() {
@@ -223,6 +261,10 @@ impl Data<'_> {
 
     /// Sends `buf[at..at + n]`, the file's next `n` bytes, as one frame.
     fn send(&mut self, c: &mut Client, n: usize) -> Result<(), Error> {
+        if let Some(framer) = self.framer.as_mut() {
+            framer.push(&self.buf[..n]);
+            return send_frames(c, framer, false);
+        }
         let Some((sq, out)) = self.z.as_mut() else {
             return Ok(c.chan.tx.send_frame(&self.buf[..n])?);
         };
@@ -245,11 +287,11 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, bytes: &Atomic
     });
     let (mut f, before) = match opened {
         Ok((f, m)) if m.is_file() => (f, m),
-        Ok(_) => return abort_empty(c, u, keep, "not a regular file".into()),
-        Err(e) => return abort_empty(c, u, keep, e.to_string()),
+        Ok(_) => return abort_empty(c, u, keep, data, "not a regular file".into()),
+        Err(e) => return abort_empty(c, u, keep, data, e.to_string()),
     };
     let size = before.len();
-    c.chan.tx.send_frame(&header(keep, size, Some(&before), &u.remote))?;
+    data.frame(c, &header(keep, size, Some(&before), &u.remote))?;
     let mut h = Sha256::new();
     let mut left = size;
     let mut short = None;
@@ -279,12 +321,12 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, bytes: &Atomic
         Err(e) => Some(e.to_string()),
     };
     if let Some(why) = short.or(changed) {
-        c.chan.tx.send_frame(&Trailer::Abort.encode())?;
+        data.frame(c, &Trailer::Abort.encode())?;
         return Ok(Some(format!(
             "{why}; not sent (the server keeps its old copy), a later run sends it"
         )));
     }
-    c.chan.tx.send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
+    data.frame(c, &Trailer::Sum(h.finalize().into()).encode())?;
     Ok(None)
 }
 
@@ -326,8 +368,8 @@ fn header(keep: Keep, size: u64, m: Option<&std::fs::Metadata>, remote: &[u8]) -
 
 /// A file that could not be opened still takes its place in the batch: an
 /// empty file, aborted.
-fn abort_empty(c: &mut Client, u: &Up, keep: Keep, why: String) -> Result<Option<String>, Error> {
-    c.chan.tx.send_frame(&header(keep, 0, None, &u.remote))?;
-    c.chan.tx.send_frame(&Trailer::Abort.encode())?;
+fn abort_empty(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, why: String) -> Result<Option<String>, Error> {
+    data.frame(c, &header(keep, 0, None, &u.remote))?;
+    data.frame(c, &Trailer::Abort.encode())?;
     Ok(Some(why))
 }

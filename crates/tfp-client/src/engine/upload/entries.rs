@@ -67,6 +67,7 @@ pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Optio
             n: part.len() as u64,
             archive: true,
             blocks: false,
+            framed: false,
         }
         .line();
         // the entries leave with the command, as a plain batch's files do
