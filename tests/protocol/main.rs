@@ -12,6 +12,7 @@ mod client_api;
 mod client_trees;
 mod commands;
 mod compress;
+mod compress_framed;
 mod compress_get;
 mod compress_putmany;
 mod direct_io;
