@@ -258,6 +258,45 @@ fn a_killed_pool_session_is_tried_again_and_the_tree_lands_whole() {
     let _ = fs::remove_dir_all(&here);
 }
 
+/// A `put --streams` lane's session killed on the server mid-file (tf's own
+/// session going on) is a broken connection as a pool session's is (issue
+/// 68): with `--retries` the upload is continued from its stage and lands
+/// whole; without it the run fails, naming the kill and its continuation.
+/// The same for a `get --streams`, continued from its partial.
+#[test]
+fn a_killed_streams_lane_is_tried_again_and_the_file_lands_whole() {
+    let srv = Server::start_with("rate_limit_session 512K\n");
+    let here = tempdir("retries_lane");
+    let data = pattern(6 * MIB, 11);
+    let src = here.join("up.bin");
+    fs::write(&src, &data).unwrap();
+    let put = ["put", "--streams", "4", src.to_str().unwrap(), "up.bin"];
+    let o = kill_a_pool_session(&srv, &put, &|| true);
+    assert!(!o.status.success(), "without --retries: {}", said(&o));
+    assert!(said(&o).contains("killed on the server"), "{}", said(&o));
+    let again = [&["--retries", "2"][..], &put].concat();
+    let o = kill_a_pool_session(&srv, &again, &|| true);
+    assert!(o.status.success(), "put --streams 4 --retries 2: {}", said(&o));
+    assert!(said(&o).contains("trying again"), "{}", said(&o));
+    assert!(fs::read(srv.path("up.bin")).unwrap() == data, "put: {}", said(&o));
+    let one = here.join("back.bin");
+    let partial = here.join(".back.bin.tf-partial");
+    let get = [
+        "--retries",
+        "2",
+        "get",
+        "--streams",
+        "4",
+        "--verify",
+        "up.bin",
+        one.to_str().unwrap(),
+    ];
+    let o = kill_a_pool_session(&srv, &get, &|| partial.exists());
+    assert!(o.status.success(), "get --streams 4 --retries 2: {}", said(&o));
+    assert!(fs::read(&one).unwrap() == data, "get: {}", said(&o));
+    let _ = fs::remove_dir_all(&here);
+}
+
 /// `-4` and `-6` keep to their family: `localhost` (127.0.0.1 only here)
 /// with -6 is one plain sentence, with -4 a session; a server on ::1
 /// answers -6 and refuses -4 the same way.

@@ -64,6 +64,10 @@ struct Opts {
     backup: Option<tfp_client::engine::backup::Wanted>,
     /// `--remove-source-files` (put and get).
     remove_source: bool,
+    /// Set when the transfer failed because a connection of it ended (its
+    /// session's, or one of its `--streams` lanes'): `--retries` tries
+    /// again then, as after a tree's pool session broke (retry.rs).
+    broke: std::cell::Cell<bool>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
@@ -93,6 +97,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         select,
         backup,
         remove_source,
+        broke: Default::default(),
     };
     if let Some(Err(m)) = o.backup.as_ref().map(|w| w.check()) {
         return Err(XferError::Said(m));
@@ -292,10 +297,9 @@ fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest
         if o.parents {
             return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));
         }
-        return match download(c, cfg, cmd, &o) {
-            Ok(code) => code,
-            Err(e) => fail(e),
-        };
+        let code = download(c, cfg, cmd, &o).unwrap_or_else(fail);
+        x.broken |= o.broke.get();
+        return code;
     }
     // a name the server cannot store is refused before anything is sent
     if let Some(why) = tfp_client::tree::names::unstorable(o.positional[1].as_bytes()) {
@@ -340,14 +344,14 @@ fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest
         true => super::xfer_moves::put(c, cfg, &o.positional, o.backup.as_ref(), o.remove_source, |c, cfg| {
             upload(c, cfg, cmd, &o, src)
         }),
-        false => match upload(c, cfg, cmd, &o, src) {
-            Ok(code) => code,
-            Err(e) => fail(e),
-        },
+        false => upload(c, cfg, cmd, &o, src).unwrap_or_else(fail),
     };
     if code != ExitCode::SUCCESS && !made.is_empty() {
         undo_parents(c, &made);
     }
+    // a lane's connection ended while tf's own session answers: retry.rs
+    // reads it as a pool session's break
+    x.broken |= o.broke.get();
     code
 }
 
@@ -423,6 +427,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         // the server ended the session: said as for any command, then the
         // command that continues, as an interruption says it
         Err(f) if super::ended::is_end(&f.error) => {
+            o.broke.set(true);
             explain::session_error(&f.error, cfg).print();
             for note in temporaries::kept_notes() {
                 eprintln!("tf: {note}");
@@ -652,6 +657,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
             ExitCode::from(Exit::Mismatch)
         }
         other => {
+            o.broke.set(super::ended::is_end(other));
             explain::session_error(other, cfg).print();
             ExitCode::from(Exit::Error)
         }
