@@ -15,10 +15,11 @@
 //! A server whose records break the bounds or whose hash does not hold:
 //! `Err` (the session is hung up when it is out of step).
 
-use super::outcome::{whole, Outcome, MIN_SIZE};
+use super::outcome::{whole, Outcome};
 use crate::caps::{Ext, Known};
 use crate::engine::job::Target;
 use crate::engine::partial::Partial;
+use crate::engine::route::MIN_SIZE;
 use crate::remote::listing::hang_up;
 use crate::{Client, Error};
 use sha2::{Digest, Sha256};

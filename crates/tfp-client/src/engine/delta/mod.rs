@@ -33,8 +33,9 @@ use tfp_wire::Status;
 mod get;
 mod outcome;
 
+pub use crate::engine::route::MIN_SIZE;
 use outcome::whole;
-pub use outcome::{Outcome, MIN_SIZE};
+pub use outcome::Outcome;
 
 /// The most signature bytes held (a 1 TiB file in 128 KiB blocks has 96 MiB).
 const MAX_SIGNATURE: u64 = 128 << 20;
@@ -168,26 +169,6 @@ fn sender(c: &mut Client) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
 
 fn unreadable() -> Error {
     Error::Protocol("fast_rsync wrote a delta this side cannot read".into())
-}
-
-/// Round trips from which a delta is worth its reading and diffing: below
-/// it (loopback, a LAN) the link moves the whole file faster than the
-/// signatures and the diff cost (64 MiB with 1 MiB changed: 0.10-0.17 s
-/// whole, 0.33-0.47 s as a delta on the development VM's loopback).
-pub const SLOW_LINK_RTT: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Whether the session's link is slow enough for a delta (or a streamed
-/// upload) to pay, by the least round trip TCP saw on its socket; a peer on
-/// loopback never is (the same machine: its round trip is only its load), and
-/// a socket that cannot tell counts as slow, so the delta still guards the
-/// bytes.
-pub fn link_is_slow(c: &Client) -> bool {
-    use std::os::fd::AsFd as _;
-    let stream = c.chan.stream();
-    if stream.peer_addr().is_ok_and(|a| a.ip().to_canonical().is_loopback()) {
-        return false;
-    }
-    !matches!(tfd_sys::tcp_rtt(stream.as_fd()), Some(rtt) if rtt < SLOW_LINK_RTT)
 }
 
 /// Uploads `local` onto the existing `remote` as a delta, or says why not
