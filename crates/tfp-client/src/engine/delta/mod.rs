@@ -18,6 +18,7 @@
 //! [`get`] is the other direction (`get.rs`): the old copy is local.
 
 use crate::caps::{Ext, Known};
+use crate::engine::route;
 use crate::engine::upload::file::Keep;
 use crate::{Client, Error};
 use fast_rsync::Signature;
@@ -27,6 +28,7 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tfp_wire::compress::Squeeze;
 use tfp_wire::delta as wire;
 use tfp_wire::Status;
 
@@ -162,6 +164,18 @@ fn abandon(c: &mut Client) -> Result<(), Error> {
     Ok(())
 }
 
+/// The delta's compression, where `choice` compresses over this session's
+/// link ([`route::compresses`]) and the server offers it (`TFDZSTD`, asked
+/// once per session): its literals go as blocks of one zstd stream where
+/// they shrink (`,z`).
+fn packing(c: &mut Client, choice: tfp_wire::compress::Choice) -> Result<Option<Squeeze>, Error> {
+    if !route::compresses(choice, route::Link::of(c)) {
+        return Ok(None);
+    }
+    let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(choice, o));
+    Ok(sq.map(|sq| crate::compress::send::on_link(c, sq)))
+}
+
 /// Sends one frame of records on the session.
 fn sender(c: &mut Client) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
     move |f: &[u8]| c.chan.tx.send_frame(f).map_err(Error::from)
@@ -267,6 +281,9 @@ fn send_delta(
     keep: Keep,
 ) -> Result<Outcome, Error> {
     let size = before.len();
+    // asked before the signatures start (TFDZSTD, once per session): within
+    // their exchange only its own words may go
+    let squeeze = packing(c, keep.compress)?;
     // TFDDELTASIGP where the server has it (an early probe can stop its
     // signatures), else TFDDELTASIG
     let mut probed = c.caps.get(Ext::SigProbe) != Known::No;
@@ -318,6 +335,9 @@ fn send_delta(
     if keep.mtime {
         let mtime = keep.stamped_mtime(before.mtime());
         stamp.push_str(&format!(",t{mtime}"));
+    }
+    if squeeze.is_some() {
+        stamp.push_str(",z");
     }
     let mut line = format!("TFDDELTAPUT {size} {}{stamp} ", head.identity).into_bytes();
     line.extend_from_slice(remote);
@@ -374,7 +394,7 @@ fn send_delta(
         Status::Ok(_) => {}
         other => return whole(format!("refused: {other:?}")),
     }
-    let mut out = wire::Records::default();
+    let mut out = squeeze.map_or_else(wire::Records::default, wire::Records::packing);
     let r = feed_windows(c, reader, &mut d, &mut out, first, f, before, progress);
     let hash = match r {
         Ok(h) => h,
