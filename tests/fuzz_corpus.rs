@@ -413,6 +413,11 @@ fn link() {
 }
 
 #[test]
+fn delta() {
+    run("delta");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

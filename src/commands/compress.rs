@@ -210,6 +210,35 @@ impl std::fmt::Display for Inflow {
     }
 }
 
+/// A stream this server sends, as `choice` asks; None when this server
+/// offers no compression (`compression no`): the request is refused as one
+/// it does not know. The stream is None (every block goes raw) when zstd
+/// has no memory or the memory budget no room for it, whose claim is held
+/// with it. Its window is zstd's default at most (2^[`DEFAULT_WINDOW_LOG`]):
+/// what a client's decoder keeps.
+pub(crate) fn sending(s: &Session, choice: Choice) -> Option<(Option<Squeeze>, Option<crate::session::Hold>)> {
+    let offer = offer(s)?;
+    let offer = Offer {
+        window_log: offer.window_log.min(DEFAULT_WINDOW_LOG),
+        ..offer
+    };
+    // the sender chooses raw whenever it likes: where the budget has no
+    // room for a stream, the data go as they are rather than refused
+    let held = s.try_hold(stream_held(s), "a compressed download's stream");
+    let squeeze = held.as_ref().and_then(|_| Squeeze::new(choice, offer)).map(|mut sq| {
+        // a connection that already carried data knows its link: the
+        // next request of a session (a tree's batches come in parts)
+        // need not send its first window raw to learn it again
+        if s.chan().tx.bytes >= z::LINK_WINDOW {
+            if let Some((rate, _)) = delivery(s.chan().stream()) {
+                sq.seed_link(rate);
+            }
+        }
+        sq
+    });
+    Some((squeeze, held))
+}
+
 /// A download's data as blocks: one zstd stream across the whole transfer,
 /// each block compressed or raw as the [`Squeeze`] decides from this
 /// server's own socket writes (on a fast link every block goes raw), never
@@ -229,25 +258,7 @@ impl Outflow {
     /// Blocks as `choice` asks; None when this server offers no compression
     /// (`compression no`): the request is refused as one it does not know.
     pub(crate) fn new(s: &Session, choice: Choice) -> Option<Outflow> {
-        let offer = offer(s)?;
-        let offer = Offer {
-            window_log: offer.window_log.min(DEFAULT_WINDOW_LOG),
-            ..offer
-        };
-        // the sender chooses raw whenever it likes: where the budget has no
-        // room for a stream, the data go as they are rather than refused
-        let held = s.try_hold(stream_held(s), "a compressed download's stream");
-        let squeeze = held.as_ref().and_then(|_| Squeeze::new(choice, offer)).map(|mut sq| {
-            // a connection that already carried data knows its link: the
-            // next request of a session (a tree's batches come in parts)
-            // need not send its first window raw to learn it again
-            if s.chan().tx.bytes >= z::LINK_WINDOW {
-                if let Some((rate, _)) = delivery(s.chan().stream()) {
-                    sq.seed_link(rate);
-                }
-            }
-            sq
-        });
+        let (squeeze, held) = sending(s, choice)?;
         Some(Outflow {
             squeeze,
             out: Vec::new(),

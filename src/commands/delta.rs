@@ -6,12 +6,14 @@
 //!   then the old file's block signatures in `S` frames (read in windows: a
 //!   big file never sits in memory) and a final status frame (`OK`, or
 //!   `FAILED <n> : <reason>` when reading failed midway).
-//! - `TFDDELTAPUT <size> <identity>[,m<mode>][,t<mtime>] <path>`: answers
-//!   `OK` (go on) or FAILED; the optional suffixes (mode in octal, mtime in
-//!   seconds) are stamped on the new file before it takes the name, as
-//!   TFDPUTMANY's flags do, so mirror's next run sees it unchanged; then the client's delta frames (copy and literal records,
-//!   `tfp_wire::delta`), the end frame `E<sha256 of the new file>`, and one
-//!   status frame.
+//! - `TFDDELTAPUT <size> <identity>[,m<mode>][,t<mtime>][,z] <path>`:
+//!   answers `OK` (go on) or FAILED; the optional suffixes (mode in octal,
+//!   mtime in seconds) are stamped on the new file before it takes the
+//!   name, as TFDPUTMANY's flags do, so mirror's next run sees it
+//!   unchanged, and `,z` (where `TFDZSTD` offers compression) lets the
+//!   literals come as `Z` blocks of one zstd stream; then the client's
+//!   delta frames (copy and literal records, `tfp_wire::delta`), the end
+//!   frame `E<sha256 of the new file>`, and one status frame.
 //!   The new file is built in an upload temporary beside the target
 //!   ([`crate::fsys::upload::Upload`]: the old one is never touched), every copy bounded by the
 //!   old file's size and every byte by `size`, hashed on the way; it
@@ -211,6 +213,12 @@ enum Stop {
     Read(std::io::Error),
 }
 
+impl From<wire::Refused> for Stop {
+    fn from(e: wire::Refused) -> Stop {
+        Stop::Bad(e.reason())
+    }
+}
+
 impl From<std::io::Error> for Stop {
     fn from(e: std::io::Error) -> Stop {
         Stop::Read(e)
@@ -241,12 +249,14 @@ impl Build<'_, '_, '_> {
         }
     }
 
-    fn apply(&mut self, frame: &[u8]) -> Result<(), Stop> {
+    fn apply(&mut self, frame: &[u8], lits: &mut wire::Literals) -> Result<(), Stop> {
         for op in wire::ops(frame) {
             let op = op.map_err(|()| Stop::Bad("a malformed delta record"))?;
+            let room = self.size.saturating_sub(self.built);
+            let d = lits.bytes(&op, room)?;
             let len = match op {
                 Op::Copy { len, .. } => len,
-                Op::Literal(d) => d.len() as u64,
+                Op::Literal(_) | Op::Packed(_) => d.len() as u64,
             };
             if len == 0 {
                 return Err(Stop::Bad("an empty delta record"));
@@ -255,7 +265,7 @@ impl Build<'_, '_, '_> {
                 return Err(Stop::Bad("the delta builds more than the size it announced"));
             }
             match op {
-                Op::Literal(d) => self.place(len, &mut |room, at| {
+                Op::Literal(_) | Op::Packed(_) => self.place(len, &mut |room, at| {
                     room.copy_from_slice(&d[at as usize..at as usize + room.len()]);
                     Ok(())
                 })?,
@@ -272,14 +282,15 @@ impl Build<'_, '_, '_> {
     }
 }
 
-/// The identity word: the identity, then optional `,m<octal mode>` and
-/// `,t<mtime>` (an identity never holds a comma).
+/// The identity word: the identity, then optional `,m<octal mode>`,
+/// `,t<mtime>` and `,z` (compressed literals; an identity never holds a
+/// comma).
 type Stamp = (Option<u32>, Option<i64>);
 
-fn identity_word(w: &[u8]) -> Result<(&[u8], Stamp), Failed> {
+fn identity_word(w: &[u8]) -> Result<(&[u8], Stamp, bool), Failed> {
     let mut parts = w.split(|&b| b == b',');
     let identity = parts.next().unwrap_or_default();
-    let (mut mode, mut mtime) = (None, None);
+    let (mut mode, mut mtime, mut packed) = (None, None, false);
     for part in parts {
         let text = std::str::from_utf8(part).or_failed(Failed::MissingParameter)?;
         match text.split_at_checked(1) {
@@ -289,16 +300,31 @@ fn identity_word(w: &[u8]) -> Result<(&[u8], Stamp), Failed> {
             Some(("t", t)) if mtime.is_none() => {
                 mtime = Some(t.parse::<i64>().or_failed(Failed::MissingParameter)?);
             }
+            Some(("z", "")) if !packed => packed = true,
             _ => return Err(Failed::MissingParameter),
         }
     }
-    Ok((identity, (mode, mtime)))
+    Ok((identity, (mode, mtime), packed))
+}
+
+/// How the delta's literals come: with `packed` as blocks of one zstd
+/// stream, whose memory is claimed of the budget while it lives; refused
+/// (FAILED 16) where this server offers no compression, as the client was
+/// told by `TFDZSTD`.
+fn literals(s: &Session, packed: bool) -> Result<(wire::Literals, Option<crate::session::Hold>), super::CmdError> {
+    if !packed {
+        return Ok((wire::Literals::plain(), None));
+    }
+    let offer = super::compress::offer(s).ok_or(Failed::TransferApi)?;
+    let held = s.hold(super::compress::stream_held(s), "a compressed delta's stream")?;
+    let lits = wire::Literals::packed(offer.window_log).ok_or(Failed::TransferApi)?;
+    Ok((lits, Some(held)))
 }
 
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (size, rest) = word(arg)?;
     let (identity, path) = word(rest)?;
-    let (identity, (mode, mtime)) = identity_word(identity)?;
+    let (identity, (mode, mtime), packed) = identity_word(identity)?;
     let size: u64 = std::str::from_utf8(size)
         .ok()
         .and_then(|n| n.parse().ok())
@@ -318,6 +344,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // (refused: the client sends the file whole); reads wait at most
     // hold_timeout meanwhile
     let _held = s.hold(2 * CHUNK as u64 + MAX_FRAME as u64, "TFDDELTAPUT")?;
+    let (mut lits, _stream) = literals(s, packed)?;
     let mut budget = super::quota::budget(s, Some(&p));
     // the whole new file is reserved before any record (issue 47 finding 7):
     // one that can never fit is refused now and holds nothing, where record
@@ -354,7 +381,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             t.bytes = wire_bytes;
             if stop.is_none() {
                 // after a failure the rest is read and dropped, so the session stays in step
-                stop = b.apply(&frame).err();
+                stop = b.apply(&frame, &mut lits).err();
             }
         };
         let late = b.out.finish().map(Stop::Write);

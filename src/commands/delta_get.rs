@@ -56,7 +56,22 @@ const EARLY: u64 = 4 << 20;
 
 /// `TFDDELTAGET <size> <block> <strong> <path>`.
 pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
-    logged(s, arg, "TFDDELTAGET", Direction::Outgoing, get_t)
+    logged(s, arg, "TFDDELTAGET", Direction::Outgoing, |s, arg, t| {
+        get_t(s, arg, t, None)
+    })
+}
+
+/// `TFDDELTAGETZ <choice> <size> <block> <strong> <path>`: TFDDELTAGET whose
+/// literals go as `Z` blocks of one zstd stream where they shrink; refused
+/// as unknown where this server offers no compression.
+pub fn getz(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if super::compress::offer(s).is_none() {
+        return Ok(Reply::Unknown);
+    }
+    logged(s, arg, wire::GET_PACKED, Direction::Outgoing, |s, arg, t| {
+        let (choice, rest) = wire::packed_get(arg).ok_or(Failed::MissingParameter)?;
+        get_t(s, rest, t, Some(choice))
+    })
 }
 
 fn word(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
@@ -145,7 +160,7 @@ fn open_target(s: &mut Session, path: &[u8], t: &mut Track) -> Result<(std::fs::
     Ok((file, st))
 }
 
-fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+fn get_t(s: &mut Session, arg: &[u8], t: &mut Track, packed: Option<tfp_wire::compress::Choice>) -> CmdResult {
     let (size, rest) = word(arg)?;
     let (block, rest) = word(rest)?;
     let (strong, path) = word(rest)?;
@@ -169,7 +184,11 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Heard::Done(reply) => return Ok(reply),
         };
         let mut d = wire::Diff::new(&sig, their_size, block);
-        let mut out = wire::Records::default();
+        // the stream's memory claim lives as long as the records are made
+        let (mut out, _stream) = match packed.and_then(|choice| super::compress::sending(s, choice)) {
+            Some((Some(sq), held)) => (wire::Records::packing(sq), held),
+            _ => (wire::Records::default(), None),
+        };
         let r = send_records(s, reader, first, &mut d, &mut out, t, size).and_then(|hash| {
             if moved(&file, &st, size) {
                 // written to while read: the records are no version of it
@@ -185,11 +204,17 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
                 s.chan_mut().tx.send_frame(format!("E{sum}").as_bytes())?;
                 t.complete = true;
+                let (before, after) = out.packed();
                 info!(
-                    "{} TFDDELTAGET {size} bytes as {} of records ({} reused)",
+                    "{} TFDDELTAGET {size} bytes as {} of records ({} reused{})",
                     s.peer(),
                     out.sent,
-                    out.reused
+                    out.reused,
+                    if before > 0 {
+                        format!(", {before} literal bytes as {after} zstd")
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Err(Stop::Channel(e)) => return Err(e.into()),

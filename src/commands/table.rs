@@ -190,6 +190,7 @@ pub static TABLE: &[Spec] = &[
     row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),
     // and delta downloads, the other way
     row("TFDDELTAGET", delta_get::get, ANY, needs(&[bits::RFILE])).transfer(),
+    row(tfp_wire::delta::GET_PACKED, delta_get::getz, ANY, needs(&[bits::RFILE])).transfer(),
     // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
     row(tfp_wire::batch::PUTMANY, putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
     // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
@@ -235,6 +236,7 @@ mod tests {
                 "TFDGETCANZ",
                 "TFDDELTAPUT",
                 "TFDDELTAGET",
+                "TFDDELTAGETZ",
                 "TFDPUTMANY",
                 "TFDGETMANY"
             ]

@@ -337,6 +337,7 @@ fn build(old: &[u8], frames: &[Vec<u8>]) -> Vec<u8> {
             match op.unwrap() {
                 wire::Op::Copy { offset, len } => out.extend_from_slice(&old[offset as usize..(offset + len) as usize]),
                 wire::Op::Literal(d) => out.extend_from_slice(d),
+                wire::Op::Packed(_) => panic!("packed literals TFDDELTAGET did not ask for"),
             }
         }
     }

@@ -38,11 +38,15 @@ pub enum Ext {
     /// zstd stream, asked with the probe `TFDPUTMANY 0 z f` once per session
     /// ([`crate::compress::framed`]).
     Framed,
+    /// Delta downloads whose literals come compressed (`TFDDELTAGETZ`,
+    /// [`crate::engine::delta::get`]): a server from before them answers
+    /// `UNKNOWN`, and is asked `TFDDELTAGET` from then on.
+    DeltaGetZ,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 11;
+    const COUNT: usize = 12;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -58,6 +62,7 @@ impl Ext {
             Ext::Zstd => 8,
             Ext::Owners => 9,
             Ext::Framed => 10,
+            Ext::DeltaGetZ => 11,
         }
     }
 }
@@ -123,6 +128,7 @@ mod tests {
             Ext::Zstd,
             Ext::Owners,
             Ext::Framed,
+            Ext::DeltaGetZ,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

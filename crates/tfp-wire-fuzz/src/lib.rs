@@ -20,6 +20,7 @@ use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
 
 mod backup;
+mod delta;
 mod framed;
 mod link;
 pub mod reader;
@@ -29,6 +30,7 @@ mod user_keys;
 mod xattr;
 
 pub use backup::backup;
+pub use delta::delta;
 pub use framed::framed;
 pub use link::link;
 use reader::Reader;
@@ -63,6 +65,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("link", link),
     ("xattr", xattr),
     ("framed", framed),
+    ("delta", delta),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

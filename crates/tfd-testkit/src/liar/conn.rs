@@ -178,6 +178,11 @@ impl Conn {
                 "PUT" => self.put(shared, arg)?,
                 "MKDIR" => self.mkdir(shared, arg)?,
                 "TFDDELTAGET" => self.deltaget(shared, arg)?,
+                // the same answers with its literals' choice before the rest
+                "TFDDELTAGETZ" => {
+                    let rest = tfp_wire::command::split_space(arg).map_or(&b""[..], |(_, r)| r);
+                    self.deltaget(shared, rest)?
+                }
                 "TFDGETMANY" => self.getmany(shared, arg)?,
                 "TFDGETZ" => self.getz(shared, arg)?,
                 "TFDGETCANZ" => self.getcanz(shared, arg)?,

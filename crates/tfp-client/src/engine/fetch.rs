@@ -53,7 +53,7 @@ pub fn fetch(
     let ours = here.and_then(Result::ok).filter(|m| m.is_file()).map(|m| m.len());
     let delta = req.streams <= 1 && !req.resume && route::delta_down(total, ours, route::deltas(rule, Link::of(c)));
     if delta {
-        match delta::get(c, req.remote, req.target, req.progress)? {
+        match delta::get(c, req.remote, req.target, req.progress, cfg.compress)? {
             delta::Outcome::Delta { .. } => return Ok(Fetched::Delta),
             delta::Outcome::Whole { .. } => req.progress.store(0, Ordering::Relaxed),
         }

@@ -331,6 +331,7 @@ mod tests {
             match op.unwrap() {
                 Op::Copy { offset, len } => built.extend_from_slice(&old[offset as usize..(offset + len) as usize]),
                 Op::Literal(d) => built.extend_from_slice(d),
+                Op::Packed(_) => panic!("a packed record from records made without compression"),
             }
         }
         (built, out.literal)

@@ -11,7 +11,12 @@
 //! A delta is a sequence of frames of records, each frame whole records only:
 //! - `C` offset (u64, big-endian) length (u64): copy `length` bytes of the
 //!   old file from `offset`;
-//! - `L` length (u32, big-endian) then that many bytes: literal data.
+//! - `L` length (u32, big-endian) then that many bytes: literal data;
+//! - `Z` length (u32, big-endian) then that many bytes: literal data as one
+//!   block of the transfer's zstd stream ([`crate::compress::Block`], at
+//!   most [`FRAME_DATA`] bytes decoded), only where the delta's request
+//!   asked for them (a delta's literals are the file's new bytes, what
+//!   compresses; its copies are a few bytes each already).
 //!
 //! The frame `E` followed by the new file's SHA-256 (64 hex digits) ends the
 //! delta.
@@ -19,7 +24,22 @@
 //! [`Diff`] makes a delta as the new file's bytes come.
 //!
 //! A delta download (`TFDDELTAGET`) runs the same pieces the other way: the
-//! client sends its file's signatures, the server the records.
+//! client sends its file's signatures, the server the records;
+//! `TFDDELTAGETZ <choice> ...` ([`GET_PACKED`]) asks for its literals as
+//! `Z` blocks, compressed as the choice ([`crate::compress::Choice`]) says.
+
+/// The delta download whose literals may come as `Z` blocks: its argument
+/// is a choice's word ([`crate::compress::Choice::word`], never `no`) and
+/// `TFDDELTAGET`'s own.
+pub const GET_PACKED: &str = "TFDDELTAGETZ";
+
+/// Splits a [`GET_PACKED`] argument into the choice and `TFDDELTAGET`'s
+/// argument.
+pub fn packed_get(arg: &[u8]) -> Option<(crate::compress::Choice, &[u8])> {
+    let sp = arg.iter().position(|&b| b == b' ')?;
+    let choice = crate::compress::Choice::parse(std::str::from_utf8(&arg[..sp]).ok()?)?;
+    (choice != crate::compress::Choice::Off).then_some((choice, &arg[sp + 1..]))
+}
 
 /// Bytes of the MD4 kept per block (at most 16). The end-to-end SHA-256
 /// catches what a collision of these lets through.
@@ -86,6 +106,9 @@ pub enum Op<'a> {
     Copy { offset: u64, len: u64 },
     /// These bytes.
     Literal(&'a [u8]),
+    /// These bytes as a block of the delta's zstd stream ([`Literals`]
+    /// reads them).
+    Packed(&'a [u8]),
 }
 
 /// The records of one delta frame, in order; `Err(())` at the first
@@ -100,14 +123,18 @@ pub fn ops(mut frame: &[u8]) -> impl Iterator<Item = Result<Op<'_>, ()>> {
                 frame = &rest[16..];
                 Ok(Op::Copy { offset, len })
             }
-            b'L' if rest.len() >= 4 => {
+            b'L' | b'Z' if rest.len() >= 4 => {
                 let len = u32::from_be_bytes(rest[..4].try_into().unwrap_or_default()) as usize;
                 if rest.len() - 4 < len {
                     Err(())
                 } else {
                     let (data, after) = rest[4..].split_at(len);
                     frame = after;
-                    Ok(Op::Literal(data))
+                    Ok(if tag == b'L' {
+                        Op::Literal(data)
+                    } else {
+                        Op::Packed(data)
+                    })
                 }
             }
             _ => Err(()),
@@ -131,6 +158,14 @@ pub fn push_literal(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b'L');
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     out.extend_from_slice(data);
+}
+
+/// Appends a packed literal record: `block` is one block of the delta's
+/// zstd stream.
+pub fn push_packed(out: &mut Vec<u8>, block: &[u8]) {
+    out.push(b'Z');
+    out.extend_from_slice(&(block.len() as u32).to_be_bytes());
+    out.extend_from_slice(block);
 }
 
 /// One command of a librsync delta (what `fast_rsync::diff` writes).
@@ -214,6 +249,8 @@ pub struct Records {
     frame: Vec<u8>,
     /// A copy not yet written, grown while the next one continues it.
     copy: Option<(u64, u64)>,
+    /// The delta's compression ([`Records::packing`]) and a block's room.
+    pack: Option<(crate::compress::Squeeze, Vec<u8>)>,
     /// Bytes of frames handed to `send`.
     pub sent: u64,
     /// Bytes of literal data.
@@ -223,6 +260,21 @@ pub struct Records {
 }
 
 impl Records {
+    /// Records whose literals go as `Z` blocks of one zstd stream where
+    /// `squeeze` decides they shrink, as `L` records where not.
+    pub fn packing(squeeze: crate::compress::Squeeze) -> Records {
+        Records {
+            pack: Some((squeeze, Vec::new())),
+            ..Records::default()
+        }
+    }
+
+    /// The literal bytes sent packed, before and after (none without
+    /// [`Records::packing`]).
+    pub fn packed(&self) -> (u64, u64) {
+        self.pack.as_ref().map_or((0, 0), |(sq, _)| sq.saved())
+    }
+
     fn flush_copy(&mut self) {
         if let Some((off, len)) = self.copy.take() {
             push_copy(&mut self.frame, off, len);
@@ -255,7 +307,14 @@ impl Records {
         while !data.is_empty() {
             let room = FRAME_DATA.saturating_sub(self.frame.len() + LIT_HEAD).max(1);
             let (piece, rest) = data.split_at(room.min(data.len()));
-            push_literal(&mut self.frame, piece);
+            let packed = self.pack.as_mut().and_then(|(sq, block)| {
+                block.clear();
+                sq.squeeze(piece, block).then_some(&block[..])
+            });
+            match packed {
+                Some(block) => push_packed(&mut self.frame, block),
+                None => push_literal(&mut self.frame, piece),
+            }
             data = rest;
             self.send_if_full(send)?;
         }
@@ -368,8 +427,10 @@ pub(crate) fn noise(seed: u64, n: usize) -> Vec<u8> {
 
 mod ahead;
 mod diff;
+mod literals;
 pub use ahead::*;
 pub use diff::*;
+pub use literals::{Literals, Refused};
 
 #[cfg(test)]
 mod tests {
@@ -385,6 +446,10 @@ mod tests {
         f.truncate(f.len() - 1);
         assert_eq!(ops(&f).last(), Some(Err(())));
         assert_eq!(ops(b"Z").collect::<Vec<_>>(), vec![Err(())]);
+        assert_eq!(ops(b"X\0\0\0\0").collect::<Vec<_>>(), vec![Err(())]);
+        let mut z = Vec::new();
+        push_packed(&mut z, b"blk");
+        assert_eq!(ops(&z).collect::<Vec<_>>(), vec![Ok(Op::Packed(b"blk"))]);
     }
 
     #[test]

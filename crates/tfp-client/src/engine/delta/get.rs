@@ -9,16 +9,24 @@
 //! then, as a download is. The target is never written: a delta that fails
 //! leaves it as it was.
 //!
+//! Where compression pays over the session's link and the server offers it,
+//! the request is `TFDDELTAGETZ <choice> ...`: the literals may come as `Z`
+//! blocks of one zstd stream, each decoded within the room the new file has
+//! left ([`wire::Literals`]); a server from before it answers `UNKNOWN` and
+//! is asked `TFDDELTAGET`.
+//!
 //! A server without the command (`UNKNOWN`), one that refuses it or says
 //! that a delta would not pay (`FAILED`), a missing, small or unreadable
 //! local copy: [`Outcome::Whole`], and the caller downloads the file whole.
 //! A server whose records break the bounds or whose hash does not hold:
 //! `Err` (the session is hung up when it is out of step).
 
-use super::outcome::{whole, Outcome, MIN_SIZE};
+use super::outcome::{whole, Outcome};
 use crate::caps::{Ext, Known};
 use crate::engine::job::Target;
 use crate::engine::partial::Partial;
+use crate::engine::route;
+use crate::engine::route::MIN_SIZE;
 use crate::remote::listing::hang_up;
 use crate::{Client, Error};
 use sha2::{Digest, Sha256};
@@ -29,6 +37,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use tfd_sys::direct::ChunkWriter;
 use tfd_sys::write_behind::{Fill, Gather, WriteBehind};
+use tfp_wire::compress::{Choice, DEFAULT_WINDOW_LOG};
 use tfp_wire::delta::{self as wire, Op};
 use tfp_wire::{Status, MAX_FRAME};
 
@@ -67,7 +76,14 @@ fn liar(c: &Client, why: &str) -> Error {
 /// Downloads `remote` onto the old local copy at `target` as a delta, or
 /// says why not ([`Outcome::Whole`]: then download it whole). `progress`
 /// counts the bytes of the new file built.
-pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU64) -> Result<Outcome, Error> {
+/// `compress` is the run's choice, whether its literals may come compressed.
+pub fn get(
+    c: &mut Client,
+    remote: &[u8],
+    target: Target<'_>,
+    progress: &AtomicU64,
+    compress: Choice,
+) -> Result<Outcome, Error> {
     let Ok(place) = target.place() else {
         return whole("the target's directory cannot be opened");
     };
@@ -103,8 +119,8 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
         Ok(f) => Signer::start(f, old_size, block),
         Err(e) => return whole(format!("the local copy could not be read: {e}")),
     };
-    let answer = c.call("TFDDELTAGET", &arg);
-    let head = match answer? {
+    let (answer, lits) = ask(c, &arg, compress)?;
+    let head = match answer {
         Status::Ok(d) => {
             c.caps.learn(Ext::DeltaGet, true);
             match parse_head(&d) {
@@ -146,15 +162,39 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
             // the records are still read, so the session stays in step
             let mut b = Build::new(&old, old_size, head.size, None);
             b.failed = Some(e);
-            return finish_build(c, partial, target, &head, b, progress);
+            return finish_build(c, partial, target, &head, (b, lits), progress);
         }
     };
     std::thread::scope(|scope| {
         let mut out = ChunkWriter::new(writer, 0, crate::DIRECT_WRITE_MIN);
         let behind = WriteBehind::start(scope, CHUNK, move |c: &[u8]| out.write_chunk(c));
         let b = Build::new(&old, old_size, head.size, Some(Gather::new(behind)));
-        finish_build(c, partial, target, &head, b, progress)
+        finish_build(c, partial, target, &head, (b, lits), progress)
     })
+}
+
+/// Asks for the delta (`TFDDELTAGETZ` where `compress` pays over this
+/// session's link and the server offers compression, else `TFDDELTAGET`):
+/// the answer and the reader of its literals.
+fn ask(c: &mut Client, arg: &[u8], compress: Choice) -> Result<(Status, wire::Literals), Error> {
+    let packed = route::compresses(compress, route::Link::of(c))
+        && c.caps.get(Ext::DeltaGetZ) != Known::No
+        && crate::compress::offer(c)?.is_some();
+    if packed {
+        if let Some(lits) = wire::Literals::packed(DEFAULT_WINDOW_LOG) {
+            let mut z = compress.word().into_bytes();
+            z.push(b' ');
+            z.extend_from_slice(arg);
+            match c.call(wire::GET_PACKED, &z)? {
+                Status::Unknown => c.caps.learn(Ext::DeltaGetZ, false),
+                answer => {
+                    c.caps.learn(Ext::DeltaGetZ, true);
+                    return Ok((answer, lits));
+                }
+            }
+        }
+    }
+    Ok((c.call("TFDDELTAGET", arg)?, wire::Literals::plain()))
 }
 
 /// Reads the records into `b` and commits the new file when it is whole and
@@ -164,7 +204,7 @@ fn finish_build(
     partial: Partial,
     target: Target<'_>,
     head: &Head,
-    mut b: Build<'_, '_, '_>,
+    (mut b, mut lits): (Build<'_, '_, '_>, wire::Literals),
     progress: &AtomicU64,
 ) -> Result<Outcome, Error> {
     let end = loop {
@@ -176,8 +216,8 @@ fn finish_build(
             }
         };
         match f.first() {
-            Some(b'C' | b'L') => {
-                if let Err(why) = b.apply(&f) {
+            Some(b'C' | b'L' | b'Z') => {
+                if let Err(why) = b.apply(&f, &mut lits) {
                     partial.discard();
                     return Err(liar(c, why));
                 }
@@ -488,13 +528,16 @@ impl<'a, 'scope, 'env> Build<'a, 'scope, 'env> {
     }
 
     /// Applies one frame of records; `Err` names what broke the bounds.
-    fn apply(&mut self, frame: &[u8]) -> Result<(), &'static str> {
+    fn apply(&mut self, frame: &[u8], lits: &mut wire::Literals) -> Result<(), &'static str> {
         self.received += frame.len() as u64;
         for op in wire::ops(frame) {
             let op = op.map_err(|()| "a malformed delta record")?;
+            let d = lits
+                .bytes(&op, self.size.saturating_sub(self.built))
+                .map_err(wire::Refused::reason)?;
             let len = match op {
                 Op::Copy { len, .. } => len,
-                Op::Literal(d) => d.len() as u64,
+                Op::Literal(_) | Op::Packed(_) => d.len() as u64,
             };
             if len == 0 {
                 return Err("an empty delta record");
@@ -503,7 +546,7 @@ impl<'a, 'scope, 'env> Build<'a, 'scope, 'env> {
                 return Err("more than the size it announced");
             }
             match op {
-                Op::Literal(d) => self.place(len, &mut |room, at| {
+                Op::Literal(_) | Op::Packed(_) => self.place(len, &mut |room, at| {
                     room.copy_from_slice(&d[at as usize..at as usize + room.len()]);
                     Ok(())
                 }),

@@ -18,6 +18,7 @@
 //! [`get`] is the other direction (`get.rs`): the old copy is local.
 
 use crate::caps::{Ext, Known};
+use crate::engine::route;
 use crate::engine::upload::file::Keep;
 use crate::{Client, Error};
 use fast_rsync::Signature;
@@ -27,14 +28,16 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tfp_wire::compress::Squeeze;
 use tfp_wire::delta as wire;
 use tfp_wire::Status;
 
 mod get;
 mod outcome;
 
+pub use crate::engine::route::MIN_SIZE;
 use outcome::whole;
-pub use outcome::{Outcome, MIN_SIZE};
+pub use outcome::Outcome;
 
 /// The most signature bytes held (a 1 TiB file in 128 KiB blocks has 96 MiB).
 const MAX_SIGNATURE: u64 = 128 << 20;
@@ -161,6 +164,18 @@ fn abandon(c: &mut Client) -> Result<(), Error> {
     Ok(())
 }
 
+/// The delta's compression, where `choice` compresses over this session's
+/// link ([`route::compresses`]) and the server offers it (`TFDZSTD`, asked
+/// once per session): its literals go as blocks of one zstd stream where
+/// they shrink (`,z`).
+fn packing(c: &mut Client, choice: tfp_wire::compress::Choice) -> Result<Option<Squeeze>, Error> {
+    if !route::compresses(choice, route::Link::of(c)) {
+        return Ok(None);
+    }
+    let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(choice, o));
+    Ok(sq.map(|sq| crate::compress::send::on_link(c, sq)))
+}
+
 /// Sends one frame of records on the session.
 fn sender(c: &mut Client) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
     move |f: &[u8]| c.chan.tx.send_frame(f).map_err(Error::from)
@@ -168,26 +183,6 @@ fn sender(c: &mut Client) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
 
 fn unreadable() -> Error {
     Error::Protocol("fast_rsync wrote a delta this side cannot read".into())
-}
-
-/// Round trips from which a delta is worth its reading and diffing: below
-/// it (loopback, a LAN) the link moves the whole file faster than the
-/// signatures and the diff cost (64 MiB with 1 MiB changed: 0.10-0.17 s
-/// whole, 0.33-0.47 s as a delta on the development VM's loopback).
-pub const SLOW_LINK_RTT: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Whether the session's link is slow enough for a delta (or a streamed
-/// upload) to pay, by the least round trip TCP saw on its socket; a peer on
-/// loopback never is (the same machine: its round trip is only its load), and
-/// a socket that cannot tell counts as slow, so the delta still guards the
-/// bytes.
-pub fn link_is_slow(c: &Client) -> bool {
-    use std::os::fd::AsFd as _;
-    let stream = c.chan.stream();
-    if stream.peer_addr().is_ok_and(|a| a.ip().to_canonical().is_loopback()) {
-        return false;
-    }
-    !matches!(tfd_sys::tcp_rtt(stream.as_fd()), Some(rtt) if rtt < SLOW_LINK_RTT)
 }
 
 /// Uploads `local` onto the existing `remote` as a delta, or says why not
@@ -286,6 +281,9 @@ fn send_delta(
     keep: Keep,
 ) -> Result<Outcome, Error> {
     let size = before.len();
+    // asked before the signatures start (TFDZSTD, once per session): within
+    // their exchange only its own words may go
+    let squeeze = packing(c, keep.compress)?;
     // TFDDELTASIGP where the server has it (an early probe can stop its
     // signatures), else TFDDELTASIG
     let mut probed = c.caps.get(Ext::SigProbe) != Known::No;
@@ -337,6 +335,9 @@ fn send_delta(
     if keep.mtime {
         let mtime = keep.stamped_mtime(before.mtime());
         stamp.push_str(&format!(",t{mtime}"));
+    }
+    if squeeze.is_some() {
+        stamp.push_str(",z");
     }
     let mut line = format!("TFDDELTAPUT {size} {}{stamp} ", head.identity).into_bytes();
     line.extend_from_slice(remote);
@@ -393,7 +394,7 @@ fn send_delta(
         Status::Ok(_) => {}
         other => return whole(format!("refused: {other:?}")),
     }
-    let mut out = wire::Records::default();
+    let mut out = squeeze.map_or_else(wire::Records::default, wire::Records::packing);
     let r = feed_windows(c, reader, &mut d, &mut out, first, f, before, progress);
     let hash = match r {
         Ok(h) => h,

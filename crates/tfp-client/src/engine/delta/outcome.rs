@@ -3,10 +3,6 @@
 
 use crate::Error;
 
-/// Files smaller than this go whole: a delta's round trips cost more than
-/// sending them.
-pub const MIN_SIZE: u64 = 256 << 10;
-
 /// How a delta transfer went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -103,7 +103,7 @@ fn fetch_counted(
     let kept = Partials::default();
     let work = |c: &mut Client, (f, mode): &(&File<'_>, Option<u32>), p: &Progress| {
         if delta(f) && !f.resume {
-            if let Some(done) = fetch_delta(c, f.land, f.rel, f.remote, p)? {
+            if let Some(done) = fetch_delta(c, cfg, f.land, f.rel, f.remote, p)? {
                 return Ok(done);
             }
         }
@@ -152,9 +152,16 @@ fn landed(f: &File<'_>, mode: Option<u32>) -> std::io::Result<()> {
 /// One file down as a delta onto its old copy ([`delta::get`]), landed with
 /// the server's mtime; `None` when it should come whole (the local file is
 /// as it was).
-fn fetch_delta(c: &mut Client, land: &Landing, rel: &[u8], remote: &[u8], p: &Progress) -> Result<Option<Done>, Error> {
+fn fetch_delta(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    land: &Landing,
+    rel: &[u8],
+    remote: &[u8],
+    p: &Progress,
+) -> Result<Option<Done>, Error> {
     let counter = p.begin();
-    let r = delta::get(c, remote, Target::Within(land, rel), &counter.at);
+    let r = delta::get(c, remote, Target::Within(land, rel), &counter.at, cfg.compress);
     p.end(&counter, matches!(r, Ok(delta::Outcome::Delta { .. })));
     match r {
         Ok(delta::Outcome::Delta { .. }) => Ok(Some(Done::Ok)),

@@ -163,7 +163,11 @@ fn stage(
 
 fn delta_put(c: &mut Client, req: &Request<'_>, remote: &[u8], progress: &Progress<'_>) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
-    match delta::put(c, path, remote, progress.done)? {
+    let keep = super::file::Keep {
+        compress: req.compress,
+        ..super::file::Keep::default()
+    };
+    match delta::put_keeping(c, path, remote, progress.done, keep)? {
         delta::Outcome::Delta { .. } => Ok(Rung::Landed(None)),
         delta::Outcome::Whole { .. } => Ok(Rung::Next),
     }
