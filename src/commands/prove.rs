@@ -1,0 +1,79 @@
+//! `TFDHMAC <key | -> <path hex>...`, tfd's own ([`tfp_wire::prove`]): the
+//! server proves it still holds files, for `tf backup verify`, by hashing
+//! each with a key the client chose just now (HMAC-SHA256, OpenSSL's).
+//!
+//! Each file is opened read-only by descriptor beneath the root, never
+//! through a symlink (the session's read check: [`Session::open_file`], as
+//! SHA256), and must be a regular file; a file that cannot be is answered
+//! with its FAILED code in its place, the others still hashed. The work is
+//! bounded: at most [`prove::MAX_PATHS`] files a command, and once
+//! [`prove::BUDGET`] bytes are hashed the files not yet started are answered
+//! `.` (the client asks again), so one command holds the session for a
+//! bounded time whatever it names.
+
+use super::{CmdResult, Reply};
+use crate::fsys::{FsError, Kind};
+use crate::session::Session;
+use log::{info, warn};
+use std::io::Read;
+use tfp_wire::prove::{self, Answer, Hasher, Request};
+use tfp_wire::Failed;
+
+/// `TFDHMAC <key | -> <path hex>...` → `OK <answer>...`; `FAILED 16` for a
+/// command the grammar does not hold.
+pub fn tfdhmac(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let r = Request::parse(arg).ok_or(Failed::MissingParameter)?;
+    let mut spent = 0u64;
+    let mut buf = vec![0u8; 256 << 10];
+    let mut answers = Vec::with_capacity(r.paths.len());
+    for p in &r.paths {
+        if spent >= prove::BUDGET {
+            answers.push(Answer::Later);
+            continue;
+        }
+        answers.push(match one(s, &r.key, p, &mut buf, &mut spent) {
+            Ok(sum) => Answer::Sum(sum),
+            Err(f) => Answer::Failed(i32::from(f.code())),
+        });
+    }
+    Ok(Reply::Data(prove::encode_answers(&answers)))
+}
+
+/// The sum of the file at `p`, counting its bytes into `spent`.
+fn one(s: &Session, key: &prove::Key, p: &[u8], buf: &mut [u8], spent: &mut u64) -> Result<[u8; 32], Failed> {
+    let rel = s.path(p)?;
+    let (mut file, st) = match s.open_file(&rel, libc::O_RDONLY, 0) {
+        Ok(x) => x,
+        Err(e) => {
+            info!("{} TFDHMAC: {e}", s.peer());
+            return Err(match e {
+                FsError::NotFound | FsError::NotDir => Failed::NoSource,
+                FsError::IsDir | FsError::NotRegular => Failed::NotAFile,
+                _ => Failed::AccessDenied,
+            });
+        }
+    };
+    if Kind::of(&st) != Kind::File {
+        return Err(Failed::NotAFile);
+    }
+    let crypto = |e: openssl::error::ErrorStack| {
+        warn!("{} TFDHMAC: {e}", s.peer());
+        Failed::Sha256
+    };
+    let mut h = Hasher::new(key).map_err(crypto)?;
+    loop {
+        match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                *spent += n as u64;
+                h.update(&buf[..n]).map_err(crypto)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                warn!("{} TFDHMAC: a read failed: {e}", s.peer());
+                return Err(Failed::Sha256);
+            }
+        }
+    }
+    h.finish().map_err(crypto)
+}
