@@ -2,9 +2,9 @@
 //! server proves it still holds files, for `tf backup verify`, by hashing
 //! each with a key the client chose just now (HMAC-SHA256, OpenSSL's).
 //!
-//! Each file is opened read-only by descriptor beneath the root, never
-//! through a symlink (the session's read check: [`Session::open_file`], as
-//! SHA256), and must be a regular file; a file that cannot be is answered
+//! Each file is opened read-only (`O_NOFOLLOW`) in its directory's
+//! descriptor beneath the root, as TFDLINK opens its file: never through a
+//! symlink, the kernel's read check the session's, a regular file only; a file that cannot be is answered
 //! with its FAILED code in its place, the others still hashed. The work is
 //! bounded: at most [`prove::MAX_PATHS`] files a command, and once
 //! [`prove::BUDGET`] bytes are hashed the files not yet started are answered
@@ -12,10 +12,11 @@
 //! bounded time whatever it names.
 
 use super::{CmdResult, Reply};
-use crate::fsys::{FsError, Kind};
+use crate::fsys::{open_regular_at, FsError, Kind};
 use crate::session::Session;
 use log::{info, warn};
 use std::io::Read;
+use std::os::fd::AsFd;
 use tfp_wire::prove::{self, Answer, Hasher, Request};
 use tfp_wire::Failed;
 
@@ -42,7 +43,14 @@ pub fn tfdhmac(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// The sum of the file at `p`, counting its bytes into `spent`.
 fn one(s: &Session, key: &prove::Key, p: &[u8], buf: &mut [u8], spent: &mut u64) -> Result<[u8; 32], Failed> {
     let rel = s.path(p)?;
-    let (mut file, st) = match s.open_file(&rel, libc::O_RDONLY, 0) {
+    if rel.is_root() {
+        return Err(Failed::NotAFile);
+    }
+    let opened = s
+        .root()
+        .parent(&rel)
+        .and_then(|(dir, name)| open_regular_at(dir.as_fd(), &name, libc::O_RDONLY, 0));
+    let (mut file, st) = match opened {
         Ok(x) => x,
         Err(e) => {
             info!("{} TFDHMAC: {e}", s.peer());
