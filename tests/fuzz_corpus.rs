@@ -413,6 +413,11 @@ fn link() {
 }
 
 #[test]
+fn prove() {
+    run("prove");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

@@ -22,6 +22,7 @@ use tfp_wire::{command, hpf, MAX_FRAME};
 mod backup;
 mod framed;
 mod link;
+mod prove;
 pub mod reader;
 mod session_end;
 mod stage;
@@ -31,6 +32,7 @@ mod xattr;
 pub use backup::backup;
 pub use framed::framed;
 pub use link::link;
+pub use prove::prove;
 use reader::Reader;
 pub use session_end::session_end;
 pub use stage::stage;
@@ -61,6 +63,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("backup", backup),
     ("session_end", session_end),
     ("link", link),
+    ("prove", prove),
     ("xattr", xattr),
     ("framed", framed),
 ];
