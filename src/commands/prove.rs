@@ -64,24 +64,55 @@ fn one(s: &Session, key: &prove::Key, p: &[u8], buf: &mut [u8], spent: &mut u64)
     if Kind::of(&st) != Kind::File {
         return Err(Failed::NotAFile);
     }
-    let crypto = |e: openssl::error::ErrorStack| {
-        warn!("{} TFDHMAC: {e}", s.peer());
-        Failed::Sha256
-    };
-    let mut h = Hasher::new(key).map_err(crypto)?;
-    loop {
-        match file.read(buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                *spent += n as u64;
-                h.update(&buf[..n]).map_err(crypto)?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                warn!("{} TFDHMAC: a read failed: {e}", s.peer());
-                return Err(Failed::Sha256);
-            }
+    match hash(&mut file, key, buf, spent) {
+        Ok(sum) => Ok(sum),
+        Err(e) => {
+            warn!("{} TFDHMAC: {e}", s.peer());
+            Err(Failed::Sha256)
         }
     }
-    h.finish().map_err(crypto)
+}
+
+/// Why an open file could not be hashed.
+#[derive(Debug)]
+enum HashError {
+    Crypto(openssl::error::ErrorStack),
+    Read(std::io::Error),
+}
+
+impl std::fmt::Display for HashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashError::Crypto(e) => write!(f, "the hash failed: {e}"),
+            HashError::Read(e) => write!(f, "a read failed: {e}"),
+        }
+    }
+}
+
+impl From<openssl::error::ErrorStack> for HashError {
+    fn from(e: openssl::error::ErrorStack) -> Self {
+        HashError::Crypto(e)
+    }
+}
+
+impl From<std::io::Error> for HashError {
+    fn from(e: std::io::Error) -> Self {
+        HashError::Read(e)
+    }
+}
+
+/// The sum of `file`'s bytes under `key`, counting them into `spent`.
+fn hash(file: &mut std::fs::File, key: &prove::Key, buf: &mut [u8], spent: &mut u64) -> Result<[u8; 32], HashError> {
+    let mut h = Hasher::new(key)?;
+    loop {
+        match file.read(buf) {
+            Ok(0) => return Ok(h.finish()?),
+            Ok(n) => {
+                *spent += n as u64;
+                h.update(&buf[..n])?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }

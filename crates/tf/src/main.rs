@@ -43,6 +43,7 @@ mod snap;
 mod snap_index;
 mod snap_proof;
 mod snap_prune;
+mod snap_remote;
 mod snap_verify;
 mod stages;
 mod table;

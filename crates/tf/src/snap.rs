@@ -20,6 +20,7 @@ use super::row::{Cmd, Done};
 use super::snap_index::{self, Entry};
 use super::snap_proof::{self, Place};
 use super::snap_prune;
+use super::snap_remote::{read_index, snapshots, split_at};
 use super::snap_verify;
 use std::process::ExitCode;
 use tf::options::commands::{self, Family};
@@ -71,37 +72,6 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
     }))
 }
 
-/// `NAME[@SNAPSHOT]`: the name and the snapshot asked, if any.
-pub fn split_at(what: &str) -> (&str, Option<String>) {
-    match what.rsplit_once('@') {
-        Some((n, s)) => (n, Some(s.to_string())),
-        None => (what, None),
-    }
-}
-
-/// The snapshot directories below `name`: complete ones (sorted, oldest
-/// first) and the dot names an interrupted run left (a backup's `.part-`,
-/// a prune's `.prune-`).
-pub fn snapshots(c: &mut Client, name: &str) -> Result<(Vec<String>, Vec<String>), Error> {
-    let mut done = Vec::new();
-    let mut parts = Vec::new();
-    let Ok(l) = c.listdir(name.as_bytes()) else {
-        return Ok((done, parts));
-    };
-    for e in l.iter() {
-        let n = String::from_utf8_lossy(e.rel.strip_suffix(b"/").unwrap_or(&e.rel)).into_owned();
-        if n == "." || n == ".." {
-            continue;
-        } else if n.starts_with('.') {
-            parts.push(n);
-        } else {
-            done.push(n);
-        }
-    }
-    done.sort();
-    Ok((done, parts))
-}
-
 /// A UTC time as a snapshot's name: `2026-11-28T061500.123Z`.
 fn now_name() -> String {
     let d = std::time::SystemTime::now()
@@ -121,27 +91,6 @@ fn now_name() -> String {
 
 fn ok(st: Status) -> bool {
     matches!(st, Status::Ok(_))
-}
-
-/// Why a snapshot's index could not be had: the sentence to print.
-pub struct NoIndex(String);
-
-impl std::fmt::Display for NoIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Reads a snapshot's index from the server.
-pub fn read_index(c: &mut Client, path: &str) -> Result<Vec<Entry>, NoIndex> {
-    let mut buf = Vec::new();
-    if let Err(e) = c.rcvfile(path.as_bytes(), false, &mut buf) {
-        return Err(NoIndex(format!(
-            "the index {} could not be read: {e}",
-            shown(path.as_bytes())
-        )));
-    }
-    snap_index::parse(&buf).ok_or_else(|| NoIndex(format!("the index {} is not an index", shown(path.as_bytes()))))
 }
 
 fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str) -> Result<ExitCode, Error> {
@@ -214,7 +163,7 @@ fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str) -> Result<Exi
     // made here always has them
     let kept = Place::of(cfg, name, &time).and_then(|p| {
         p.store(&snap_verify::proofs(&keys, &scanned))
-            .map_err(|e| format!("{}: {e}", tfp_client::escape::path(p.path())))
+            .map_err(|e| format!("{}: {e}", tfp_client::escape::path(p.path())).into())
     });
     if let Err(m) = kept {
         eprintln!("tf: the snapshot's proofs could not be kept ({m}): backup verify will only compare SHA-256");

@@ -24,6 +24,7 @@
 //! Each mac is the HMAC's first [`MAC_LEN`] bytes (RFC 2104 allows cutting
 //! to half the hash's length).
 
+use super::snap_remote::Sentence;
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::File;
@@ -90,16 +91,19 @@ fn base() -> Option<PathBuf> {
 impl Place {
     /// The place of `name`@`snap` on `cfg`'s server and login; the error is
     /// one sentence.
-    pub fn of(cfg: &ClientConfig, name: &str, snap: &str) -> Result<Place, String> {
-        let dir = base().ok_or("neither XDG_STATE_HOME nor HOME is set: tf has nowhere to keep backup proofs")?;
+    pub fn of(cfg: &ClientConfig, name: &str, snap: &str) -> Result<Place, Sentence> {
+        let dir = base().ok_or_else(|| {
+            Sentence("neither XDG_STATE_HOME nor HOME is set: tf has nowhere to keep backup proofs".into())
+        })?;
         let user = cfg.login.as_ref().map_or("", |c| c.user.as_str());
         let jail = cfg.jail.as_ref().map_or(String::new(), |(u, d)| format!("{u}:{d}"));
         let id = format!("{}\n{user}\n{jail}\n{}\n{snap}", cfg.server, name.trim_matches('/'));
         let file = hex::encode(&Sha256::digest(id.as_bytes())[..16]);
         Ok(Place {
-            dir: secret_files::open_dir(WHAT, &dir)?,
+            dir: secret_files::open_dir(WHAT, &dir).map_err(Sentence)?,
             path: dir.join(&file),
-            name: CString::new(file).map_err(|e| e.to_string())?,
+            // hex digits: never a NUL
+            name: CString::new(file).unwrap_or_default(),
             id,
         })
     }
@@ -117,27 +121,36 @@ impl Place {
 
     /// The proofs kept, `Ok(None)` when there are none; an error is one
     /// sentence (a file others could read or change is refused, not used).
-    pub fn load(&self) -> Result<Option<Proofs>, String> {
+    pub fn load(&self) -> Result<Option<Proofs>, Sentence> {
         let shown = tfp_client::escape::path(&self.path);
+        let said = |m: String| Sentence(m);
         let fd = match sys::openat_nofollow(self.dir.as_fd(), &self.name, libc::O_RDONLY | libc::O_NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("the backup proofs {shown}: {e}")),
+            Err(e) => return Err(said(format!("the backup proofs {shown}: {e}"))),
         };
         let mut f = File::from(fd);
-        let meta = f.metadata().map_err(|e| format!("the backup proofs {shown}: {e}"))?;
-        if !meta.is_file() {
-            return Err(format!("the backup proofs {shown} are not a regular file"));
-        }
-        if let Some(why) = secret_files::refusal("the backup proofs", &self.path, &meta, Rule::Private) {
-            return Err(why);
-        }
         let mut text = String::new();
-        f.read_to_string(&mut text)
-            .map_err(|e| format!("the backup proofs {shown}: {e}"))?;
-        parse(&self.id, &text)
-            .map(Some)
-            .ok_or_else(|| format!("the backup proofs {shown} are damaged or belong to another snapshot"))
+        let read = f.metadata().and_then(|meta| {
+            let refused = secret_files::refusal("the backup proofs", &self.path, &meta, Rule::Private);
+            if !meta.is_file() {
+                return Ok(Some(format!("the backup proofs {shown} are not a regular file")));
+            }
+            if refused.is_some() {
+                return Ok(refused);
+            }
+            f.read_to_string(&mut text).map(|_| None)
+        });
+        match read {
+            Err(e) => return Err(said(format!("the backup proofs {shown}: {e}"))),
+            Ok(Some(why)) => return Err(said(why)),
+            Ok(None) => {}
+        }
+        parse(&self.id, &text).map(Some).ok_or_else(|| {
+            said(format!(
+                "the backup proofs {shown} are damaged or belong to another snapshot"
+            ))
+        })
     }
 
     /// Forgets the proofs (the snapshot is gone).

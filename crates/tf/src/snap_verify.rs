@@ -15,6 +15,7 @@
 use super::exit::Exit;
 use super::snap_index::Entry;
 use super::snap_proof::{self, Place, Proofs};
+use super::snap_remote::Sentence;
 use std::collections::HashSet;
 use std::process::ExitCode;
 use tfp_client::escape::shown;
@@ -40,7 +41,7 @@ pub fn run(
 ) -> Result<ExitCode, Error> {
     let snap = match snap {
         Some(s) => s,
-        None => match super::snap::snapshots(c, name)?.0.pop() {
+        None => match super::snap_remote::snapshots(c, name)?.0.pop() {
             Some(s) => s,
             None => return Ok(say(format!("{} has no complete snapshot", shown(name.as_bytes())))),
         },
@@ -83,7 +84,7 @@ pub fn run(
                  proofs were removed): the server's SHA-256 is compared with the snapshot's index on the server \
                  instead, a weaker check (a server could keep the sums and the index and not the data)"
             );
-            let index = match super::snap::read_index(c, &format!("{name}/{snap}/index")) {
+            let index = match super::snap_remote::read_index(c, &format!("{name}/{snap}/index")) {
                 Ok(i) => i,
                 Err(m) => return Ok(say(m)),
             };
@@ -167,7 +168,7 @@ fn pick(mut all: Vec<Want>, percent: f64) -> Vec<Want> {
 /// [`prove::MAX_PATHS`] paths and [`prove::MAX_LINE`] bytes, again for the
 /// files it left for later) and names each that does not match; returns
 /// how many did not, or why the server's answers cannot be used.
-fn ask(c: &mut Client, key: &Key, tree: &str, wants: &[Want], label: &str) -> Result<Result<usize, String>, Error> {
+fn ask(c: &mut Client, key: &Key, tree: &str, wants: &[Want], label: &str) -> Result<Result<usize, Sentence>, Error> {
     let mut todo: Vec<usize> = (0..wants.len()).collect();
     let mut bad = 0;
     let head = prove::COMMAND.len() + 66;
@@ -207,7 +208,8 @@ fn ask(c: &mut Client, key: &Key, tree: &str, wants: &[Want], label: &str) -> Re
                 return Ok(Err(format!(
                     "the server refused the check: {}",
                     tfp_client::escape::status_text(&st)
-                )))
+                )
+                .into()))
             }
         };
         let Some(answers) = answers else {
@@ -235,7 +237,9 @@ fn ask(c: &mut Client, key: &Key, tree: &str, wants: &[Want], label: &str) -> Re
             }
         }
         if later.len() == batch.len() {
-            return Ok(Err("the server left every file of a request for later".into()));
+            return Ok(Err(Sentence(
+                "the server left every file of a request for later".into(),
+            )));
         }
         let asked: HashSet<usize> = batch.iter().map(|(i, _)| *i).collect();
         let later: HashSet<usize> = later.into_iter().collect();
