@@ -81,11 +81,7 @@ pub fn new_keys() -> std::io::Result<Vec<[u8; 32]>> {
 }
 
 fn base() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(v) => PathBuf::from(v),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state"),
-    };
-    Some(base.join("tf/backups"))
+    Some(super::rerun::state_home()?.join("backups"))
 }
 
 impl Place {
