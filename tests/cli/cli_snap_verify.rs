@@ -5,8 +5,9 @@
 //! hostile server at the same address answering with an answer of an
 //! earlier verify is caught, while the same server answering the fresh
 //! key's HMAC passes (so the catch is the key's doing). Keys spent, and no
-//! proofs on this machine, fall back to SHA-256 and say it is weaker. A
-//! NAME holding '@' is refused in one sentence.
+//! proofs on this machine, fall back to SHA-256 and say it is weaker; a
+//! prune removes the proofs of what it removes. A NAME holding '@' is
+//! refused in one sentence.
 
 use crate::output::{ok, stderr, stdout, text};
 use std::fs;
@@ -173,6 +174,15 @@ fn sample_asks_a_part_and_spent_keys_or_no_proofs_fall_back_to_a_weaker_check() 
         .unwrap();
     ok(&o, "verify without proofs");
     assert!(stdout(&o).contains("SHA-256 only, a weaker check"), "{}", text(&o));
+    // a snapshot pruned takes its proofs with it
+    let proofs = state_dir(&srv);
+    assert_eq!(fs::read_dir(&proofs).unwrap().count(), 1);
+    ok(&srv.tf(&["backup", "prune", "bk", "--keep-last", "0"]), "prune");
+    assert_eq!(
+        fs::read_dir(&proofs).unwrap().count(),
+        0,
+        "the pruned snapshot's proofs stayed"
+    );
     let _ = fs::remove_dir_all(&here);
 }
 
