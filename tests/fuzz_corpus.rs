@@ -418,6 +418,11 @@ fn delta() {
 }
 
 #[test]
+fn prove() {
+    run("prove");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

@@ -23,6 +23,7 @@ pub mod link;
 pub mod listing;
 pub mod netlock;
 pub mod notify;
+pub mod prove;
 pub mod putmany;
 mod putmany_archive;
 mod putmany_frames;

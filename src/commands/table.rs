@@ -3,8 +3,8 @@
 
 use super::{
     access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
-    layer, link, listing, netlock, notify, putmany, runbash, secfs, sparse, stage, stat, time, transfer, transport, tz,
-    user_keys, xcmds, Gate, Tfpsfs,
+    layer, link, listing, netlock, notify, prove, putmany, runbash, secfs, sparse, stage, stat, time, transfer,
+    transport, tz, user_keys, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -184,6 +184,7 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: what uploads replace and DEL removes is kept (doc/compatibility.md "Backups")
     row(tfp_wire::backup::COMMAND, backup::tfdbackup, ANY, NOT_TFPSFS),
     row(tfp_wire::link::COMMAND, link::tfdlink, ANY, needs(&[bits::RFILE, bits::WFILE])),
+    row(tfp_wire::prove::COMMAND, prove::tfdhmac, ANY, needs(&[bits::RFILE])),
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTASIGP", delta::sig_probed, ANY, needs(&[bits::RFILE])),

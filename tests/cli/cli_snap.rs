@@ -64,10 +64,13 @@ fn sha256_hex(b: &[u8]) -> String {
     format!("{:x}", sha2::Sha256::digest(b))
 }
 
-/// The complete snapshots below the server's `name`, oldest first.
+/// The complete snapshots below the server's `name`, oldest first (none
+/// when a run killed early had not made `name` yet).
 fn snaps(srv: &Server, name: &str) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(srv.path(name))
-        .unwrap()
+    let Ok(dir) = fs::read_dir(srv.path(name)) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = dir
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| !n.starts_with('.'))
         .collect();

@@ -27,6 +27,7 @@ mod matrix_probes;
 mod matrix_states;
 mod netlock;
 mod notify;
+mod prove;
 mod putmany_archive;
 mod quota_ledger;
 mod secure_transport;

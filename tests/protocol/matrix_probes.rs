@@ -111,6 +111,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDBACKUP" => p(b"off", Flow::Frame),
         // no argument: FAILED 16, nothing linked
         "TFDLINK" => p(MISSING, Flow::Frame),
+        // no argument: FAILED 16, nothing hashed
+        "TFDHMAC" => p(MISSING, Flow::Frame),
         // the probe: a batch of no files is answered OK alone
         "TFDPUTMANY" => p(b"0", Flow::Frame),
         "TFDGETMANY" => p(b"0", Flow::Frame),

@@ -9,6 +9,7 @@ mod attacks;
 mod attacks_flood;
 mod attacks_lengths;
 mod attacks_login;
+mod backups;
 mod checks_agree;
 mod confinement;
 mod control_and_files;

@@ -18,7 +18,10 @@ use super::ctx::Ctx;
 use super::exit::Exit;
 use super::row::{Cmd, Done};
 use super::snap_index::{self, Entry};
+use super::snap_proof::{self, Place};
 use super::snap_prune;
+use super::snap_remote::{read_index, snapshots, split_at};
+use super::snap_verify;
 use std::process::ExitCode;
 use tf::options::commands::{self, Family};
 use tfp_client::escape::shown;
@@ -43,9 +46,23 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
         Err(commands::ParseError::Bad(m)) => return Ok(say(m)),
     };
     let code = match g.positional.as_slice() {
-        [p, name] if p == "prune" => snapshots(x.c, name).and_then(|(s, l)| snap_prune::run(x.c, name, &g, &s, &l)),
+        [p, name] if p == "prune" => {
+            snapshots(x.c, name).and_then(|(s, l)| snap_prune::run(x.c, x.cfg, name, &g, &s, &l))
+        }
         _ if snap_prune::any(&g) => return Ok(say("--keep-* and --dry-run go with backup prune")),
+        [v, what] if v == "verify" => {
+            let (name, snap) = split_at(what);
+            let sample = g.num("--sample").map(|n| n as f64);
+            snap_verify::run(x.c, x.cfg, name, snap, sample)
+        }
+        _ if g.num("--sample").is_some() => return Ok(say("--sample goes with backup verify")),
         [l, name] if l == "list" => list(x.c, name),
+        [_, name] if name.contains('@') => {
+            return Ok(say(format!(
+                "a backup's name cannot hold '@' ({}): NAME@SNAPSHOT names a snapshot",
+                shown(name.as_bytes())
+            )))
+        }
         [src, name] => make(x.c, x.cfg, src, name),
         _ => return Err(super::row::Failure::Usage),
     };
@@ -53,29 +70,6 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
         super::explain::session_error(&e, x.cfg).print();
         ExitCode::from(Exit::Error)
     }))
-}
-
-/// The snapshot directories below `name`: complete ones (sorted, oldest
-/// first) and the dot names an interrupted run left (a backup's `.part-`,
-/// a prune's `.prune-`).
-fn snapshots(c: &mut Client, name: &str) -> Result<(Vec<String>, Vec<String>), Error> {
-    let mut done = Vec::new();
-    let mut parts = Vec::new();
-    let Ok(l) = c.listdir(name.as_bytes()) else {
-        return Ok((done, parts));
-    };
-    for e in l.iter() {
-        let n = String::from_utf8_lossy(e.rel.strip_suffix(b"/").unwrap_or(&e.rel)).into_owned();
-        if n == "." || n == ".." {
-            continue;
-        } else if n.starts_with('.') {
-            parts.push(n);
-        } else {
-            done.push(n);
-        }
-    }
-    done.sort();
-    Ok((done, parts))
 }
 
 /// A UTC time as a snapshot's name: `2026-11-28T061500.123Z`.
@@ -97,27 +91,6 @@ fn now_name() -> String {
 
 fn ok(st: Status) -> bool {
     matches!(st, Status::Ok(_))
-}
-
-/// Why a snapshot's index could not be had: the sentence to print.
-struct NoIndex(String);
-
-impl std::fmt::Display for NoIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Reads a snapshot's index from the server.
-fn read_index(c: &mut Client, path: &str) -> Result<Vec<Entry>, NoIndex> {
-    let mut buf = Vec::new();
-    if let Err(e) = c.rcvfile(path.as_bytes(), false, &mut buf) {
-        return Err(NoIndex(format!(
-            "the index {} could not be read: {e}",
-            shown(path.as_bytes())
-        )));
-    }
-    snap_index::parse(&buf).ok_or_else(|| NoIndex(format!("the index {} is not an index", shown(path.as_bytes()))))
 }
 
 fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str) -> Result<ExitCode, Error> {
@@ -150,10 +123,15 @@ fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str) -> Result<Exi
     }
     c.call("MKDIR", format!("{work}/tree").as_bytes())?;
     c.call("DEL", format!("{work}/index").as_bytes())?;
-    let entries = match snap_index::scan(src_dir) {
+    let keys = match snap_proof::new_keys() {
+        Ok(k) => k,
+        Err(e) => return Ok(say(format!("no random keys for the snapshot's proofs: {e}"))),
+    };
+    let scanned = match snap_index::scan(src_dir, &keys) {
         Ok(e) => e,
         Err(e) => return Ok(say(format!("{} could not be read: {e}", shown(src.as_bytes())))),
     };
+    let entries = snap_verify::entries(&scanned);
     if let Some(prev) = done.last() {
         match read_index(c, &format!("{name}/{prev}/index")) {
             Ok(old) => link_unchanged(
@@ -181,6 +159,15 @@ fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str) -> Result<Exi
     }
     let text = snap_index::render(&entries);
     c.sndfile(format!("{work}/index").as_bytes(), true, &mut &text[..], &mut |_| {})?;
+    // the proofs are kept before the snapshot shows: a complete snapshot
+    // made here always has them
+    let kept = Place::of(cfg, name, &time).and_then(|p| {
+        p.store(&snap_verify::proofs(&keys, &scanned))
+            .map_err(|e| format!("{}: {e}", tfp_client::escape::path(p.path())).into())
+    });
+    if let Err(m) = kept {
+        eprintln!("tf: the snapshot's proofs could not be kept ({m}): backup verify will only compare SHA-256");
+    }
     let fin = format!("{name}/{time}");
     if !ok(c.call("RENAM", format!("{work} | {fin}").as_bytes())?) {
         return Ok(say(format!(
@@ -253,10 +240,7 @@ fn restore_run(
     paths: &[String],
     dest: &str,
 ) -> Result<ExitCode, Error> {
-    let (name, snap) = match what.rsplit_once('@') {
-        Some((n, s)) => (n, Some(s.to_string())),
-        None => (what, None),
-    };
+    let (name, snap) = split_at(what);
     let (done, _) = snapshots(c, name)?;
     let Some(snap) = snap.or_else(|| done.last().cloned()) else {
         return Ok(say(format!("{} has no complete snapshot", shown(name.as_bytes()))));

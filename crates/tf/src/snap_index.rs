@@ -16,6 +16,7 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use tfp_wire::prove::{Hasher, Key};
 
 const HEAD: &[u8] = b"tf-backup-index 1";
 
@@ -100,24 +101,44 @@ pub fn parse(text: &[u8]) -> Option<Vec<Entry>> {
         .collect()
 }
 
-fn sha256_file(p: &Path) -> std::io::Result<[u8; 32]> {
+/// A file's SHA-256 and its HMAC-SHA256 under each of `keys` (the proofs
+/// `tf backup verify` asks the server for), from one read of its bytes.
+fn hash_file(p: &Path, keys: &[[u8; 32]]) -> std::io::Result<([u8; 32], Vec<[u8; 32]>)> {
+    let crypto = |e: openssl::error::ErrorStack| std::io::Error::other(e.to_string());
     let mut f = fs::File::open(p)?;
     let mut h = Sha256::new();
+    let mut macs = keys
+        .iter()
+        .map(|k| Hasher::new(&Key::Hmac(*k)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(crypto)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
-            return Ok(h.finalize().into());
+            let macs = macs.into_iter().map(Hasher::finish).collect::<Result<_, _>>();
+            return Ok((h.finalize().into(), macs.map_err(crypto)?));
         }
         h.update(&buf[..n]);
+        for m in &mut macs {
+            m.update(&buf[..n]).map_err(crypto)?;
+        }
     }
 }
 
 fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
+    entry_proved(p, rel, &[]).map(|(e, _)| e)
+}
+
+/// The entry at `p` and, for a file, its HMACs under `keys`.
+fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(Entry, Vec<[u8; 32]>)> {
     let m = fs::symlink_metadata(p)?;
     let ft = m.file_type();
+    let mut macs = Vec::new();
     let (kind, sha256) = if ft.is_file() {
-        (b'f', Some(sha256_file(p)?))
+        let (sum, m) = hash_file(p, keys)?;
+        macs = m;
+        (b'f', Some(sum))
     } else if ft.is_dir() {
         (b'd', None)
     } else if ft.is_symlink() {
@@ -126,7 +147,7 @@ fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
     } else {
         (b'o', None)
     };
-    Ok(Entry {
+    let e = Entry {
         kind,
         size: if kind == b'f' { m.len() } else { 0 },
         mode: m.mode() & 0o7777,
@@ -135,11 +156,13 @@ fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
         mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
         sha256,
         path: rel,
-    })
+    };
+    Ok((e, macs))
 }
 
-/// Every entry below `root` (not itself), parents first, names sorted.
-pub fn scan(root: &Path) -> std::io::Result<Vec<Entry>> {
+/// Every entry below `root` (not itself), parents first, names sorted; each
+/// file's HMACs under `keys` beside it (none for other entries).
+pub fn scan(root: &Path, keys: &[[u8; 32]]) -> std::io::Result<Vec<(Entry, Vec<[u8; 32]>)>> {
     let mut out = Vec::new();
     let mut todo = vec![Vec::<u8>::new()];
     while let Some(rel) = todo.pop() {
@@ -155,8 +178,8 @@ pub fn scan(root: &Path) -> std::io::Result<Vec<Entry>> {
             } else {
                 [&rel[..], b"/", n.as_bytes()].concat()
             };
-            let e = entry_of(&dir.join(&n), r.clone())?;
-            if e.kind == b'd' {
+            let e = entry_proved(&dir.join(&n), r.clone(), keys)?;
+            if e.0.kind == b'd' {
                 subdirs.push(r);
             }
             out.push(e);

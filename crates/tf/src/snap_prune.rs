@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use tf::options::commands::Given;
 use tfp_client::escape::shown;
-use tfp_client::{Client, Error};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::Status;
 
 const PRUNING: &str = ".prune-";
@@ -78,8 +78,16 @@ pub fn kept(snaps: &[String], rules: &[(&str, u64)]) -> BTreeSet<String> {
     keep
 }
 
-/// Runs the prune of `name`.
-pub fn run(c: &mut Client, name: &str, g: &Given, snaps: &[String], leftovers: &[String]) -> Result<ExitCode, Error> {
+/// Runs the prune of `name`; a snapshot removed takes its proofs on this
+/// machine with it ([`crate::snap_proof`]).
+pub fn run(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    name: &str,
+    g: &Given,
+    snaps: &[String],
+    leftovers: &[String],
+) -> Result<ExitCode, Error> {
     let rules = rules(g);
     if rules.is_empty() {
         eprintln!("tf: backup prune needs at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly");
@@ -107,6 +115,9 @@ pub fn run(c: &mut Client, name: &str, g: &Given, snaps: &[String], leftovers: &
         let moved = c.call("RENAM", format!("{name}/{s} | {gone}").as_bytes())?;
         let removed = matches!(moved, Status::Ok(_)) && matches!(c.call("RMDIR", gone.as_bytes())?, Status::Ok(_));
         if removed {
+            if let Ok(p) = super::snap_proof::Place::of(cfg, name, s) {
+                p.remove();
+            }
             println!("removed {shown_s}");
         } else {
             eprintln!("tf: {shown_s} could not be removed");

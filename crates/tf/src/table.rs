@@ -101,9 +101,10 @@ pub static TABLE: &[Cmd] = {
     row("mirror", "[-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST",
         "make a directory a copy of another", Transfers, P::At(&[0]), basic::mirror).local(&[1]),
 
-    row("backup", "SRC NAME | list NAME | prune NAME [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run]", "a snapshot of directory SRC under NAME/<UTC time> on the server:\n\
+    row("backup", "SRC NAME | list NAME | prune NAME [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run] | verify NAME[@SNAPSHOT] [--sample PERCENT]", "a snapshot of directory SRC under NAME/<UTC time> on the server:\n\
                      unchanged files linked to the previous snapshot, the rest sent;\n\
-                     list: each snapshot's time, files and bytes; prune: restic's keep rules", Transfers, P::At(&[1]), super::snap::backup).local(&[0]),
+                     list: each snapshot's time, files and bytes; prune: restic's keep rules;\n\
+                     verify: the server proves it holds the files (HMAC, a fresh key)", Transfers, P::At(&[1]), super::snap::backup).local(&[0]),
     row("restore", "NAME[@SNAPSHOT] [PATH...] DEST", "restore a snapshot (default the newest), or PATHs of it, into\n\
                      DEST as -a keeps them, checked against its index", Transfers, P::At(&[0]), super::snap::restore),
 

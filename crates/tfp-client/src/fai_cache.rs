@@ -7,10 +7,10 @@
 use super::{Client, ClientConfig, Error, FaiToken};
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tfd_sys as sys;
@@ -49,34 +49,10 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("tf"))
 }
 
-/// Opens the cache directory `dir` (made 0700 when missing) and checks it is
-/// the user's and closed to others; the error is one sentence naming it.
+/// Opens the cache directory `dir` (made 0700 when missing), checked the
+/// user's and closed to others ([`super::secret_files::open_dir`]).
 fn open_dir(dir: &Path) -> Result<OwnedFd, String> {
-    let what = "the Fast Access token cache directory";
-    let err = |e: io::Error| format!("{what} {}: {e}", dir.display());
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(err)?;
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(dir)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) | Some(libc::ENOTDIR) => {
-                format!(
-                    "{what} {} is refused: it is not a directory (a symbolic link?)",
-                    dir.display()
-                )
-            }
-            _ => err(e),
-        })?;
-    let meta = f.metadata().map_err(err)?;
-    if let Some(why) = super::secret_files::refusal(what, dir, &meta, super::secret_files::Rule::Private) {
-        return Err(why);
-    }
-    Ok(OwnedFd::from(f))
+    super::secret_files::open_dir("the Fast Access token cache directory", dir)
 }
 
 impl FaiCache {
@@ -197,6 +173,7 @@ fn status_text(st: &tfp_wire::Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::MetadataExt;
 
     #[test]

@@ -11,8 +11,10 @@
 //! second lookup of the path), so a file swapped between check and use is the
 //! file checked.
 
-use std::fs::{File, Metadata, OpenOptions};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// What a file holds, and so who may read or write it.
@@ -88,6 +90,37 @@ pub fn open(what: &str, path: &Path, rule: Rule) -> Result<File, String> {
         Some(why) => Err(why),
         None => Ok(f),
     }
+}
+
+/// Opens `dir`, one of tf's own directories holding secrets (made 0700,
+/// with its parents, when missing; never through a symlink), and checks on
+/// the descriptor opened that it is the user's and closed to others
+/// ([`Rule::Private`]); the error is one sentence naming `what` and `dir`.
+pub fn open_dir(what: &str, dir: &Path) -> Result<OwnedFd, String> {
+    let err = |e: io::Error| format!("{what} {}: {e}", dir.display());
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(err)?;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::ENOTDIR) => {
+                format!(
+                    "{what} {} is refused: it is not a directory (a symbolic link?)",
+                    dir.display()
+                )
+            }
+            _ => err(e),
+        })?;
+    let meta = f.metadata().map_err(err)?;
+    if let Some(why) = refusal(what, dir, &meta, Rule::Private) {
+        return Err(why);
+    }
+    Ok(OwnedFd::from(f))
 }
 
 /// Why the directory `dir` (one of tf's own, for the user alone) could be

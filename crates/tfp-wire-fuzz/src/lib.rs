@@ -23,6 +23,7 @@ mod backup;
 mod delta;
 mod framed;
 mod link;
+mod prove;
 pub mod reader;
 mod session_end;
 mod stage;
@@ -33,6 +34,7 @@ pub use backup::backup;
 pub use delta::delta;
 pub use framed::framed;
 pub use link::link;
+pub use prove::prove;
 use reader::Reader;
 pub use session_end::session_end;
 pub use stage::stage;
@@ -63,6 +65,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("backup", backup),
     ("session_end", session_end),
     ("link", link),
+    ("prove", prove),
     ("xattr", xattr),
     ("framed", framed),
     ("delta", delta),

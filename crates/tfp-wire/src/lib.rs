@@ -54,6 +54,7 @@ pub mod keylogin;
 pub mod link;
 pub mod netlock;
 pub mod noise;
+pub mod prove;
 pub mod proxy;
 pub mod record;
 pub mod secfs;

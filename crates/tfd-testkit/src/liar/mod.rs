@@ -474,9 +474,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Liar {
     /// Listens on 127.0.0.1 (a free port) and serves `script`.
     pub fn start(script: Script) -> Liar {
+        Liar::start_at(script, "127.0.0.1:0")
+    }
+
+    /// Listens on `addr` and serves `script`: at the address of a server
+    /// stopped, the liar takes its place (same key), as a server turned
+    /// hostile would.
+    pub fn start_at(script: Script, addr: &str) -> Liar {
         let pkey = openssl::pkey::PKey::private_key_from_pem(&crate::keys().0).expect("test key");
         let rsa = pkey.rsa().expect("test key is RSA");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         listener.set_nonblocking(true).expect("nonblocking listener");
         let addr = listener.local_addr().expect("local addr");
         let stop = Arc::new(AtomicBool::new(false));

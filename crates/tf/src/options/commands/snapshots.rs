@@ -1,5 +1,6 @@
 //! The options of `tf backup prune` (issue 69): restic's keep rules and a
-//! dry run; a block of its own beside the table ([`super::all`]).
+//! dry run; and of `tf backup verify`: the part of the files asked. A block
+//! of its own beside the table ([`super::all`]).
 
 use super::{CmdOpt, Family, Kind, FLAG};
 
@@ -51,5 +52,18 @@ pub static ROWS: &[CmdOpt] = &[
         kind: FLAG,
         help: "prune: say what would be removed, remove nothing",
         doc: "With\n.BR \"backup prune\" :\nprint what would be kept and removed, and remove nothing.\n",
+    },
+    CmdOpt {
+        family: Family::Backup,
+        commands: &["backup"],
+        name: "--sample",
+        value: "PERCENT",
+        kind: Kind::Num {
+            min: 1,
+            max: 100,
+            clamp: false,
+        },
+        help: "verify: ask the server for a random PERCENT of the files (1..100)",
+        doc: "With\n.BR \"backup verify\" :\nask the server to prove it holds a random\n.I percent\nof the snapshot's files (1 to 100; at least one file), not all of them.\n",
     },
 ];
