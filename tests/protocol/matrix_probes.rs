@@ -121,6 +121,7 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDDELTASIGP" => p(MISSING, Flow::Frame),
         "TFDDELTAPUT" => p(&[&b"1 probe "[..], MISSING].concat(), Flow::Frame),
         "TFDDELTAGET" => p(&[&b"0 700 8 "[..], MISSING].concat(), Flow::Frame),
+        "TFDDELTAGETZ" => p(&[&b"yes 0 700 8 "[..], MISSING].concat(), Flow::Frame),
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),
         // a cancel point no probe reaches: no mid-stream answers are due
         "GETCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Get),
