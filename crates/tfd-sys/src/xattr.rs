@@ -42,6 +42,25 @@ pub fn flistxattr(fd: BorrowedFd<'_>) -> io::Result<Vec<Vec<u8>>> {
         .collect())
 }
 
+/// The names `want` takes of the open file `fd` and their values (at most
+/// `max` bytes each): every attribute read through the one descriptor. A
+/// name removed between the list and its read is left out; any other
+/// failure is the error.
+pub fn fxattrs(fd: BorrowedFd<'_>, want: impl Fn(&[u8]) -> bool, max: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for name in flistxattr(fd)?.into_iter().filter(|n| want(n)) {
+        let Ok(c) = std::ffi::CString::new(name.clone()) else {
+            continue;
+        };
+        match fgetxattr(fd, &c, max) {
+            Ok(v) => out.push((name, v)),
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// fremovexattr(2).
 pub fn fremovexattr(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     // SAFETY: valid fd and NUL-terminated name.
