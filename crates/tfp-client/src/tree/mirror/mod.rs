@@ -725,14 +725,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         (&ours, &theirs),
         (&src, &dst),
     );
-    let keep = crate::engine::upload::Keep {
-        mode: true,
-        mtime: true,
-        not_fresh: !archive,
-        archive,
-        owner: archive && keeps.owners,
-        compress: cfg.compress,
-    };
+    let keep = attrs::upload_keep(archive, keeps, cfg.compress);
     let verb = t.verb;
     let what = move |u: &Up| format!("{verb}: {}", names::shown(&u.remote));
     let before = t.failures();
