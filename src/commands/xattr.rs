@@ -19,7 +19,6 @@ use super::{CmdResult, Reply};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
 use log::info;
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use tfd_sys as sys;
@@ -81,31 +80,10 @@ pub fn set(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(fd) => fd,
         Err(r) => return r,
     };
-    match replace(fd.as_fd(), scope, &want.xattrs) {
-        Ok(()) => Ok(Reply::Ok),
+    match sys::freplace_xattrs(fd.as_fd(), |n| shown(scope, n), want.xattrs.pairs(), wire::MAX_VALUE) {
+        Ok(_) => Ok(Reply::Ok),
         Err(e) => refused(s, wire::SET, &e, "could not be set"),
     }
-}
-
-/// Makes the attributes of `fd` in `scope` equal `want`: the extra ones
-/// removed first (room for the new), then those that differ set.
-fn replace(fd: std::os::fd::BorrowedFd<'_>, scope: Scope, want: &Xattrs) -> io::Result<()> {
-    let have = sys::fxattrs(fd, |n| shown(scope, n), wire::MAX_VALUE)?;
-    let cstr = |n: &[u8]| CString::new(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL));
-    for (n, _) in &have {
-        if !want.pairs().iter().any(|(w, _)| w == n) {
-            match sys::fremovexattr(fd, &cstr(n)?) {
-                Err(e) if e.raw_os_error() != Some(libc::ENODATA) => return Err(e),
-                _ => {}
-            }
-        }
-    }
-    for (n, v) in want.pairs() {
-        if !have.iter().any(|(h, hv)| h == n && hv == v) {
-            sys::fsetxattr(fd, &cstr(n)?, v)?;
-        }
-    }
-    Ok(())
 }
 
 /// The file or directory `arg` opened with its last name not followed; a

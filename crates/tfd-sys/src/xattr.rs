@@ -61,6 +61,37 @@ pub fn fxattrs(fd: BorrowedFd<'_>, want: impl Fn(&[u8]) -> bool, max: usize) -> 
     Ok(out)
 }
 
+/// Makes the attributes of `fd` that `within` takes equal `want` (names
+/// `within` takes): the extra ones removed first (room for the new), then
+/// those missing or different set; the others are never touched. Returns
+/// whether anything changed.
+pub fn freplace_xattrs(
+    fd: BorrowedFd<'_>,
+    within: impl Fn(&[u8]) -> bool,
+    want: &[(Vec<u8>, Vec<u8>)],
+    max: usize,
+) -> io::Result<bool> {
+    let have = fxattrs(fd, within, max)?;
+    let cstr = |n: &[u8]| std::ffi::CString::new(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL));
+    let mut changed = false;
+    for (n, _) in &have {
+        if !want.iter().any(|(w, _)| w == n) {
+            changed = true;
+            match fremovexattr(fd, &cstr(n)?) {
+                Err(e) if e.raw_os_error() != Some(libc::ENODATA) => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    for (n, v) in want {
+        if !have.iter().any(|(h, hv)| h == n && hv == v) {
+            changed = true;
+            fsetxattr(fd, &cstr(n)?, v)?;
+        }
+    }
+    Ok(changed)
+}
+
 /// fremovexattr(2).
 pub fn fremovexattr(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     // SAFETY: valid fd and NUL-terminated name.

@@ -40,6 +40,7 @@ mod clear;
 mod sides;
 mod stale;
 mod unkept;
+mod xattrs;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -216,6 +217,7 @@ pub(crate) fn run(
         down(c, cfg, ends, o, t)
     };
     unkept::holes(cfg, t);
+    unkept::xattrs(cfg, t);
     ran
 }
 
@@ -593,6 +595,9 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         t,
     );
     n.transferred += nodes;
+    if cfg.xattrs {
+        xattrs::down(c, (&src, &land), &theirs, &failed_dirs, t)?;
+    }
     super::moves::after(c, (o.remove_source, false), (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))
 }
@@ -782,6 +787,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
                 attrs::settle_up(c, &last, t)?
             }
         };
+    }
+    if cfg.xattrs {
+        xattrs::up(c, (&src, &dst), &ours, &failed_dirs, t)?;
     }
     super::moves::after(c, (o.remove_source, true), (&ours, &src, &dst), t)?;
     Ok(Some((n, Vec::new())))
