@@ -50,12 +50,13 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(fd) => fd,
         Err(r) => return r,
     };
-    let read = sys::fxattrs(fd.as_fd(), |n| shown(scope, n), wire::MAX_VALUE)
-        .map_err(|e| (e, "could not be read"))
-        .and_then(|pairs| Xattrs::new(pairs).map_err(|_| (io::Error::from_raw_os_error(libc::E2BIG), "too many")));
-    match read {
+    let pairs = match sys::fxattrs(fd.as_fd(), |n| shown(scope, n), wire::MAX_VALUE) {
+        Ok(p) => p,
+        Err(e) => return refused(s, wire::GET, &e, "could not be read"),
+    };
+    match Xattrs::new(pairs) {
         Ok(xattrs) => Ok(Reply::Data(Listing { scope, xattrs }.encode())),
-        Err((e, what)) => refused(s, wire::GET, &e, what),
+        Err(_) => refused(s, wire::GET, &io::Error::from_raw_os_error(libc::E2BIG), "are too many"),
     }
 }
 
@@ -89,8 +90,10 @@ pub fn set(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// The file or directory `arg` opened with its last name not followed; a
 /// symlink or a special file is refused. `Err` is the command's answer.
 fn opened(s: &Session, arg: &[u8]) -> Result<OwnedFd, CmdResult> {
-    let p = s.path(arg).map_err(|f| Err(f.into()))?;
-    s.check_lock_parent(&p).map_err(|f| Err(f.into()))?;
+    let p = match s.path(arg).and_then(|p| s.check_lock_parent(&p).map(|()| p)) {
+        Ok(p) => p,
+        Err(f) => return Err(Err(f.into())),
+    };
     let r = open_nofollow(s, &p).and_then(|fd| {
         let st = sys::fstat(fd.as_fd())?;
         match st.st_mode & libc::S_IFMT {
@@ -98,19 +101,21 @@ fn opened(s: &Session, arg: &[u8]) -> Result<OwnedFd, CmdResult> {
             _ => Err(FsError::NotRegular),
         }
     });
-    r.map_err(|e| {
-        info!(
-            "{} {} refused: {e}",
-            s.peer(),
-            String::from_utf8_lossy(&p.to_bytes()).escape_debug()
-        );
-        let code = match e {
-            FsError::NotFound | FsError::NotDir => Failed::NoSuchFile,
-            FsError::NotRegular | FsError::Escape => Failed::NotAFile,
-            _ => Failed::AccessDenied,
-        };
-        failed(code, "no file or directory there (a symlink is not followed)")
-    })
+    let e = match r {
+        Ok(fd) => return Ok(fd),
+        Err(e) => e,
+    };
+    info!(
+        "{} {} refused: {e}",
+        s.peer(),
+        String::from_utf8_lossy(&p.to_bytes()).escape_debug()
+    );
+    let code = match e {
+        FsError::NotFound | FsError::NotDir => Failed::NoSuchFile,
+        FsError::NotRegular | FsError::Escape => Failed::NotAFile,
+        _ => Failed::AccessDenied,
+    };
+    Err(failed(code, "no file or directory there (a symlink is not followed)"))
 }
 
 /// `p` opened read-only, its last name never followed.
