@@ -44,3 +44,4 @@ mod user_keys;
 mod users;
 mod users_login;
 mod users_rights;
+mod xattrs;
