@@ -199,3 +199,39 @@ fn without_a_put_refuses_x_plainly() {
     assert!(err.contains("-X keeps extended attributes with -a"), "{err}");
     assert!(!srv.path("x").exists());
 }
+
+/// Against a server without tfd's attribute commands (the liar answers
+/// them UNKNOWN, as the reference server does), `mirror -R -X` and
+/// `mirror -X` copy the files and say once that the attributes were not
+/// kept.
+#[test]
+fn a_server_without_attributes_is_told_once_and_the_copy_goes_on() {
+    use tfd_testkit::liar::{Liar, Node, Script};
+    let here = tempdir("cli_xattrs_unkept");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/a"), b"one").unwrap();
+    fs::write(src.join("b"), b"two").unwrap();
+    set(&src.join("b"), "user.a", b"1");
+    set(&src.join("d"), "user.d", b"2");
+    let once = |o: &std::process::Output, what: &str| {
+        let t = crate::output::text(o);
+        assert!(o.status.success(), "{what}: {t}");
+        let said: Vec<&str> = t.lines().filter(|l| l.contains("extended attributes")).collect();
+        assert_eq!(said.len(), 1, "{what}: {t}");
+        assert!(said[0].contains("not kept"), "{what}: {t}");
+    };
+    let liar = Liar::start(Script::new().dir("into"));
+    let o = liar
+        .tf_command(&["mirror", "-R", "-X", s(&src), "up"])
+        .output()
+        .unwrap();
+    once(&o, "mirror -R -X");
+    assert_eq!(liar.node("up/d/a"), Some(Node::File(b"one".to_vec())));
+    let o = liar
+        .tf_command(&["mirror", "-X", "up", s(&here.join("down"))])
+        .output()
+        .unwrap();
+    once(&o, "mirror -X");
+    assert_eq!(fs::read(here.join("down/b")).unwrap(), b"two");
+}
