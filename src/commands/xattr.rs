@@ -50,7 +50,7 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(fd) => fd,
         Err(r) => return r,
     };
-    let pairs = match sys::fxattrs(fd.as_fd(), |n| shown(scope, n), wire::MAX_VALUE) {
+    let pairs = match sys::fxattrs(fd.as_fd(), |n| shown(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES)) {
         Ok(p) => p,
         Err(e) => return refused(s, wire::GET, &e, "could not be read"),
     };
@@ -81,7 +81,12 @@ pub fn set(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(fd) => fd,
         Err(r) => return r,
     };
-    match sys::freplace_xattrs(fd.as_fd(), |n| shown(scope, n), want.xattrs.pairs(), wire::MAX_VALUE) {
+    match sys::freplace_xattrs(
+        fd.as_fd(),
+        |n| shown(scope, n),
+        want.xattrs.pairs(),
+        (wire::MAX_VALUE, wire::MAX_VALUES),
+    ) {
         Ok(_) => Ok(Reply::Ok),
         Err(e) => refused(s, wire::SET, &e, "could not be set"),
     }

@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::os::fd::AsFd;
 use tfd_testkit::*;
-use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, GET, MAX_VALUE, SET};
+use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, GET, MAX_VALUE, MAX_VALUES, SET};
 use tfp_wire::Status;
 
 fn list(pairs: &[(&str, &[u8])]) -> Xattrs {
@@ -17,7 +17,7 @@ fn list(pairs: &[(&str, &[u8])]) -> Xattrs {
 /// The attributes of the local `p` (not `user.tfd.`), as the kernel has them.
 fn on_disk(p: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let f = File::open(p).unwrap();
-    let mut v = tfd_sys::fxattrs(f.as_fd(), |n| n.starts_with(b"user."), MAX_VALUE).unwrap();
+    let mut v = tfd_sys::fxattrs(f.as_fd(), |n| n.starts_with(b"user."), (MAX_VALUE, MAX_VALUES)).unwrap();
     v.sort();
     v
 }
@@ -72,6 +72,16 @@ fn attributes_are_told_and_replaced_but_never_tfds_own() {
         on_disk(&srv.path("t/f")),
         [(b"user.tfd.part".to_vec(), b"stage".to_vec())]
     );
+    // more values than one list carries (set on the host): refused, not
+    // held, and the session goes on
+    std::fs::write(srv.path("t/many"), b"").unwrap();
+    let m = File::open(srv.path("t/many")).unwrap();
+    for i in 0..5 {
+        let n = std::ffi::CString::new(format!("user.v{i}")).unwrap();
+        tfd_sys::fsetxattr(m.as_fd(), &n, &big).unwrap();
+    }
+    assert!(matches!(c.call(GET, b"t/many").unwrap(), Status::Failed(7, _)));
+    assert!(matches!(c.call(GET, b"t/d").unwrap(), Status::Ok(_)));
 }
 
 #[test]

@@ -139,7 +139,8 @@ pub(super) fn up(
             checked(Ok(f.into()))
         };
         let scope = l.scope;
-        let read = open().and_then(|fd| tfd_sys::fxattrs(fd.as_fd(), |n| crosses(scope, n), wire::MAX_VALUE));
+        let read = open()
+            .and_then(|fd| tfd_sys::fxattrs(fd.as_fd(), |n| crosses(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES)));
         // the server's names this end does not handle stay as they are
         let kept = l.xattrs.pairs().iter().filter(|(n, _)| !crosses(scope, n)).cloned();
         let want = read.and_then(|mine| {
@@ -190,8 +191,14 @@ pub(super) fn down(
             .filter(|(n, _)| crosses(scope, n))
             .cloned()
             .collect();
-        let r = checked(land.open_entry(rel, OPEN))
-            .and_then(|fd| tfd_sys::freplace_xattrs(fd.as_fd(), |n| crosses(scope, n), &want, wire::MAX_VALUE));
+        let r = checked(land.open_entry(rel, OPEN)).and_then(|fd| {
+            tfd_sys::freplace_xattrs(
+                fd.as_fd(),
+                |n| crosses(scope, n),
+                &want,
+                (wire::MAX_VALUE, wire::MAX_VALUES),
+            )
+        });
         if let Err(e) = r {
             let local = land.path().join(std::ffi::OsStr::from_bytes(rel));
             t.local(format!("{}: {}: attributes: {e}", t.verb, crate::escape::path(&local)));
