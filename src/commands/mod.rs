@@ -39,6 +39,7 @@ pub mod transfer;
 pub mod transport;
 pub mod tz;
 pub mod user_keys;
+pub mod xattr;
 pub mod xcmds;
 
 pub(crate) use crate::dispatch::no_room;

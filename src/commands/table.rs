@@ -4,7 +4,7 @@
 use super::{
     access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
     layer, link, listing, netlock, notify, prove, putmany, runbash, secfs, sparse, stage, stat, time, transfer,
-    transport, tz, user_keys, xcmds, Gate, Tfpsfs,
+    transport, tz, user_keys, xattr, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -173,6 +173,9 @@ pub static TABLE: &[Spec] = &[
     // (doc/compatibility.md "Sparse files")
     row(tfp_wire::sparse::STAGE_HOLE, sparse::stage_hole, ANY, needs(&[bits::WFILE])),
     row(tfp_wire::sparse::HOLES, sparse::holes, ANY, needs(&[bits::RFILE])),
+    // tfd's own: extended attributes (doc/compatibility.md "Extended attributes")
+    row(tfp_wire::xattr::GET, xattr::get, ANY, needs(&[bits::RFILE])),
+    row(tfp_wire::xattr::SET, xattr::set, ANY, needs(&[bits::WFILE])),
     // tfd's own: compressed data (doc/compatibility.md "Compression")
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
     row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),

@@ -58,6 +58,7 @@ mod cli_tree;
 mod cli_truth;
 mod cli_v251;
 mod cli_visible;
+mod cli_xattrs;
 mod docs;
 mod interrupted;
 mod output;

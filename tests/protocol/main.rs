@@ -45,4 +45,5 @@ mod upload_reliability;
 mod upload_safety;
 mod v251_commands;
 mod wire;
+mod xattrs;
 mod xcmds;

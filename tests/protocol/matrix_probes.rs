@@ -93,6 +93,9 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // sparse files: a hole in a missing stage, the holes of a missing file
         "TFDSTAGEHOLE" => p(&[&b"0 4096 "[..], MISSING].concat(), Flow::Frame),
         "TFDHOLES" => p(MISSING, Flow::Frame),
+        // extended attributes: of a missing file, an empty set on one
+        "TFDXATTRS" => p(MISSING, Flow::Frame),
+        "TFDSETXATTRS" => p(&[&b"0 "[..], MISSING].concat(), Flow::Frame),
         // compressed data: the probe, and a range into a missing stage
         "TFDZSTD" => p(b"", Flow::Frame),
         "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),

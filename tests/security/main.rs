@@ -45,3 +45,4 @@ mod user_keys;
 mod users;
 mod users_login;
 mod users_rights;
+mod xattrs;

@@ -55,6 +55,8 @@ struct Words {
     compress: Option<Choice>,
     /// `-S`: holes neither sent nor fetched (the run's config).
     sparse: bool,
+    /// `-X`: extended attributes kept (the run's config).
+    xattrs: bool,
     show: Show,
     src: String,
     dst: String,
@@ -113,6 +115,7 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
         o,
         compress,
         sparse: g.flag("-S"),
+        xattrs: g.flag("-X"),
         show: Show::of(&g, false),
         src: src.clone(),
         dst: dst.clone(),
@@ -125,6 +128,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
         mut o,
         compress,
         sparse,
+        xattrs,
         show,
         src,
         dst,
@@ -136,6 +140,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     let mut own = x.cfg.clone();
     own.compress = compress.unwrap_or(own.compress);
     own.sparse = sparse;
+    own.xattrs = xattrs;
     let (c, cfg) = (&mut *x.c, &own);
     o.fai = x.fai;
     let mut again = vec!["mirror"];

@@ -67,8 +67,8 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-L" | "--copy-links" | "--jobs" | "--exclude"
-            | "--include" => return true,
+            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-L" | "--copy-links"
+            | "--jobs" | "--exclude" | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
@@ -99,6 +99,8 @@ struct Opts {
     compress: Option<Choice>,
     /// `-S`: holes neither sent nor fetched (the run's config).
     sparse: bool,
+    /// `-X`: extended attributes kept (the run's config).
+    xattrs: bool,
     sources: Vec<String>,
     dest: String,
     /// `-i`, `--json` (or `-n`'s items).
@@ -174,7 +176,11 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     if let Some(Err(m)) = backup.as_ref().map(|w| w.check()) {
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
-    let sparse = g.flag("-S");
+    let (sparse, xattrs) = (g.flag("-S"), g.flag("-X"));
+    if xattrs && keeps.is_none() {
+        let m = format!("{cmd}: -X keeps extended attributes with -a (a tree's copy as rsync -aX makes it)");
+        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
+    }
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -210,6 +216,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         run,
         compress,
         sparse,
+        xattrs,
         sources: pos,
         dest,
         show,
@@ -454,6 +461,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let mut own = x.cfg.clone();
     own.compress = o.compress.unwrap_or(own.compress);
     own.sparse = o.sparse;
+    own.xattrs = o.xattrs;
     let (c, cfg) = (&mut *x.c, &own);
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);

@@ -42,6 +42,69 @@ pub fn flistxattr(fd: BorrowedFd<'_>) -> io::Result<Vec<Vec<u8>>> {
         .collect())
 }
 
+/// The names `want` takes of the open file `fd` and their values: every
+/// attribute read through the one descriptor, each value at most `max`
+/// bytes and all of them at most `total` (`E2BIG` past it: what is held
+/// stays within `total` and one value). A name removed between the list
+/// and its read is left out; any other failure is the error.
+pub fn fxattrs(
+    fd: BorrowedFd<'_>,
+    want: impl Fn(&[u8]) -> bool,
+    (max, total): (usize, usize),
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut held = 0usize;
+    for name in flistxattr(fd)?.into_iter().filter(|n| want(n)) {
+        let Ok(c) = std::ffi::CString::new(name.clone()) else {
+            continue;
+        };
+        match fgetxattr(fd, &c, max) {
+            Ok(mut v) => {
+                v.shrink_to_fit();
+                held += v.len();
+                if held > total {
+                    return Err(io::Error::from_raw_os_error(libc::E2BIG));
+                }
+                out.push((name, v))
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Makes the attributes of `fd` that `within` takes equal `want` (names
+/// `within` takes): the extra ones removed first (room for the new), then
+/// those missing or different set; the others are never touched. Returns
+/// whether anything changed. `bounds` as [`fxattrs`]'s.
+pub fn freplace_xattrs(
+    fd: BorrowedFd<'_>,
+    within: impl Fn(&[u8]) -> bool,
+    want: &[(Vec<u8>, Vec<u8>)],
+    bounds: (usize, usize),
+) -> io::Result<bool> {
+    let have = fxattrs(fd, within, bounds)?;
+    let cstr = |n: &[u8]| std::ffi::CString::new(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL));
+    let mut changed = false;
+    for (n, _) in &have {
+        if !want.iter().any(|(w, _)| w == n) {
+            changed = true;
+            match fremovexattr(fd, &cstr(n)?) {
+                Err(e) if e.raw_os_error() != Some(libc::ENODATA) => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    for (n, v) in want {
+        if !have.iter().any(|(h, hv)| h == n && hv == v) {
+            changed = true;
+            fsetxattr(fd, &cstr(n)?, v)?;
+        }
+    }
+    Ok(changed)
+}
+
 /// fremovexattr(2).
 pub fn fremovexattr(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     // SAFETY: valid fd and NUL-terminated name.

@@ -16,6 +16,7 @@ pub use procs::{
 pub mod pty;
 pub mod reply;
 pub mod rounds;
+pub mod tmpfs;
 pub mod users;
 pub mod watchdog;
 

@@ -185,6 +185,9 @@ pub struct ClientConfig {
     /// `-S`: a file's holes are neither sent nor fetched, and made again
     /// where it lands (staged uploads and the engine's downloads, [`sparse`]).
     pub sparse: bool,
+    /// `-X`: a tree's files and directories get their source's extended
+    /// attributes after the copy (`tree::mirror`'s last step).
+    pub xattrs: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -210,6 +213,7 @@ impl ClientConfig {
             jail: None,
             backup: None,
             sparse: false,
+            xattrs: false,
             cancel: None,
             meter: None,
             compress: Default::default(),

@@ -104,6 +104,16 @@ impl Landing {
         sys::openat2_beneath_nolinks(self.root.as_fd(), &cstr(p)?, flags, 0).map_err(|e| blocked(rel, e))
     }
 
+    /// The entry `rel` (empty: the target) opened with `flags`, reached and
+    /// opened with no symlink followed (a link is `ELOOP`).
+    pub fn open_entry(&self, rel: &[u8], flags: i32) -> io::Result<OwnedFd> {
+        if rel.is_empty() {
+            return self.dir(rel);
+        }
+        let (dir, name, _) = self.parent_of(rel)?;
+        sys::openat_nofollow(dir.as_fd(), &cstr(name)?, flags, 0)
+    }
+
     /// Makes directory `rel` (checked by [`names::check`]) and its missing
     /// parents, one component at a time, none followed if a link.
     pub fn create_dir(&self, rel: &[u8]) -> io::Result<()> {

@@ -12,8 +12,12 @@ const NUMERIC_IDS_HELP: &str =
     "owners and groups by number, not by name (as rsync --numeric-ids): what tf\nalways does";
 const NUMERIC_IDS_DOC: &str = "Keep owners and groups (where they are kept:\n.B \\-a\nas root,\n.BR \"mirror \\-\\-owner\" )\nby their numbers, not by their names, as\n.B rsync \\-\\-numeric\\-ids\ndoes. tf always does so: tfd's listing and archive batches carry the uid and\ngid, never a name, so the option changes nothing; it is taken so that rsync's\ncommand lines run as they are.\n";
 
+const XATTRS_HELP: &str =
+    "extended attributes: each file's and directory's made its source's (user.;\ntrusted. and security. where both ends are root), as rsync -X";
+const XATTRS_DOC: &str = "Keep extended attributes, as\n.B rsync \\-X\ndoes: after the copy, every file and directory of the tree (its top too) gets\nthe attribute set of its source, names the source lacks removed. The\n.B user.\nnamespace always;\n.BR trusted. \" and \" security.\nonly where both ends are root (tfd serves the session as root, unjailed, and\ntf runs as root);\n.B system.\n(ACLs) never. Sets are compared first: an unchanged one is not sent again, and\nsetting one leaves the mtime as it is. Symlinks and special files keep none.\nA value is at most 64 KiB and a list of names 64 KiB, as the kernel bounds\nthem. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. On tfd this is its extended\\-attribute extension; a\nserver without it keeps none, and tf says so once while the copy goes on.\n";
+
 /// The rows of `family`.
-const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 2] {
+const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 3] {
     let sparse = CmdOpt {
         family,
         commands,
@@ -31,15 +35,25 @@ const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 2] 
             doc: NUMERIC_IDS_DOC,
             ..sparse
         },
+        CmdOpt {
+            name: "-X",
+            help: XATTRS_HELP,
+            doc: XATTRS_DOC,
+            ..sparse
+        },
     ]
 }
 
-const TREE: [CmdOpt; 2] = rows(Family::Tree, XFER);
-const MIRROR: [CmdOpt; 2] = rows(Family::Mirror, &["mirror"]);
+const TREE: [CmdOpt; 3] = rows(Family::Tree, XFER);
+const MIRROR: [CmdOpt; 3] = rows(Family::Mirror, &["mirror"]);
 
 /// The rows, each family's.
-pub static ROWS: &[CmdOpt] = &[TREE[0], TREE[1], MIRROR[0], MIRROR[1]];
+pub static ROWS: &[CmdOpt] = &[TREE[0], TREE[1], TREE[2], MIRROR[0], MIRROR[1], MIRROR[2]];
 
 /// Their long names ([`super::LONG_NAMES`]).
-pub static LONG_NAMES: &[(Family, &str, &str)] =
-    &[(Family::Tree, "-S", "--sparse"), (Family::Mirror, "-S", "--sparse")];
+pub static LONG_NAMES: &[(Family, &str, &str)] = &[
+    (Family::Tree, "-S", "--sparse"),
+    (Family::Mirror, "-S", "--sparse"),
+    (Family::Tree, "-X", "--xattrs"),
+    (Family::Mirror, "-X", "--xattrs"),
+];

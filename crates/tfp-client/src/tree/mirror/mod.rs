@@ -40,6 +40,7 @@ mod clear;
 mod sides;
 mod stale;
 mod unkept;
+mod xattrs;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -216,6 +217,7 @@ pub(crate) fn run(
         down(c, cfg, ends, o, t)
     };
     unkept::holes(cfg, t);
+    unkept::xattrs(cfg, t);
     ran
 }
 
@@ -593,6 +595,9 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         t,
     );
     n.transferred += nodes;
+    if cfg.xattrs {
+        xattrs::down(c, (&src, &land), &theirs, &failed_dirs, t)?;
+    }
     super::moves::after(c, (o.remove_source, false), (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))
 }
@@ -725,14 +730,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         (&ours, &theirs),
         (&src, &dst),
     );
-    let keep = crate::engine::upload::Keep {
-        mode: true,
-        mtime: true,
-        not_fresh: !archive,
-        archive,
-        owner: archive && keeps.owners,
-        compress: cfg.compress,
-    };
+    let keep = attrs::upload_keep(archive, keeps, cfg.compress);
     let verb = t.verb;
     let what = move |u: &Up| format!("{verb}: {}", names::shown(&u.remote));
     let before = t.failures();
@@ -789,6 +787,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
                 attrs::settle_up(c, &last, t)?
             }
         };
+    }
+    if cfg.xattrs {
+        xattrs::up(c, (&src, &dst), &ours, &failed_dirs, t)?;
     }
     super::moves::after(c, (o.remove_source, true), (&ours, &src, &dst), t)?;
     Ok(Some((n, Vec::new())))

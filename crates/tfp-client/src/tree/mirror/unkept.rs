@@ -43,3 +43,14 @@ pub(super) fn holes(cfg: &crate::ClientConfig, t: &mut Tally<'_>) {
         ));
     }
 }
+
+/// Tells once, at the run's end, that `-X` met a server without tfd's
+/// attribute commands: the copy went on, its attributes were not kept.
+pub(super) fn xattrs(cfg: &crate::ClientConfig, t: &mut Tally<'_>) {
+    if cfg.xattrs && super::xattrs::unkept_taken() {
+        t.note(format!(
+            "{}: the server has no tfd extended attributes: not kept: the files' extended attributes (-X)",
+            t.verb
+        ));
+    }
+}
