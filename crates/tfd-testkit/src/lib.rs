@@ -17,6 +17,7 @@ pub mod pty;
 pub mod reply;
 pub mod rounds;
 pub mod users;
+pub mod wan;
 pub mod watchdog;
 
 #[allow(unused_imports)]
