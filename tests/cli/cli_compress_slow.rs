@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use tfd_testkit::wan::SlowLink;
 use tfd_testkit::*;
 
+use crate::cli_compress_get::ok;
+
 /// A local tree of 40 files of Python-like text, 25,000 bytes each (1 MB,
 /// under the megabyte the old rule waited for), each its own.
 fn py_tree() -> PathBuf {
@@ -31,15 +33,6 @@ fn py_tree() -> PathBuf {
         fs::write(dir.join(format!("mod_{i}.py")), text).unwrap();
     }
     d
-}
-
-fn ok(o: &std::process::Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod cli_batch;
 mod cli_compress;
 mod cli_compress_framed;
 mod cli_compress_get;
+mod cli_compress_get_framed;
 mod cli_compress_slow;
 mod cli_compress_streams;
 mod cli_copy_id;

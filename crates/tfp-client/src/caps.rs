@@ -38,11 +38,15 @@ pub enum Ext {
     /// zstd stream, asked with the probe `TFDPUTMANY 0 z f` once per session
     /// ([`crate::compress::framed`]).
     Framed,
+    /// Framed batch downloads (`TFDGETMANY <n> <max> … z f`): everything the
+    /// server sends one zstd stream, asked with the probe `TFDGETMANY 0 0 z
+    /// f` once per session ([`crate::compress::framed_get`]).
+    GetFramed,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 11;
+    const COUNT: usize = 12;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -58,6 +62,7 @@ impl Ext {
             Ext::Zstd => 8,
             Ext::Owners => 9,
             Ext::Framed => 10,
+            Ext::GetFramed => 11,
         }
     }
 }
@@ -123,6 +128,7 @@ mod tests {
             Ext::Zstd,
             Ext::Owners,
             Ext::Framed,
+            Ext::GetFramed,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

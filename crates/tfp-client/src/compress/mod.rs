@@ -11,5 +11,5 @@ mod receive;
 pub(crate) mod send;
 
 pub(crate) use probe::{ask, round_trips};
-pub use probe::{framed, offer};
+pub use probe::{framed, framed_get, offer};
 pub(crate) use receive::Blocks;

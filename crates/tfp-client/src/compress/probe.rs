@@ -44,6 +44,29 @@ pub fn framed(c: &mut Client) -> Result<bool, Error> {
     Ok(yes)
 }
 
+/// Whether the server sends framed batch downloads (`TFDGETMANY <n> <max>
+/// … z f`): the probe `TFDGETMANY 0 0 z f`, asked once per session of a
+/// server that offers compression. A server from before them answers it
+/// `FAILED` (a word it does not know), and gets today's `z` batches.
+pub fn framed_get(c: &mut Client) -> Result<bool, Error> {
+    match c.caps.get(Ext::GetFramed) {
+        Known::Yes => return Ok(true),
+        Known::No => return Ok(false),
+        Known::Unknown => {}
+    }
+    let probe = tfp_wire::batch::get::GetMany {
+        n: 0,
+        max: Some(0),
+        packed: false,
+        archive: false,
+        compress: Some(tfp_wire::compress::Choice::Auto),
+        framed: true,
+    };
+    let yes = matches!(c.command(&probe.line())?, Status::Ok(_));
+    c.caps.learn(Ext::GetFramed, yes);
+    Ok(yes)
+}
+
 /// The round trips [`offer`] and [`framed`] still cost on `c`: none once
 /// the session knows both answers (or that the server offers nothing),
 /// else one ([`ask`] sends both questions in one write).
