@@ -44,7 +44,7 @@ pub(crate) fn stream_held(s: &Session) -> u64 {
 /// What `sock` delivers, as the kernel measured it: the decider's view of
 /// the link (timed writes alone took a link shared by four sessions for a
 /// fast one while compressing held the sender back).
-fn delivery(sock: &TcpStream) -> Option<(u64, bool)> {
+pub(crate) fn delivery(sock: &TcpStream) -> Option<(u64, bool)> {
     use std::os::fd::AsFd as _;
     tfd_sys::tcp_delivery_rate(sock.as_fd())
 }
@@ -319,6 +319,13 @@ impl Outflow {
         if let Some(sq) = self.squeeze.as_mut() {
             sq.sent_on(bytes, t.elapsed(), || delivery(sock));
         }
+    }
+
+    /// The stream, for a sender that packs it itself (a framed batch
+    /// download's [`tfp_wire::batch::framed::Framer`]); the claim on the
+    /// memory budget stays with this.
+    pub(crate) fn take_squeeze(&mut self) -> Option<Squeeze> {
+        self.squeeze.take()
     }
 
     /// The bytes of the blocks sent compressed, before and after.

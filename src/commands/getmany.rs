@@ -18,8 +18,16 @@
 //! packed file whose block is compressed goes `z <size> <mode> <mtime> `, its
 //! block and its SHA-256 (of the data) in one frame. With `compression no`
 //! the request is refused as an unknown one.
+//!
+//! `z f` (framed): everything the server sends after its `OK`, every
+//! reply, data frame, trailer and the closing `OK <n>`, goes as the records
+//! of ONE zstd stream in bounded frames (`getmany_frames`); data records
+//! are the file's bytes (the stream compresses them), small files packed.
+//! With `compression_framed no` it is refused `FAILED`, probe (`TFDGETMANY
+//! 0 0 z f`) and batch alike, as a server from before it.
 
 use super::compress::Outflow;
+use super::getmany_frames::Sink;
 use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
 use crate::fsys::FsError;
@@ -83,12 +91,28 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         packed,
         archive,
         compress,
+        framed,
     } = GetMany::parse(arg).ok_or(Failed::MissingParameter)?;
     // a server with `compression no` knows no such request
     let mut z = match compress {
         Some(choice) => Some(Outflow::new(s, choice).ok_or(Failed::MissingParameter)?),
         None => None,
     };
+    // framed (`z f`): everything after the `OK` as one zstd stream; the
+    // probe's FAILED tells a client this server sends none
+    let mut sink = match (framed, z.as_mut()) {
+        (false, _) | (true, None) => Sink::plain(),
+        (true, Some(_)) if !s.ctx().cfg.compression_framed => {
+            return Err(CmdError::Told(Failed::MissingParameter, FRAMED_OFF.into()))
+        }
+        (true, Some(_)) if n == 0 => Sink::plain(),
+        (true, Some(z)) => Sink::framed(z)
+            .ok_or_else(|| CmdError::Told(Failed::TransferApi, "no room for a compressed stream now".into()))?,
+    };
+    // a framed batch's data are records of the stream, never blocks
+    if sink.is_framed() {
+        z = None;
+    }
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
     let max = max.unwrap_or(u64::MAX);
@@ -128,18 +152,19 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     code: i32::from(f.code()),
                     reason: Cow::Owned(why),
                 };
-                s.chan_mut().tx.send_frame(&refused.encode())?;
+                sink.send(s, &[&refused.encode()])?;
             }
             Ok((file, st)) => {
                 let how = How { max, packed, archive };
-                if let Some(size) = send_file(s, file, &st, how, &mut buf, z.as_mut())? {
+                if let Some(size) = send_file(s, file, &st, how, (&mut buf, &mut sink), z.as_mut())? {
                     sent += 1;
                     bytes += size;
                 }
             }
         }
     }
-    s.chan_mut().tx.send_frame(&Sent { sent }.encode())?;
+    sink.send(s, &[&Sent { sent }.encode()])?;
+    sink.finish(s)?;
     s.chan_mut().tx.release()?;
     t.bytes = bytes;
     t.complete = true;
@@ -151,7 +176,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         _ => String::new(),
     };
     info!(
-        "{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes{squeezed}",
+        "{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes{squeezed}{sink}",
         s.peer()
     );
     Ok(Reply::Sent)
@@ -174,7 +199,7 @@ fn send_file(
     mut file: std::fs::File,
     st: &libc::stat,
     how: How,
-    buf: &mut [u8],
+    (buf, sink): (&mut [u8], &mut Sink),
     mut z: Option<&mut Outflow>,
 ) -> Result<Option<u64>, CmdError> {
     let size = st.st_size.max(0) as u64;
@@ -191,7 +216,7 @@ fn send_file(
             size,
             mode: Some(meta.mode),
         };
-        s.chan_mut().tx.send_frame(&big.encode())?;
+        sink.send(s, &[&big.encode()])?;
         return Ok(None);
     }
     if how.packed && size <= PACKED_MAX as u64 {
@@ -206,7 +231,7 @@ fn send_file(
                 }
                 None => {
                     let head = meta.packed_head();
-                    s.chan_mut().tx.send_frame_parts(&[&head, data, &sum])?;
+                    sink.send(s, &[&head, data, &sum])?;
                     head.len() + data.len() + sum.len()
                 }
             };
@@ -219,7 +244,7 @@ fn send_file(
         // (a rewind that fails reads short: aborted too)
         let _ = std::io::Seek::rewind(&mut file);
     }
-    s.chan_mut().tx.send_frame(&get::Reply::File(meta).encode())?;
+    sink.send(s, &[&get::Reply::File(meta).encode()])?;
     let mut h = Sha256::new();
     let mut left = size;
     let mut short = false;
@@ -241,18 +266,16 @@ fn send_file(
         h.update(&buf[..want]);
         match z.as_mut() {
             Some(z) => z.send(s, &buf[..want])?,
-            None => s.chan_mut().tx.send_frame(&buf[..want])?,
+            None => sink.send(s, &[&buf[..want]])?,
         }
         left -= want as u64;
     }
     // written to while read: the bytes sent are no version of it
     if short || moved(&file, st) {
-        s.chan_mut().tx.send_frame(&Trailer::Abort.encode())?;
+        sink.send(s, &[&Trailer::Abort.encode()])?;
         return Ok(None);
     }
-    s.chan_mut()
-        .tx
-        .send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
+    sink.send(s, &[&Trailer::Sum(h.finalize().into()).encode()])?;
     Ok(Some(size))
 }
 
@@ -270,6 +293,9 @@ fn open(s: &Session, path: &[u8]) -> Result<(std::fs::File, libc::stat), (Failed
         }
     }
 }
+
+/// Why a framed batch is refused here.
+const FRAMED_OFF: &str = "framed batches are off on this server (compression_framed no)";
 
 /// A batch that cannot be read on: answered and the session ended.
 fn out_of_step(s: &mut Session, why: &str) -> CmdResult {

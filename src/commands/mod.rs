@@ -15,6 +15,7 @@ pub mod delta_get;
 pub mod fai;
 pub mod fs;
 pub mod getmany;
+mod getmany_frames;
 pub mod hpf;
 pub mod intrw;
 pub mod keylogin;

@@ -43,7 +43,7 @@ fn source_tree(n: usize) -> (PathBuf, u64) {
 }
 
 /// Every file below `src` is the same below `dst`: bytes, mode, mtime.
-fn same_with_attrs(src: &Path, dst: &Path) -> usize {
+pub(crate) fn same_with_attrs(src: &Path, dst: &Path) -> usize {
     let mut n = 0;
     for e in fs::read_dir(src).unwrap().flatten() {
         let there = dst.join(e.file_name());

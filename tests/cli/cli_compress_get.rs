@@ -23,7 +23,7 @@ fn text(len: usize, seed: usize) -> Vec<u8> {
 }
 
 /// Every file below `dir`, as paths relative to it.
-fn files_below(dir: &Path) -> Vec<String> {
+pub(crate) fn files_below(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -40,7 +40,7 @@ fn files_below(dir: &Path) -> Vec<String> {
     out
 }
 
-fn ok(o: &std::process::Output, what: &str) {
+pub(crate) fn ok(o: &std::process::Output, what: &str) {
     assert!(
         o.status.success(),
         "{what}: {}{}",

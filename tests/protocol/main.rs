@@ -14,6 +14,7 @@ mod commands;
 mod compress;
 mod compress_framed;
 mod compress_get;
+mod compress_get_framed;
 mod compress_putmany;
 mod direct_io;
 mod diskfull;

@@ -144,6 +144,21 @@ pub fn tcp_delivery_rate(fd: BorrowedFd<'_>) -> Option<(u64, bool)> {
     Some((info.tcpi_delivery_rate, flags & 1 != 0))
 }
 
+/// The bytes the TCP connection `fd` may have in flight now: its congestion
+/// window times its segment size (TCP_INFO's `tcpi_snd_cwnd` and
+/// `tcpi_snd_mss`), or None where the kernel does not say. Before a link's
+/// rate is known, a transfer of n bytes on a long round trip takes about
+/// log2(n / window + 1) round trips of slow start: what fewer bytes (a
+/// compressed batch) save there, whatever the link's rate.
+pub fn tcp_window(fd: BorrowedFd<'_>) -> Option<u64> {
+    let (info, len) = tcp_info(fd)?;
+    let filled = std::mem::offset_of!(libc::tcp_info, tcpi_snd_cwnd) + std::mem::size_of::<u32>();
+    if len < filled || info.tcpi_snd_cwnd == 0 || info.tcpi_snd_mss == 0 {
+        return None;
+    }
+    Some(u64::from(info.tcpi_snd_cwnd) * u64::from(info.tcpi_snd_mss))
+}
+
 /// Whether the peer has sent something on `fd` that is waiting to be read,
 /// without waiting: a delta download's client stops making signatures the
 /// server already answered (it said early that a delta would not pay).
@@ -156,6 +171,30 @@ pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: one valid pollfd, a timeout of zero: poll only fills `revents`.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// A TCP listener bound to `addr` inside the network namespace `netns`
+/// (a descriptor of /run/netns/NAME), made by this thread, which returns to
+/// its own namespace before this answers: the socket keeps the namespace it
+/// was made in, so the caller accepts there and connects here (the tests'
+/// slow link relays from one namespace to the other). Needs CAP_SYS_ADMIN.
+/// An error that says the thread could not return means it must end.
+pub fn listen_in_netns(netns: BorrowedFd<'_>, addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let own = std::fs::File::open("/proc/thread-self/ns/net")?;
+    // SAFETY: `netns` is an open descriptor; an integer flag; affects only
+    // this thread, which returns to `own` below before anything else runs.
+    if unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let bound = std::net::TcpListener::bind(addr);
+    // SAFETY: `own` is an open namespace descriptor; an integer flag.
+    if unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::other(format!(
+            "returning to the thread's own network namespace: {e} (the thread must end: its sockets would be made there)"
+        )));
+    }
+    bound
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod reply;
 pub mod rounds;
 pub mod tmpfs;
 pub mod users;
+pub mod wan;
 pub mod watchdog;
 
 #[allow(unused_imports)]

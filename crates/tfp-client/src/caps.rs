@@ -42,11 +42,15 @@ pub enum Ext {
     /// [`crate::engine::delta::get`]): a server from before them answers
     /// `UNKNOWN`, and is asked `TFDDELTAGET` from then on.
     DeltaGetZ,
+    /// Framed batch downloads (`TFDGETMANY <n> <max> … z f`): everything the
+    /// server sends one zstd stream, asked with the probe `TFDGETMANY 0 0 z
+    /// f` once per session ([`crate::compress::framed_get`]).
+    GetFramed,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 12;
+    const COUNT: usize = 13;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -63,6 +67,7 @@ impl Ext {
             Ext::Owners => 9,
             Ext::Framed => 10,
             Ext::DeltaGetZ => 11,
+            Ext::GetFramed => 12,
         }
     }
 }
@@ -129,6 +134,7 @@ mod tests {
             Ext::Owners,
             Ext::Framed,
             Ext::DeltaGetZ,
+            Ext::GetFramed,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

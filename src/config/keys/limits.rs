@@ -262,7 +262,7 @@ as a word it does not know): the data goes as it is both ways.
         section: Section::Optional,
         kind: Kind::YesNo,
         default: Some("yes"),
-        summary: "Whether a client may send a compressed batch upload as one zstd stream, file headers and trailers included (TFDPUTMANY n z f); no answers its probe FAILED, as a server from before it, and clients send the data alone compressed.",
+        summary: "Whether a compressed batch may travel as one zstd stream, file headers and trailers included, both ways (TFDPUTMANY n z f, TFDGETMANY ... z f); no answers their probes FAILED, as a server from before it, and the data alone goes compressed.",
         doc: r##"With
 .B yes
 (the default, and only with
@@ -284,6 +284,16 @@ with
 as a server from before the extension does: clients send today's
 .B z
 batches, their headers and trailers as they are.
+The same holds for batch downloads: with
+.B yes
+a client asking
+.B "TFDGETMANY \fIn\fP \fImax\fP ... z f"
+gets every reply, data frame and trailer of the batch as one zstd stream;
+.B no
+answers that request and its probe
+.B "TFDGETMANY 0 0 z f"
+with
+.BR FAILED .
 "##,
         at: at!(compression_framed),
         ..KEY

@@ -149,6 +149,9 @@ pub struct Script {
     getcan: bool,
     /// TFDGETMANY's frames after a batch's paths ([`Script::getmany`]).
     getmany: Option<Vec<Vec<u8>>>,
+    /// Framed download batches taken (`… z f`, [`Script::getmany_framed`]);
+    /// else their probe is answered FAILED, as a server from before them.
+    getmany_framed: bool,
     /// TFDGETZ's units after the grant ([`Script::getz`]).
     getz: Option<Vec<Vec<u8>>>,
     /// TFDGETCANZ's units after the grant ([`Script::getcanz`]).
@@ -175,6 +178,7 @@ impl Script {
             deltas: BTreeMap::new(),
             getcan: false,
             getmany: None,
+            getmany_framed: false,
             getz: None,
             getcanz: None,
         }
@@ -366,6 +370,7 @@ impl Script {
             deltas: BTreeMap::new(),
             getcan: false,
             getmany: None,
+            getmany_framed: false,
             getz: None,
             getcanz: None,
         };

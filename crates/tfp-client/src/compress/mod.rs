@@ -10,5 +10,6 @@ mod probe;
 mod receive;
 pub(crate) mod send;
 
-pub use probe::{framed, offer};
+pub(crate) use probe::{ask, round_trips};
+pub use probe::{framed, framed_get, offer};
 pub(crate) use receive::Blocks;

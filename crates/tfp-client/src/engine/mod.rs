@@ -63,3 +63,4 @@ pub mod scratch;
 pub mod staged;
 mod streams;
 pub mod upload;
+pub mod zpays;

@@ -2,7 +2,7 @@
 //! is, each asking the batch probe the run will need.
 
 use super::pool;
-use crate::remote::probe;
+use crate::remote::probe::{self, Which};
 use crate::{Client, ClientConfig};
 use std::sync::{Arc, Mutex};
 
@@ -39,11 +39,39 @@ impl Opening {
             return Opening::default();
         }
         let prime: fn(&mut Client) = match (upload, resume) {
-            (true, _) => |c| probe::prime(c, probe::Which::Put),
+            (true, _) => put_prime(cfg.compress),
             (false, false) => |c| probe::prime(c, probe::Which::Get),
             (false, true) => |_| {},
         };
         let early = pool::Early::start(jobs - 1, true, super::pool::connector(cfg, false), prime);
         Opening(Arc::new(Mutex::new(Some(early))))
+    }
+}
+
+/// The prime of a tree upload's pool sessions under `compress`: with
+/// compression possible, on a slow link the compression questions
+/// (TFDZSTD, the framed batch's probe) ride the batch probe's write, so a
+/// batch finds their answers known and asking costs it nothing
+/// ([`super::zpays`]); on loopback or a LAN, or with
+/// `--no-compress`, only the batch probe.
+pub(crate) fn put_prime(compress: tfp_wire::compress::Choice) -> fn(&mut Client) {
+    match compress {
+        tfp_wire::compress::Choice::Off => |c| probe::prime(c, Which::Put),
+        _ => |c| prime_z(c, Which::Put),
+    }
+}
+
+/// [`probe::prime`] with the compression questions in the same write where the
+/// session's link is slow.
+fn prime_z(c: &mut Client, which: Which) {
+    if !super::route::Link::of(c).slow {
+        return probe::prime(c, which);
+    }
+    let line = which.probe_line();
+    let before: &[&[u8]] = if which.unasked(c) { &[line] } else { &[] };
+    if let Ok(answers) = crate::compress::ask(c, before) {
+        for st in &answers {
+            which.learn(c, st);
+        }
     }
 }

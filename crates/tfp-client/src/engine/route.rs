@@ -110,13 +110,27 @@ pub fn compresses(choice: tfp_wire::compress::Choice, link: Link) -> bool {
     }
 }
 
-/// [`compresses`] for a batch of `bytes` bytes of data: measured, a batch
-/// of less than the decider's first window of the link
-/// ([`tfp_wire::compress::LINK_WINDOW`]) saves less than the server's probe
-/// costs (a round trip on the slow link of a small `put`), so the server
-/// is not even asked.
-pub fn compresses_batch(choice: tfp_wire::compress::Choice, link: Link, bytes: u64) -> bool {
-    compresses(choice, link) && (choice != tfp_wire::compress::Choice::Auto || bytes >= tfp_wire::compress::LINK_WINDOW)
+/// [`compresses`] for a batch: forced, or measured where the link is slow
+/// and what compressing saves beats asking ([`super::zpays::pays`]), from
+/// `measure`: the socket's view of the link (None: it cannot tell, and
+/// the batch goes as it is), the batch's bytes, their sample's ratio and
+/// the round trips the questions still cost. `measure` is called only
+/// then, so a fast link pays nothing for it.
+pub fn compresses_batch(
+    choice: tfp_wire::compress::Choice,
+    link: Link,
+    measure: impl FnOnce() -> (Option<super::zpays::Wire>, u64, f64, u32),
+) -> bool {
+    if !compresses(choice, link) {
+        return false;
+    }
+    if choice != tfp_wire::compress::Choice::Auto {
+        return true;
+    }
+    match measure() {
+        (Some(w), bytes, ratio, asks) => super::zpays::pays(&w, bytes, ratio, asks),
+        (None, ..) => false,
+    }
 }
 
 /// The choice a download asks the server to compress by, where
@@ -280,16 +294,23 @@ mod tests {
 
     #[test]
     fn compression_is_asked_where_it_can_pay() {
-        use tfp_wire::compress::{Choice, LINK_WINDOW};
+        use tfp_wire::compress::Choice;
         let (slow, fast) = (Link { slow: true }, Link { slow: false });
         assert!(compresses(Choice::Auto, slow) && !compresses(Choice::Auto, fast));
         assert!(compresses(Choice::Force(None), fast) && !compresses(Choice::Off, slow));
-        // a measured batch smaller than the link's first window never compresses
-        assert!(!compresses_batch(Choice::Auto, slow, LINK_WINDOW - 1));
-        assert!(compresses_batch(Choice::Auto, slow, LINK_WINDOW));
-        assert!(!compresses_batch(Choice::Auto, fast, 1 << 30));
-        assert!(compresses_batch(Choice::Force(Some(3)), fast, 1));
-        assert!(!compresses_batch(Choice::Off, slow, 1 << 30));
+        // measured: a compressible megabyte over 10 ms asks, what does not
+        // shrink or a fast link does not even measure
+        let w = crate::engine::zpays::Wire {
+            rtt: std::time::Duration::from_millis(10),
+            window: 14480,
+            rate: None,
+        };
+        assert!(compresses_batch(Choice::Auto, slow, || (Some(w), 1 << 20, 0.25, 1)));
+        assert!(!compresses_batch(Choice::Auto, slow, || (Some(w), 1 << 20, 0.95, 0)));
+        assert!(!compresses_batch(Choice::Auto, slow, || (None, 1 << 20, 0.25, 0)));
+        assert!(!compresses_batch(Choice::Auto, fast, || unreachable!()));
+        assert!(compresses_batch(Choice::Force(Some(3)), fast, || unreachable!()));
+        assert!(!compresses_batch(Choice::Off, slow, || unreachable!()));
     }
 
     fn file(size: u64) -> Request<'static> {

@@ -77,7 +77,7 @@ pub fn put(
             cfg,
             o.jobs,
             o.fai,
-            |c| probe::prime(c, probe::Which::Put),
+            crate::engine::opening::put_prime(cfg.compress),
             &o.opening,
         );
     }

@@ -1,4 +1,4 @@
-//! TFDGETMANY's frames. `TFDGETMANY <n> [<max> [p] [a] [z[=<choice>]]]`
+//! TFDGETMANY's frames. `TFDGETMANY <n> [<max> [p] [a] [z[=<choice>] [f]]]`
 //! ([`GetMany`]); after
 //! its `OK` the client sends `n` frames, each a path (at most [`MAX_PATH`]
 //! bytes, [`MAX_PATH_BYTES`] together), then the end frame. Only then does
@@ -42,10 +42,17 @@ pub struct GetMany {
     /// measurement); a small packed file may come as [`Reply::Squeezed`].
     /// Said only after a `max`, and never `z=no`.
     pub compress: Option<Choice>,
+    /// `f` after the `z` word, a framed batch: everything the server sends
+    /// after its `OK` (every reply, data frame, trailer and the closing
+    /// [`Sent`]) as the records of ONE zstd stream
+    /// ([`super::framed`], the frames [`super::framed::Unframer`] reads),
+    /// each data record raw bytes (never a block) and small files
+    /// [`Reply::Packed`]. Said only with `z`.
+    pub framed: bool,
 }
 
 impl GetMany {
-    /// The argument, `<n> [<max> [p] [a]]`.
+    /// The argument, `<n> [<max> [p] [a] [z[=<choice>] [f]]]`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.n.to_string();
         if let Some(max) = self.max {
@@ -61,6 +68,10 @@ impl GetMany {
                 Some(c) => out.push_str(&format!(" z={}", c.word())),
                 None => {}
             }
+            if self.framed && self.compress.is_some() {
+                out.push(' ');
+                out.push_str(super::framed::FLAG);
+            }
         }
         out.into_bytes()
     }
@@ -71,7 +82,7 @@ impl GetMany {
     }
 
     /// Reads the argument: words between any white space. Flags other
-    /// than `p`, `a` then `z`, in that order, are not read: the client asked for
+    /// than `p`, `a`, `z` then `f`, in that order, are not read: the client asked for
     /// something this server does not know, and is told so. Any count
     /// parses: the server refuses one over [`super::MAX_FILES`] with a
     /// reason of its own.
@@ -94,12 +105,14 @@ impl GetMany {
                     .filter(|c| *c != Choice::Off)?,
             ),
         };
+        let framed = compress.is_some() && flags.next_if_eq(&super::framed::FLAG).is_some();
         flags.next().is_none().then_some(GetMany {
             n,
             max,
             packed,
             archive,
             compress,
+            framed,
         })
     }
 }
@@ -275,6 +288,7 @@ mod tests {
             packed: true,
             archive: false,
             compress: None,
+            framed: false,
         };
         assert_eq!(clients.line(), b"TFDGETMANY 25 8388607 p");
         for c in [
@@ -285,6 +299,7 @@ mod tests {
                 packed: false,
                 archive: false,
                 compress: None,
+                framed: false,
             },
             GetMany {
                 n: u64::MAX,
@@ -292,6 +307,7 @@ mod tests {
                 packed: false,
                 archive: false,
                 compress: None,
+                framed: false,
             },
         ] {
             assert_eq!(GetMany::parse(&c.encode()), Some(c));
@@ -310,6 +326,7 @@ mod tests {
             packed: true,
             archive: true,
             compress: None,
+            framed: false,
         };
         assert_eq!(both.line(), b"TFDGETMANY 3 10 p a");
         assert_eq!(GetMany::parse(&both.encode()), Some(both));
@@ -339,6 +356,7 @@ mod tests {
             packed: true,
             archive: false,
             compress: Some(Choice::Auto),
+            framed: false,
         };
         assert_eq!(c.line(), b"TFDGETMANY 3 10 p z");
         assert_eq!(GetMany::parse(&c.encode()), Some(c));
@@ -516,6 +534,30 @@ mod tests {
         }
         for bad in [&b"OK"[..], b"OK x", b"OK 1 2", b"FAILED 5 : no"] {
             assert_eq!(Sent::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_framed_batch_says_f_after_z_only() {
+        let c = GetMany {
+            n: 3,
+            max: Some(10),
+            packed: true,
+            archive: false,
+            compress: Some(Choice::Force(None)),
+            framed: true,
+        };
+        assert_eq!(c.line(), b"TFDGETMANY 3 10 p z=yes f");
+        assert_eq!(GetMany::parse(&c.encode()), Some(c));
+        assert_eq!(
+            GetMany::parse(b"0 0 z f").map(|g| (g.framed, g.compress)),
+            Some((true, Some(Choice::Auto)))
+        );
+        // f without z is not said, nor read
+        let plain = GetMany { compress: None, ..c };
+        assert_eq!(plain.line(), b"TFDGETMANY 3 10 p");
+        for bad in [&b"3 10 f"[..], b"3 10 p f", b"3 10 z f f", b"3 10 f z", b"3 10 z ff"] {
+            assert_eq!(GetMany::parse(bad), None, "{bad:?}");
         }
     }
 }

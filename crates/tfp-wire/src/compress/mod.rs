@@ -37,7 +37,7 @@ mod sample;
 mod squeeze;
 
 pub use choice::Choice;
-pub use decide::{Decider, Plan, LINK_WINDOW};
+pub use decide::{Decider, Plan, LINK_WINDOW, MARGIN};
 pub use decode::Decoder;
 pub use encode::{EncodeError, Encoder};
 pub use offer::{Offer, PROBE, STAGE_PUT};

@@ -14,7 +14,10 @@
 //! a batch asks for its data as blocks (`z`): one zstd stream per batch,
 //! each block decoded within what the file has left (a block announcing
 //! more, decoding to more or less, or corrupt drops the session and leaves
-//! nothing of the file; memory holds one block and zstd's default window).
+//! nothing of the file; memory holds one block and zstd's default window),
+//! and where the server sends framed batches (`z f`, asked once per
+//! session) everything it sends after its `OK` comes as one zstd stream
+//! ([`super::frames`]): headers and trailers compress with the data.
 
 use super::super::beside::Beside;
 use super::super::events::{Events, Progress, Tally};
@@ -22,6 +25,7 @@ use super::super::fanout::{self, Done};
 use super::super::keep;
 use super::super::partial::Partial;
 use super::super::{pool, route};
+use super::frames::{Frames, Rx};
 use super::one::{self, Partials};
 use super::plan::{finer, File};
 use crate::compress::Blocks;
@@ -33,7 +37,7 @@ use std::sync::atomic::Ordering;
 use tfp_wire::batch::get::{self, GetMany, Sent};
 use tfp_wire::batch::{Trailer, END, MAX_FILES};
 use tfp_wire::compress::Choice;
-use tfp_wire::{Status, MAX_FRAME};
+use tfp_wire::Status;
 
 /// A file left to the engine: its index, and the server's permission bits
 /// when it said them and they are to be kept.
@@ -88,6 +92,9 @@ pub(crate) fn download(
         return Ok(None);
     }
     let z = route::compressed_download(c, cfg)?;
+    // everything the server sends as one stream where it can
+    let framed = z.is_some() && crate::compress::framed_get(c)?;
+    let z = Asked { z, framed };
     let n = jobs.clamp(1, files.len());
     let groups = deal(files.len(), n);
     let mut more = match fanout::take_pool(t, cfg, n - 1, fai) {
@@ -203,7 +210,7 @@ fn fetch_batch(
     files: &[&File<'_>],
     p: &Progress,
     ev: &dyn Events,
-    z: Option<Choice>,
+    z: Asked,
 ) -> Result<Vec<Fetched>, Error> {
     // a session that answered the probe OK answers every batch OK too: the
     // parts are sent at once, one after the other, while their answers are
@@ -268,15 +275,25 @@ fn fetch_batch(
 
 /// The command of a batch of `n` files: those of [`route::ENGINE_FROM`] bytes and
 /// more only announced, the small ones packed, compressed as `z` asks.
-fn command(n: usize, z: Option<Choice>) -> Vec<u8> {
+fn command(n: usize, z: Asked) -> Vec<u8> {
     GetMany {
         n: n as u64,
         max: Some(route::ENGINE_FROM - 1),
         packed: true,
         archive: false,
-        compress: z,
+        compress: z.z,
+        framed: z.framed && z.z.is_some(),
     }
     .line()
+}
+
+/// What a batch asks of compression: blocks as `z` chooses (None: the data
+/// as they are), and with `framed` everything the server sends as one
+/// stream.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked {
+    z: Option<Choice>,
+    framed: bool,
 }
 
 /// Reads a pipelined batch's first answer, `OK`.
@@ -301,7 +318,7 @@ fn fetch_parts(
     files: &[&File<'_>],
     parts: &[std::ops::Range<usize>],
     p: &Progress,
-    z: Option<Choice>,
+    z: Asked,
 ) -> Result<Vec<Fetched>, Error> {
     let stream = c.chan.stream().try_clone().ok();
     let (tx, rx) = (&mut c.chan.tx, &mut c.chan.rx);
@@ -342,29 +359,31 @@ fn fetch_parts(
 
 /// The answers to one batch whose `OK` has been read: each file, then the
 /// closing `OK`. A batch that asked `z` decodes its blocks in one stream.
-fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress, z: Option<Choice>) -> Result<Vec<Fetched>, Error> {
+fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress, z: Asked) -> Result<Vec<Fetched>, Error> {
     let mut out = Vec::with_capacity(files.len());
-    let mut blocks = z.map(|_| Blocks::new("TFDGETMANY")).transpose()?;
+    // a framed batch's data are records of its stream, never blocks
+    let mut blocks =
+        z.z.filter(|_| !z.framed)
+            .map(|_| Blocks::new("TFDGETMANY"))
+            .transpose()?;
+    let mut rx = Frames::new(rx, z.framed && z.z.is_some())?;
     for w in files {
-        let f = fetch_one(rx, w, p, blocks.as_mut())?;
+        let f = fetch_one(&mut rx, w, p, blocks.as_mut())?;
         // a big file is done when the engine has it, not when announced
         if !matches!(f, Fetched::Big(_)) {
             p.file_done();
         }
         out.push(f);
     }
-    let last = rx.recv_frame()?;
+    let last = rx.frame()?;
     match Sent::parse(&last) {
-        Some(_) => Ok(out),
+        Some(_) => rx.end().map(|()| out),
         None => Err(Error::Protocol(format!(
             "TFDGETMANY: {}",
             listing::status_text(&Status::parse(&last))
         ))),
     }
 }
-
-/// The receiving half of a session's channel.
-type Rx = tfp_channel::RxHalf<tfp_channel::NetStream>;
 
 fn protocol(what: &str) -> Error {
     Error::Protocol(format!("TFDGETMANY: {what}"))
@@ -376,7 +395,7 @@ fn protocol(what: &str) -> Error {
 /// discards the partial.
 #[allow(clippy::too_many_arguments)]
 fn receive_data(
-    rx: &mut Rx,
+    rx: &mut Frames,
     packed: Option<(&[u8], [u8; 32])>,
     (size, sparse): (u64, bool),
     part: &mut Result<Partial, String>,
@@ -405,7 +424,7 @@ fn receive_data(
     }
     let mut left = size;
     while left > 0 {
-        let frame = rx.recv_frame_max(MAX_FRAME)?;
+        let frame = rx.frame()?;
         let data = match blocks.as_mut() {
             Some(b) => b.data(&frame, left)?,
             None if frame.is_empty() || frame.len() as u64 > left => {
@@ -416,13 +435,13 @@ fn receive_data(
         left -= data.len() as u64;
         write(data, part);
     }
-    Trailer::parse(&rx.recv_frame()?).ok_or_else(|| protocol("a trailer that does not parse"))
+    Trailer::parse(&rx.frame()?).ok_or_else(|| protocol("a trailer that does not parse"))
 }
 
 /// Receives one file into its partial and commits it when its hash holds.
 /// `Err` when the server is out of step (the session is dropped).
-fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress, mut blocks: Option<&mut Blocks>) -> Result<Fetched, Error> {
-    let head = rx.recv_frame()?;
+fn fetch_one(rx: &mut Frames, w: &File<'_>, p: &Progress, mut blocks: Option<&mut Blocks>) -> Result<Fetched, Error> {
+    let head = rx.frame()?;
     let reply =
         get::Reply::parse(&head).ok_or_else(|| protocol(&format!("a header {:?}", String::from_utf8_lossy(&head))))?;
     // its directory, made by the first file in it (while the other

@@ -17,6 +17,7 @@
 //! - Complete and verified, the partial is renamed over the target.
 
 pub(crate) mod batch;
+mod frames;
 pub(crate) mod many;
 pub mod one;
 pub(crate) mod plan;

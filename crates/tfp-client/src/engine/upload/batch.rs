@@ -11,6 +11,7 @@ use super::file::{Keep, Up};
 use crate::compress::send::{block, delivery, on_link};
 use crate::engine::mtime;
 use crate::engine::route::{self, Link};
+use crate::engine::zpays::{self, Wire};
 use crate::remote::probe;
 use crate::transfer::moved;
 use crate::{Client, Error};
@@ -197,13 +198,20 @@ pub(crate) fn exchange(
 }
 
 /// The batch's compression, when `keep` may compress `files` over this
-/// session's link ([`route::compresses_batch`]) and the server offers it
-/// (`TFDZSTD`, asked once per session): one zstd stream across the batch's
-/// files.
+/// session's link ([`route::compresses_batch`]: measured, only where what
+/// it saves beats the questions' round trip) and the server offers it
+/// (`TFDZSTD`, asked once per session, with the framed batch's probe in
+/// the same write): one zstd stream across the batch's files.
 fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>, Error> {
-    let bytes = files.iter().map(|u| u.size()).sum();
-    if !route::compresses_batch(keep.compress, Link::of(c), bytes) {
+    let asks = crate::compress::round_trips(c);
+    let bytes = || files.iter().map(|u| u.size()).sum();
+    if !route::compresses_batch(keep.compress, Link::of(c), || {
+        (Wire::of(c), bytes(), zpays::sample(files), asks)
+    }) {
         return Ok(None);
+    }
+    if asks > 0 {
+        crate::compress::ask(c, &[])?;
     }
     let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o));
     Ok(sq.map(|sq| on_link(c, sq)))
