@@ -29,6 +29,7 @@ mod netlock;
 mod notify;
 mod putmany_archive;
 mod quota_ledger;
+mod retry_lane;
 mod secure_transport;
 mod session_layer;
 mod space;

@@ -33,8 +33,9 @@ pub fn broke(cfg: &ClientConfig, c: &mut Client) -> bool {
 
 /// Runs `once(c, 1)`; while what it returns `failed` (or is an error) and
 /// a connection broke — the session's own (then a new session is connected
-/// into `c`) or one of the run's pool, as `pool_broke` reads the result
-/// (`Report::broken`) — waits and runs `once(c, n)` for try `n`, up to
+/// into `c`), one of a single transfer's lanes (an error that is a
+/// connection's end, [`Error::is_end`], while the session answers) or one
+/// of the run's pool, as `pool_broke` reads the result (`Report::broken`) — waits and runs `once(c, n)` for try `n`, up to
 /// `retries` more times. Returns the last try's result and how many tries
 /// it took.
 pub fn run<T>(
@@ -94,7 +95,11 @@ impl<S> Tries<'_, S> {
         let mut r = once(s, tries);
         while r.as_ref().map_or(true, &failed) && tries <= self.retries {
             let own = broke(self.cfg, (self.client)(s));
-            if !own && !r.as_ref().is_ok_and(&pool_broke) {
+            // the session answers, yet a connection of the try ended: one
+            // of a transfer's lanes (a single file's streams), or one of
+            // its pool's as the result says
+            let lane = r.as_ref().err().is_some_and(Error::is_end);
+            if !own && !lane && !r.as_ref().is_ok_and(&pool_broke) {
                 break;
             }
             let pause = wait(tries);
