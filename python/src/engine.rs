@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tfp_client::engine::events::Said;
 use tfp_client::engine::upload::DeltaRule;
 use tfp_client::engine::{download, fetch, upload};
 use tfp_client::Error;
@@ -115,7 +116,11 @@ impl Session {
                     };
                     let told = AtomicU64::new(0);
                     fetch::fetch(c, cfg, &req, whole_file_rule(ask.whole_file), &told, &mut |m| {
-                        messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
+                        let m = match m {
+                            Said::Note(text) => text.to_string(),
+                            Said::Verified(sha256) => format!("verified: SHA-256 {sha256}"),
+                        };
+                        messages.lock().unwrap_or_else(|p| p.into_inner()).push(m)
                     })
                     .map(|_| ())
                 },

@@ -77,6 +77,9 @@ impl Events for Heard {
             .unwrap_or_else(|p| p.into_inner())
             .push(("note", text.to_string()));
     }
+    fn verified(&self, sha256: &str) {
+        self.note(&format!("verified: SHA-256 {sha256}"));
+    }
     fn item(&self, item: &Item) {
         let t = item_tuple(item);
         if let Some(cb) = &self.on_item {

@@ -11,7 +11,7 @@ use super::compress::{counting_relay, log_lines};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use tfd_testkit::*;
-use tfp_client::engine::events::Quiet;
+use tfp_client::engine::events::{Quiet, Said};
 use tfp_client::tree::copy_down;
 use tfp_client::tree::options::Options;
 use tfp_client::Client;
@@ -211,7 +211,12 @@ fn get_one(
         progress: &progress,
     };
     let mut said = Vec::new();
-    let r = download::download(&mut c, &cfg, &req, &mut |m| said.push(m.to_string()));
+    let r = download::download(&mut c, &cfg, &req, &mut |m| {
+        said.push(match m {
+            Said::Note(text) => text.to_string(),
+            Said::Verified(sha256) => format!("verified: SHA-256 {sha256}"),
+        })
+    });
     if r.is_ok() {
         c.end().unwrap();
     }

@@ -31,6 +31,7 @@ mod notify;
 mod prove;
 mod putmany_archive;
 mod quota_ledger;
+mod retry_lane;
 mod secure_transport;
 mod session_layer;
 mod space;

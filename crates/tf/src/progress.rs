@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tfp_client::engine::events::Said;
 
 /// `--progress`: bars are drawn whatever stderr is.
 static FORCED: AtomicBool = AtomicBool::new(false);
@@ -28,15 +29,24 @@ pub fn say(line: &str) {
     eprintln!("{line}");
 }
 
-/// Prints what the library told during a transfer: a note as `tf: TEXT`,
-/// but the outcome of `--verify` (`verified: SHA-256 ...`) bare, as an
-/// upload prints it, so a script reads the same line whichever way the
-/// file went. `text` is already escaped for the terminal.
+/// Prints a note the library told during a transfer as `tf: TEXT`.
+/// `text` is already escaped for the terminal.
 pub fn note(text: &str) {
-    if text.starts_with("verified: ") {
-        say(text);
-    } else {
-        say(&format!("tf: {text}"));
+    say(&format!("tf: {text}"));
+}
+
+/// Prints the outcome of `--verify` bare (`verified: SHA-256 0x…`), as an
+/// upload prints it, so a script reads the same line whichever way the
+/// file went.
+pub fn verified(sha256: &str) {
+    say(&format!("verified: SHA-256 {sha256}"));
+}
+
+/// Prints what the download engine told during a transfer.
+pub fn said(m: Said<'_>) {
+    match m {
+        Said::Note(text) => note(text),
+        Said::Verified(sha256) => verified(sha256),
     }
 }
 

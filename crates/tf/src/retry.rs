@@ -12,49 +12,53 @@
 
 use super::ctx::Ctx;
 use std::process::ExitCode;
-use tfp_client::retry::{broke, wait};
+use tfp_client::retry::{Told, Tries};
 use tfp_client::Client;
 
 /// One try of a command: the context, the command's name, its words.
 pub type Once = fn(&mut Ctx<'_>, &str, &[String]) -> ExitCode;
 
 /// Runs `once` with `args`, and again after each try that broke its
-/// connection, as many times as `x.retries` allows; with `resumes` the
-/// later tries continue with `--resume` ([`continued`]).
+/// connection, as many times as `x.retries` allows (the library's loop,
+/// [`Tries`]); with `resumes` the later tries continue with `--resume`
+/// ([`continued`]).
 pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], resumes: bool, once: Once) -> ExitCode {
     x.tries = 1;
-    let mut code = once(x, cmd, args);
-    if x.retries == 0 || !continuable(args) {
-        return code;
-    }
+    let retries = if continuable(args) { x.retries } else { 0 };
+    let cfg = x.cfg;
+    let tries = Tries {
+        cfg: x.cfg,
+        retries,
+        client: session,
+    };
     let again = continued(args, resumes);
-    while code != ExitCode::SUCCESS && x.tries <= x.retries {
-        // the try's own session, or one of its pool's
-        let own = broke(x.cfg, x.c);
-        if !own && !std::mem::take(&mut x.broken) {
-            break;
-        }
-        let pause = wait(x.tries);
-        eprintln!(
-            "tf: {cmd}: the connection broke; trying again in {} s ({} of {} retries)",
+    let mut last = ExitCode::FAILURE;
+    let each = |x: &mut Ctx<'_>, n: u32| {
+        x.tries = n;
+        last = once(x, cmd, if n == 1 { args } else { &again });
+        // the try's pool's break, read once
+        Ok::<_, tfp_client::Error>((last, std::mem::take(&mut x.broken)))
+    };
+    let told = |t: Told<'_>| match t {
+        Told::Waiting { tries, pause } => eprintln!(
+            "tf: {cmd}: the connection broke; trying again in {} s ({tries} of {retries} retries)",
             pause.as_secs(),
-            x.tries,
-            x.retries
-        );
-        std::thread::sleep(pause);
-        x.tries += 1;
-        if own {
-            match Client::connect(x.cfg) {
-                Ok(c) => *x.c = c,
-                Err(e) => {
-                    super::explain::connect_error(&e, x.cfg).print();
-                    continue;
-                }
-            }
-        }
-        code = once(x, cmd, &again);
-    }
-    code
+        ),
+        Told::NotConnected(e) => super::explain::connect_error(e, cfg).print(),
+    };
+    let (r, _) = tries.run(
+        x,
+        each,
+        |(code, _)| *code != ExitCode::SUCCESS,
+        |(_, broken)| *broken,
+        told,
+    );
+    r.map_or(last, |(code, _)| code)
+}
+
+/// The session a try runs on.
+fn session<'s>(x: &'s mut Ctx<'_>) -> &'s mut Client {
+    x.c
 }
 
 /// What the summary line adds after a run that took more than one try.

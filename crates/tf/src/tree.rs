@@ -343,6 +343,10 @@ impl Events for Told<'_> {
         super::progress::note(&escape::shown_str(text));
     }
 
+    fn verified(&self, sha256: &str) {
+        super::progress::verified(&escape::shown_str(sha256));
+    }
+
     fn pool_failed(&self, e: &Error) {
         explain::session_error(e, self.cfg).print();
     }

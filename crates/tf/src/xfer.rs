@@ -623,7 +623,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     // `-z`, `--compress`, `--no-compress` choose a single file's compression
     let mut own = cfg.clone();
     own.compress = o.compress.unwrap_or(own.compress);
-    let r = fetch::fetch(c, &own, &req, delta_rule(o), &told, &mut |m| super::progress::note(m));
+    let r = fetch::fetch(c, &own, &req, delta_rule(o), &told, &mut |m| super::progress::said(m));
     let by_delta = matches!(r, Ok(fetch::Fetched::Delta));
     let r = r.map(|_| ());
     bar.finish();

@@ -231,6 +231,25 @@ impl Error {
             Error::Refused(_) | Error::Declined { .. } | Error::Cancelled { .. } | Error::Usage(_) | Error::Mismatch(_)
         )
     }
+
+    /// Whether the call failed because a connection's peer ended it (an end
+    /// of stream, a reset, a broken pipe, a secure channel cut short): not a
+    /// timeout, not a protocol error. With the session's own connection
+    /// still answering, it was one of the transfer's lanes.
+    pub fn is_end(&self) -> bool {
+        match self.cause() {
+            Error::Channel(tfp_channel::ChannelError::Closed) => true,
+            Error::Channel(tfp_channel::ChannelError::Secure(why)) => why.contains("truncated"),
+            Error::Channel(tfp_channel::ChannelError::Io(io)) => matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionAborted
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Refusal {

@@ -33,8 +33,9 @@ pub fn broke(cfg: &ClientConfig, c: &mut Client) -> bool {
 
 /// Runs `once(c, 1)`; while what it returns `failed` (or is an error) and
 /// a connection broke — the session's own (then a new session is connected
-/// into `c`) or one of the run's pool, as `pool_broke` reads the result
-/// (`Report::broken`) — waits and runs `once(c, n)` for try `n`, up to
+/// into `c`), one of a single transfer's lanes (an error that is a
+/// connection's end, [`Error::is_end`], while the session answers) or one
+/// of the run's pool, as `pool_broke` reads the result (`Report::broken`) — waits and runs `once(c, n)` for try `n`, up to
 /// `retries` more times. Returns the last try's result and how many tries
 /// it took.
 pub fn run<T>(
@@ -45,27 +46,80 @@ pub fn run<T>(
     failed: impl Fn(&T) -> bool,
     pool_broke: impl Fn(&T) -> bool,
 ) -> (Result<T, Error>, u32) {
-    let mut tries = 1;
-    let mut r = once(c, tries);
-    while r.as_ref().map_or(true, &failed) && tries <= retries {
-        let own = broke(cfg, c);
-        if !own && !r.as_ref().is_ok_and(&pool_broke) {
-            break;
-        }
-        std::thread::sleep(wait(tries));
-        tries += 1;
-        if own {
-            match Client::connect(cfg) {
-                Ok(new) => *c = new,
-                Err(e) => {
-                    r = Err(e);
-                    continue;
+    let tries = Tries {
+        cfg,
+        retries,
+        client: |c: &mut Client| c,
+    };
+    tries.run(c, |c, n| once(c, n), failed, pool_broke, |_| {})
+}
+
+/// What a caller of [`Tries::run`] is told between two tries.
+pub enum Told<'e> {
+    /// Try `tries` broke its connection: the next starts after `pause`.
+    Waiting {
+        /// The tries so far.
+        tries: u32,
+        /// The wait before the next.
+        pause: Duration,
+    },
+    /// A new session could not be connected for the next try (it counts
+    /// as one: the next waits again).
+    NotConnected(&'e Error),
+}
+
+/// The loop of [`run`] over a caller's own state `S` that holds the
+/// session (`client` finds it there): what `tf --retries` runs around its
+/// command's context.
+pub struct Tries<'c, S> {
+    /// How to connect a new session.
+    pub cfg: &'c ClientConfig,
+    /// The tries after the first, at most.
+    pub retries: u32,
+    /// The session in the state.
+    pub client: fn(&mut S) -> &mut Client,
+}
+
+impl<S> Tries<'_, S> {
+    /// [`run`] over `s`, telling `told` before each wait and of each
+    /// session that could not be connected.
+    pub fn run<T>(
+        &self,
+        s: &mut S,
+        mut once: impl FnMut(&mut S, u32) -> Result<T, Error>,
+        failed: impl Fn(&T) -> bool,
+        pool_broke: impl Fn(&T) -> bool,
+        mut told: impl FnMut(Told<'_>),
+    ) -> (Result<T, Error>, u32) {
+        let mut tries = 1;
+        let mut r = once(s, tries);
+        while r.as_ref().map_or(true, &failed) && tries <= self.retries {
+            let own = broke(self.cfg, (self.client)(s));
+            // the session answers, yet a connection of the try ended: one
+            // of a transfer's lanes (a single file's streams), or one of
+            // its pool's as the result says
+            let lane = r.as_ref().err().is_some_and(Error::is_end);
+            if !own && !lane && !r.as_ref().is_ok_and(&pool_broke) {
+                break;
+            }
+            let pause = wait(tries);
+            told(Told::Waiting { tries, pause });
+            std::thread::sleep(pause);
+            tries += 1;
+            if own {
+                match Client::connect(self.cfg) {
+                    Ok(new) => *(self.client)(s) = new,
+                    Err(e) => {
+                        told(Told::NotConnected(&e));
+                        r = Err(e);
+                        continue;
+                    }
                 }
             }
+            r = once(s, tries);
         }
-        r = once(c, tries);
+        (r, tries)
     }
-    (r, tries)
 }
 
 #[cfg(test)]

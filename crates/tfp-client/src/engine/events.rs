@@ -22,6 +22,18 @@ pub enum Fault {
     Refused,
 }
 
+/// What the download engine tells while it moves one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Said<'a> {
+    /// What it decided that the user should know (a partial continued or
+    /// discarded, a file moved again after a mismatch), names escaped by
+    /// whoever shows it.
+    Note(&'a str),
+    /// `verify`'s outcome: the file landed is the server's, by SHA-256
+    /// (`0x…`, the local hash), a line of its own wherever it is shown.
+    Verified(&'a str),
+}
+
 /// Hooks a tree run calls as it goes. `Sync`: the pool's threads call them
 /// at the same time.
 pub trait Events: Sync {
@@ -31,6 +43,9 @@ pub trait Events: Sync {
     /// Something left out on purpose or worth telling (a symlink skipped, a
     /// partial download continued), escaped like [`Events::failed`].
     fn note(&self, _text: &str) {}
+    /// A file's download was verified: its SHA-256 (`0x…`) is the
+    /// server's ([`Said::Verified`]).
+    fn verified(&self, _sha256: &str) {}
     /// How the failure of a session that ended under some files is worded
     /// in their messages. The default names the error itself; `tf` asks the
     /// server's port what happened ("tfd is stopping", "kicked"), as for a

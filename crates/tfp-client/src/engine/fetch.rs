@@ -7,6 +7,7 @@
 
 use super::delta;
 use super::download::{self, Request, Target};
+use super::events::Said;
 use super::route::{self, Link};
 use super::upload::DeltaRule;
 use crate::remote::listing;
@@ -31,7 +32,7 @@ pub fn fetch(
     req: &Request<'_>,
     rule: DeltaRule,
     told: &AtomicU64,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<Fetched, Error> {
     // the local copy, looked at once: a delta's basis, or none
     let here = match req.target {

@@ -22,6 +22,7 @@ pub(crate) mod many;
 pub mod one;
 pub(crate) mod plan;
 
+use super::events::Said;
 use super::job::{finish_range, req_size, Book, RangeSink};
 pub use super::job::{Request, Target};
 use super::journal::{self, Identity, Journal, Range};
@@ -40,7 +41,12 @@ use tfp_wire::Status;
 /// A failure after data landed is [`Error::Partial`], naming the partial it
 /// kept for a resume; on a full disk or quota the partial is removed instead
 /// ([`Error::is_no_space`]), since keeping it would keep the disk full.
-pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut dyn FnMut(&str)) -> Result<(), Error> {
+pub fn download(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    say: &mut dyn FnMut(Said<'_>),
+) -> Result<(), Error> {
     download_stated(c, cfg, req, None, say)
 }
 
@@ -55,7 +61,7 @@ pub fn download_stated(
     cfg: &ClientConfig,
     req: &Request<'_>,
     stated: Option<listing::Stat>,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     download_with(c, cfg, req, stated, Told::default(), say)
 }
@@ -69,7 +75,7 @@ pub fn download_told(
     cfg: &ClientConfig,
     req: &Request<'_>,
     told: &AtomicU64,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     let told = Told {
         size: Some(told),
@@ -86,7 +92,7 @@ pub(crate) fn download_counted(
     cfg: &ClientConfig,
     req: &Request<'_>,
     before: &AtomicU64,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     let told = Told {
         before: Some(before),
@@ -110,7 +116,7 @@ fn download_with(
     req: &Request<'_>,
     stated: Option<listing::Stat>,
     told: Told<'_>,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     let mut ahead = None;
     let r = download_inner(c, cfg, req, stated, told, &mut ahead, say);
@@ -223,7 +229,7 @@ fn download_inner(
     stated: Option<listing::Stat>,
     told: Told<'_>,
     ahead: &mut Option<i64>,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = crate::escape::path(&target_path);
@@ -341,7 +347,7 @@ fn download_inner(
             Err(e) => return Err(e),
         };
         if theirs == here {
-            say(&format!("verified: SHA-256 {}", String::from_utf8_lossy(&here)));
+            say(Said::Verified(&String::from_utf8_lossy(&here)));
             break;
         }
         let msg = format!(
@@ -353,7 +359,7 @@ fn download_inner(
             partial.discard();
             return Err(Error::Mismatch(format!("{msg}; {shown} left as it was")));
         }
-        say(&format!("{msg}; moving it again"));
+        say(Said::Note(&format!("{msg}; moving it again")));
     }
     let mtime = req.target.mtime(identity.mtime);
     partial.commit(mtime).map_err(|e| Error::file(&target_path, e))
@@ -422,7 +428,7 @@ fn take_up(
     req: &Request<'_>,
     identity: &Identity,
     shown: &str,
-    say: &mut dyn FnMut(&str),
+    say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(bool, Option<(Vec<Range>, Vec<Sha256>)>), Error> {
     let mut resumed = false;
     let mut ranges = None;
@@ -437,39 +443,39 @@ fn take_up(
                 let had = j.landed();
                 let kept: u64 = proven.iter().map(|r| r.done).sum();
                 if kept < had {
-                    say(&format!(
+                    say(Said::Note(&format!(
                         "{shown}: {} of the {had} bytes recorded no longer match what was received; moved again",
                         had - kept
-                    ));
+                    )));
                 }
-                say(&format!(
+                say(Said::Note(&format!(
                     "{shown}: resuming: {kept} of {} bytes already here",
                     identity.size
-                ));
+                )));
                 resumed = true;
                 ranges = Some((proven, hashers));
             }
             Some(_) => {
-                say(&format!(
+                say(Said::Note(&format!(
                     "{shown}: the file on the server changed since the partial download was recorded; downloading it whole"
-                ));
+                )));
                 resumed = true;
             }
             None if partial.place().exists() => {
-                say(&format!(
+                say(Said::Note(&format!(
                     "{shown}: no partial download of it was recorded, so nothing in it is trusted; downloading the whole file (it is replaced only once complete)"
-                ));
+                )));
                 resumed = true;
             }
-            None => say(&format!(
+            None => say(Said::Note(&format!(
                 "{shown}: no partial download recorded; downloading the whole file"
-            )),
+            ))),
         }
     } else if let Some(j) = earlier.filter(|j| j.landed() > 0) {
-        say(&format!(
+        say(Said::Note(&format!(
             "{shown}: an earlier partial download ({} bytes) is discarded (--resume continues one)",
             j.landed()
-        ));
+        )));
     }
     Ok((resumed, ranges))
 }

@@ -3,7 +3,7 @@
 //! a file they leave) and the runner of many share.
 
 use super::super::beside::Beside;
-use super::super::events::{Events, Progress};
+use super::super::events::{Events, Progress, Said};
 use super::super::fanout::Done;
 use super::super::landing::Landing;
 use super::super::partial;
@@ -70,7 +70,10 @@ pub(crate) fn receive(
         progress: &counter.at,
     };
     // the engine names the file by its local path, which holds the server's name
-    let r = super::download_counted(c, cfg, &req, &counter.before, &mut |m| ev.note(&escape::shown_str(m)));
+    let r = super::download_counted(c, cfg, &req, &counter.before, &mut |m| match m {
+        Said::Note(m) => ev.note(&escape::shown_str(m)),
+        Said::Verified(h) => ev.verified(h),
+    });
     p.end(&counter, r.is_ok());
     let e = match r {
         Ok(()) => return Ok(Done::Ok),
