@@ -134,16 +134,25 @@ pub fn compresses_batch(
 }
 
 /// The choice a download asks the server to compress by, where
-/// [`compresses`] says so over the session's link and the server offers
-/// compression (TFDZSTD, asked once per session); None: today's request.
+/// [`compressed_offer`] has an offer; None: today's request.
 pub(crate) fn compressed_download(
     c: &mut crate::Client,
     cfg: &crate::ClientConfig,
 ) -> Result<Option<tfp_wire::compress::Choice>, crate::Error> {
-    if !compresses(cfg.compress, Link::of(c)) {
+    Ok(compressed_offer(c, cfg.compress)?.map(|_| cfg.compress))
+}
+
+/// What the server offers, where [`compresses`] says `choice` compresses
+/// over the session's link and the server offers compression (TFDZSTD,
+/// asked once per session); None: the data go as they are.
+pub(crate) fn compressed_offer(
+    c: &mut crate::Client,
+    choice: tfp_wire::compress::Choice,
+) -> Result<Option<tfp_wire::compress::Offer>, crate::Error> {
+    if !compresses(choice, Link::of(c)) {
         return Ok(None);
     }
-    Ok(crate::compress::offer(c)?.map(|_| cfg.compress))
+    crate::compress::offer(c)
 }
 
 /// Whether a changed file may go as a delta under `rule` over `link`, in

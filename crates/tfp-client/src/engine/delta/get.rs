@@ -177,9 +177,7 @@ pub fn get(
 /// session's link and the server offers compression, else `TFDDELTAGET`):
 /// the answer and the reader of its literals.
 fn ask(c: &mut Client, arg: &[u8], compress: Choice) -> Result<(Status, wire::Literals), Error> {
-    let packed = route::compresses(compress, route::Link::of(c))
-        && c.caps.get(Ext::DeltaGetZ) != Known::No
-        && crate::compress::offer(c)?.is_some();
+    let packed = c.caps.get(Ext::DeltaGetZ) != Known::No && route::compressed_offer(c, compress)?.is_some();
     if packed {
         if let Some(lits) = wire::Literals::packed(DEFAULT_WINDOW_LOG) {
             let mut z = compress.word().into_bytes();

@@ -169,10 +169,7 @@ fn abandon(c: &mut Client) -> Result<(), Error> {
 /// once per session): its literals go as blocks of one zstd stream where
 /// they shrink (`,z`).
 fn packing(c: &mut Client, choice: tfp_wire::compress::Choice) -> Result<Option<Squeeze>, Error> {
-    if !route::compresses(choice, route::Link::of(c)) {
-        return Ok(None);
-    }
-    let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(choice, o));
+    let sq = route::compressed_offer(c, choice)?.and_then(|o| Squeeze::new(choice, o));
     Ok(sq.map(|sq| crate::compress::send::on_link(c, sq)))
 }
 
