@@ -64,7 +64,7 @@ fn get_r_and_mirror_with_z_come_down_compressed_and_whole() {
         fs::write(p, data).unwrap();
     }
     let d = tempdir("cli-zget");
-    let squeezed = || srv.log().matches("compressed into").count();
+    let squeezed = || srv.settled_log().matches("compressed into").count();
     for (args, dest) in [
         (vec!["get", "-r", "-z", "--jobs", "2", "tree"], "a"),
         (vec!["mirror", "--compress=3", "tree"], "b"),
@@ -174,7 +174,7 @@ fn compress_in_the_config_file_and_compression_decide_when_no_option_does() {
             .output()
             .unwrap()
     };
-    let squeezed = || srv.log().matches("compressed into").count();
+    let squeezed = || srv.settled_log().matches("compressed into").count();
     let d = tempdir("cli-zget-conf-to");
     let to = |n: &str| d.join(n).to_str().unwrap().to_string();
     let before = squeezed();
@@ -243,12 +243,12 @@ fn get_z_of_one_file_comes_down_compressed_and_no_compress_does_not() {
     let data = text(3 << 20, 3);
     fs::write(srv.path("one.log"), &data).unwrap();
     let d = tempdir("cli-zget-one");
-    let asked = || srv.log().matches("TFDGETZ sent").count();
+    let asked = || srv.settled_log().matches("TFDGETZ sent").count();
     let to = d.join("a.log");
     ok(&srv.tf(&["get", "-z", "one.log", to.to_str().unwrap()]), "get -z");
     assert!(fs::read(&to).unwrap() == data);
     assert_eq!(asked(), 1, "{}", srv.log());
-    assert!(srv.log().contains("compressed into"), "{}", srv.log());
+    assert!(srv.settled_log().contains("compressed into"), "{}", srv.log());
     let to = d.join("b.log");
     ok(
         &srv.tf(&["get", "--no-compress", "one.log", to.to_str().unwrap()]),

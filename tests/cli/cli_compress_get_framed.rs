@@ -44,7 +44,7 @@ fn server_tree(srv: &Server, n: usize) {
 
 /// The log's framed download batches.
 fn framed(srv: &Server) -> usize {
-    srv.log()
+    srv.settled_log()
         .lines()
         .filter(|l| l.contains("TFDGETMANY sent") && l.contains("framed") && l.contains("zstd frames"))
         .count()
@@ -64,7 +64,7 @@ fn get_r_z_of_a_small_file_tree_comes_down_as_one_stream() {
     assert!(framed(&srv) > 0, "{}", srv.log());
     // the stream carried headers and trailers too: far less on the wire
     let line = srv
-        .log()
+        .settled_log()
         .lines()
         .rev()
         .find(|l| l.contains("framed"))
@@ -91,7 +91,7 @@ fn get_r_z_of_a_small_file_tree_comes_down_as_one_stream() {
     );
     assert_eq!(same_with_attrs(&old.path("tree"), &to), 50);
     assert_eq!(framed(&old), 0, "{}", old.log());
-    assert!(old.log().contains("compressed into"), "{}", old.log());
+    assert!(old.settled_log().contains("compressed into"), "{}", old.log());
 }
 
 /// The bytes of the files below `d`.

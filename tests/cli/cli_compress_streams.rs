@@ -20,7 +20,7 @@ fn ok(o: &std::process::Output, what: &str) {
 
 /// The server's log lines of compressed lanes, and the bytes they saved.
 fn lanes(srv: &Server) -> (usize, u64) {
-    let log = srv.log();
+    let log = srv.settled_log();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("TFDGETCANZ sent")).collect();
     let saved = lines
         .iter()

@@ -85,7 +85,7 @@ fn a_tree_of_small_files_comes_down_compressed_as_one_stream() {
     landed_whole(&dest, &files);
     // the noise (155 KB) goes raw, the rest shrinks many times over
     assert!(squeezed < plain / 3, "{squeezed} bytes compressed against {plain}");
-    assert!(srv.log().contains("compressed into"), "{}", srv.log());
+    srv.wait_log("compressed into");
     // one session, a forced level
     let (dest, one) = get_tree(&srv, Choice::Force(Some(1)), 1);
     landed_whole(&dest, &files);
@@ -318,8 +318,8 @@ fn single_files_come_down_compressed_over_one_and_four_streams() {
         let (got, auto) = land("one.log", Choice::Auto);
         assert!(got == log && auto > log.len() as u64, "{auto}");
     }
-    assert!(srv.log().contains("TFDGETZ sent"), "{}", srv.log());
-    assert!(srv.log().contains("TFDGETCANZ sent"), "{}", srv.log());
+    srv.wait_log("TFDGETZ sent");
+    srv.wait_log("TFDGETCANZ sent");
 }
 
 #[test]
@@ -346,8 +346,8 @@ fn a_compressed_download_cut_mid_file_resumes_byte_identical_and_verified() {
             "the resume over {streams} moved {down} bytes"
         );
     }
-    assert!(srv.log().contains("TFDGETZ sent"), "{}", srv.log());
-    assert!(srv.log().contains("TFDGETCANZ sent"), "{}", srv.log());
+    srv.wait_log("TFDGETZ sent");
+    srv.wait_log("TFDGETCANZ sent");
 }
 
 #[test]

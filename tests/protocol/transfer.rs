@@ -391,7 +391,7 @@ fn small_get_cancel_and_disconnect() {
     assert_eq!(kept, data.len() as u64, "the whole file came in the one chunk");
     assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
     vanish_mid_get(&srv, b"small", 65536);
-    assert!(srv.log().contains("GET sent 16384 bytes (cancelled)"), "{}", srv.log());
+    srv.wait_log("GET sent 16384 bytes (cancelled)");
     assert_eq!(fs::read(srv.path("small")).unwrap(), data);
 }
 

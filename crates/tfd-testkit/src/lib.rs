@@ -403,6 +403,35 @@ impl Server {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// The log once it says `needle`: a session logs a command's line after
+    /// its last byte went out, so a client can be done before the line is.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "the log never said {needle:?}:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The log once every session that started has ended: what a test reads
+    /// after a `tf` run has exited, when the session's own lines (written
+    /// after its answers went out) may still be on their way.
+    pub fn settled_log(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.matches(" session end ").count() >= log.matches(" session start ").count() {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "sessions still open after 10 s:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn addr(&self) -> String {
         std::net::SocketAddr::new(self.host, self.port).to_string()
     }
