@@ -32,19 +32,6 @@ fn secure_client(srv: &Server) -> Client {
     c
 }
 
-/// Waits until the server's log has `what` (sessions log as they end).
-fn wait_log(srv: &Server, what: &str) -> String {
-    let t = Instant::now();
-    loop {
-        let log = srv.log();
-        if log.contains(what) {
-            return log;
-        }
-        assert!(t.elapsed() < Duration::from_secs(10), "no {what:?} in the log:\n{log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn the_library_upgrades_by_default_and_legacy_clients_never_see_it() {
     let srv = Server::start();
@@ -55,7 +42,7 @@ fn the_library_upgrades_by_default_and_legacy_clients_never_see_it() {
     assert_eq!(c.raw(b"ECHO over records").unwrap(), b"over records");
     c.end().unwrap();
     assert_eq!(ClientConfig::new("x:1", vec![], "h").transport, Transport::Prefer);
-    wait_log(&srv, "secure transport on (Noise_NNpsk0_25519_");
+    srv.wait_log("secure transport on (Noise_NNpsk0_25519_");
     // a client that does not ask stays on the protocol's own cipher
     let mut old = srv.client();
     assert!(!old.secure());
@@ -106,7 +93,7 @@ fn every_command_family_works_over_it() {
     // a second upgrade is declined; nothing changes
     assert_failed(c.call("TFDSECURE", b"again").unwrap(), 200);
     assert_eq!(c.raw(b"ECHO still secure").unwrap(), b"still secure");
-    wait_log(&srv, "TFDSECURE declined: already on");
+    srv.wait_log("TFDSECURE declined: already on");
 }
 
 #[test]
@@ -336,7 +323,7 @@ fn a_flipped_bit_ends_the_session_before_anything_is_done() {
     let srv = Server::start();
     let r = attacked(&srv, Attack::Flip, "MKDIR flipped", "MKDIR after");
     assert!(r.is_err(), "{r:?}");
-    wait_log(&srv, "secure transport: record refused: authentication failed");
+    srv.wait_log("secure transport: record refused: authentication failed");
     assert!(!srv.path("flipped").exists() && !srv.path("after").exists());
     // the server goes on serving others
     assert_eq!(secure_client(&srv).raw(b"ECHO alive").unwrap(), b"alive");
@@ -347,7 +334,7 @@ fn a_dropped_record_ends_the_session() {
     let srv = Server::start();
     let r = attacked(&srv, Attack::Drop, "MKDIR dropped", "MKDIR next");
     assert!(r.is_err(), "{r:?}");
-    wait_log(&srv, "record refused: authentication failed");
+    srv.wait_log("record refused: authentication failed");
     assert!(!srv.path("dropped").exists() && !srv.path("next").exists());
 }
 
@@ -357,7 +344,7 @@ fn a_repeated_record_is_not_acted_upon_twice() {
     let r = attacked(&srv, Attack::Repeat, "MKDIR once", "MKDIR never");
     // the first MKDIR is the client's own and is answered; the copy ends it
     assert_eq!(r.as_deref(), Ok(&b"OK"[..]));
-    wait_log(&srv, "record refused: authentication failed");
+    srv.wait_log("record refused: authentication failed");
     assert!(srv.path("once").is_dir());
     assert!(!srv.path("never").exists(), "the command after the repeat ran");
 }
@@ -367,7 +354,7 @@ fn reordered_records_end_the_session() {
     let srv = Server::start();
     let r = attacked(&srv, Attack::Swap, "MKDIR first", "MKDIR second");
     assert!(r.is_err(), "{r:?}");
-    wait_log(&srv, "record refused: authentication failed");
+    srv.wait_log("record refused: authentication failed");
     assert!(!srv.path("first").exists() && !srv.path("second").exists());
 }
 
@@ -376,7 +363,7 @@ fn a_truncated_stream_is_logged_and_nothing_done() {
     let srv = Server::start();
     let r = attacked(&srv, Attack::Truncate, "MKDIR cut", "MKDIR cut2");
     assert!(r.is_err(), "{r:?}");
-    wait_log(&srv, "the stream ended inside a record (truncated)");
+    srv.wait_log("the stream ended inside a record (truncated)");
     assert!(!srv.path("cut").exists() && !srv.path("cut2").exists());
 }
 
@@ -390,7 +377,7 @@ fn a_replayed_session_does_nothing() {
     let mut c = Client::connect(&relay.config(&srv)).unwrap();
     assert!(ok(&c.call("MKDIR", b"replayed").unwrap()));
     c.end().unwrap();
-    wait_log(&srv, "secure transport on");
+    srv.wait_log("secure transport on");
     std::thread::sleep(Duration::from_millis(200));
     fs::remove_dir(srv.path("replayed")).unwrap();
     let recorded = relay.captured.lock().unwrap().clone();
@@ -399,7 +386,7 @@ fn a_replayed_session_does_nothing() {
     s.write_all(&recorded).unwrap();
     let _ = s.shutdown(Shutdown::Write);
     let _ = read_to_close(&mut s);
-    wait_log(&srv, "closing: secure transport: record refused: authentication failed");
+    srv.wait_log("closing: secure transport: record refused: authentication failed");
     assert!(!srv.path("replayed").exists(), "the replayed MKDIR ran");
 }
 
@@ -427,7 +414,7 @@ fn a_tampered_upgrade_request_is_refused() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a tampered upgrade went through"),
     }
-    wait_log(&srv, "TFDSECURE refused: message 1: authentication failed");
+    srv.wait_log("TFDSECURE refused: message 1: authentication failed");
 }
 
 /// Someone on the path changes the server's Noise message (or answers with
@@ -446,7 +433,7 @@ fn a_tampered_upgrade_reply_is_refused_by_the_client() {
             Ok(_) => panic!("a tampered reply was accepted"),
         }
     }
-    wait_log(&srv, "the stream ended without a close record (truncated)");
+    srv.wait_log("the stream ended without a close record (truncated)");
 }
 
 /// A server holding another RSA key than the one the client pinned (an
@@ -487,7 +474,7 @@ fn tf_uses_it_by_default_and_obeys_legacy_and_secure() {
     let out = srv.tf(&["--secure", "put", local.to_str().unwrap(), "up.bin", "--streams", "2"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(fs::read(srv.path("up.bin")).unwrap(), data);
-    wait_log(&srv, "secure transport on");
+    srv.wait_log("secure transport on");
 
     let off = Server::start_with("secure_transport off\n");
     let out = off.tf(&["--secure", "echo", "hi"]);
@@ -577,6 +564,6 @@ fn login_and_the_251_families_over_it() {
     assert_eq!(c.raw(b"ECHO in step").unwrap(), b"in step");
     // the password never reaches the log
     c.end().unwrap();
-    let log = wait_log(&srv, "secure transport on");
+    let log = srv.wait_log("secure transport on");
     assert!(!log.contains("dora pw"));
 }

@@ -16,14 +16,6 @@ fn sighup(srv: &Server) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(srv.pid()), nix::sys::signal::SIGHUP).unwrap();
 }
 
-fn wait_log(srv: &Server, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !srv.log().contains(needle) {
-        assert!(Instant::now() < deadline, "log never said {needle:?}:\n{}", srv.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sigterm_gives_sessions_the_grace_period_then_ends_them() {
     let mut srv = Server::start_with("shutdown_grace 1\n");
@@ -52,7 +44,7 @@ fn reload_changes_hash_for_new_connections_only() {
     )
     .unwrap();
     sighup(&srv);
-    wait_log(&srv, "configuration reloaded");
+    srv.wait_log("configuration reloaded");
     let mut cfg = srv.client_config();
     assert!(
         tfp_client::Client::connect(&cfg).is_err(),
@@ -69,7 +61,7 @@ fn reload_changes_hash_for_new_connections_only() {
     // an invalid config is refused and the server keeps serving with the last good one
     std::fs::write(&srv.conf, "this is not a config\n").unwrap();
     sighup(&srv);
-    wait_log(&srv, "reload refused");
+    srv.wait_log("reload refused");
     let mut again = tfp_client::Client::connect(&cfg).unwrap();
     assert_eq!(again.raw(b"ECHO still").unwrap(), b"still");
 }
@@ -81,7 +73,7 @@ fn per_ip_cap_refuses_the_next_connection() {
     let b = srv.client();
     let third = tfp_client::Client::connect(&srv.client_config());
     assert!(third.is_err(), "the third connection from one IP is refused");
-    wait_log(&srv, "refused: max_sessions_per_ip 2");
+    srv.wait_log("refused: max_sessions_per_ip 2");
     assert_eq!(a.raw(b"ECHO a").unwrap(), b"a");
     drop(b.end());
     std::thread::sleep(Duration::from_millis(200));
@@ -111,7 +103,7 @@ fn prelogin_bytes_are_bounded() {
         }
     }
     assert!(closed, "a pre-login client could send without end");
-    wait_log(&srv, "bytes before LOGIN");
+    srv.wait_log("bytes before LOGIN");
 }
 
 #[test]
@@ -135,14 +127,14 @@ fn control_socket_sessions_kick_ban_stats() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(c.raw(b"ECHO gone").is_err(), "kicked");
     // the log says what happened, in words: not `Signaled(Pid(N), SIGTERM, false)`
-    wait_log(&srv, &format!("session {} (127.0.0.1:", live[0]));
-    wait_log(&srv, "ended: kicked by tfd ctl");
+    srv.wait_log(&format!("session {} (127.0.0.1:", live[0]));
+    srv.wait_log("ended: kicked by tfd ctl");
     assert!(!srv.log().contains("Signaled("), "{}", srv.log());
     assert!(!srv.log().contains("ended abnormally"), "{}", srv.log());
     let (ok, out) = ctl(&srv, &sock, &["ban", "127.0.0.1", "1h"]);
     assert!(ok && out.contains("banned"), "{out}");
     assert!(tfp_client::Client::connect(&srv.client_config()).is_err(), "banned");
-    wait_log(&srv, "refused: banned");
+    srv.wait_log("refused: banned");
     let (ok, out) = ctl(&srv, &sock, &["unban", "127.0.0.1"]);
     assert!(ok, "{out}");
     let mut d = srv.client();
@@ -203,7 +195,7 @@ fn ctl_answers_every_request_and_exits_at_once() {
         assert_eq!(o.status.code(), Some(*code), "ctl {req:?}: {out}");
         assert!(out.contains(says), "ctl {req:?}: {out}");
     }
-    wait_log(&srv, "configuration reloaded");
+    srv.wait_log("configuration reloaded");
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }

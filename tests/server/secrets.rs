@@ -45,18 +45,6 @@ fn tfd(args: &[&str], log: &Path) -> (Option<i32>, String) {
     (status.code(), out)
 }
 
-fn wait_log(srv: &Server, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = srv.log();
-        if log.contains(needle) {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "log never said {needle:?}:\n{log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_key_and_a_user_file_others_can_read_are_refused_with_the_chmod() {
     if !require_root("multi-user mode reads the user file as root") {
@@ -79,7 +67,7 @@ fn a_key_and_a_user_file_others_can_read_are_refused_with_the_chmod() {
 
     // a reload refuses them and keeps the old configuration
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(srv.pid()), nix::sys::signal::SIGHUP).unwrap();
-    let log = wait_log(&srv, "reload refused, keeping the old configuration");
+    let log = srv.wait_log("reload refused, keeping the old configuration");
     let refusal = log.lines().find(|l| l.contains("reload refused")).unwrap_or_default();
     for fix in &chmods {
         assert!(refusal.contains(fix), "the reload's refusal names `{fix}`: {refusal}");
