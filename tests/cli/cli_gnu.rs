@@ -125,3 +125,38 @@ fn a_pattern_alone_expands_as_sftp_does() {
     assert_eq!(fs::read(srv.path("s8.txt")).unwrap(), b"s8.txt");
     assert!(!srv.path("t9.txt").exists() && !srv.path("s*.txt").exists());
 }
+
+#[test]
+fn a_cluster_of_single_letter_flags_is_each_of_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let srv = Server::start();
+    let here = tempdir("gnu-cluster");
+    let tree = here.join("tree");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("run.sh"), b"#!/bin/sh\n").unwrap();
+    fs::set_permissions(tree.join("run.sh"), fs::Permissions::from_mode(0o751)).unwrap();
+    fs::write(tree.join("-ra"), b"a name that looks like flags\n").unwrap();
+    // rsync's spelling: -rp is -r -p, -az is -a -z
+    let o = tf_joined(&srv, &here, &["put", "-rp", "tree", "t"]);
+    ok(&o, "put -rp");
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&srv.path("t/run.sh")), 0o751, "{}", text(&o));
+    let o = tf_joined(&srv, &here, &["get", "-raz", "t", "back"]);
+    ok(&o, "get -raz");
+    assert_eq!(mode(&here.join("back/run.sh")), 0o751, "{}", text(&o));
+    // a letter no flag of the command has: the word is refused whole
+    let o = tf_joined(&srv, &here, &["put", "-rQ", "tree", "u"]);
+    assert!(!o.status.success() && stderr(&o).contains("-rQ"), "{}", text(&o));
+    assert!(!srv.path("u").exists());
+    // after --, and as an option's value, such a word is a name
+    let o = tf_joined(&srv, &here, &["put", "--", "tree/-ra", "-ra"]);
+    ok(&o, "put -- tree/-ra -ra");
+    assert_eq!(fs::read(srv.path("-ra")).unwrap(), b"a name that looks like flags\n");
+    let o = tf_joined(&srv, &here, &["put", "-r", "--exclude", "-ra", "tree", "v"]);
+    ok(&o, "put -r --exclude -ra");
+    assert!(
+        srv.path("v/run.sh").is_file() && !srv.path("v/-ra").exists(),
+        "{}",
+        text(&o)
+    );
+}

@@ -169,11 +169,26 @@ fn valued(a: &str) -> Option<bool> {
 }
 
 /// A command's words with GNU habits: `--name=value` is `--name value` for
-/// every option that takes a value, and a command that has no options takes
+/// every option that takes a value, a cluster of single-letter flags is
+/// each of them (`-aX` is `-a -X`), and a command that has no options takes
 /// a first `--` as their end (those that have options parse it themselves:
 /// commands::parse).
 pub fn gnu_words(r: &Cmd, args: &[String]) -> Vec<String> {
-    let mut words = commands::joined_values(args, &|n| valued(n).is_some());
+    let joined = commands::joined_values(args, &|n| valued(n).is_some());
+    let mut words = Vec::with_capacity(joined.len());
+    let mut it = joined.into_iter();
+    while let Some(w) = it.next() {
+        if w == "--" {
+            words.push(w);
+            words.extend(it.by_ref());
+        } else if valued(&w).is_some() {
+            // the value after it is taken as it is, dashes and all
+            words.push(w);
+            words.extend(it.next());
+        } else {
+            words.extend(commands::short_cluster(r.name, &w).unwrap_or_else(|| vec![w]));
+        }
+    }
     if !r.args.contains('-') {
         if let Some(i) = words.iter().position(|a| a == "--") {
             words.remove(i);

@@ -760,6 +760,27 @@ pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<Stri
     out
 }
 
+/// `-aHSX` as `-a -H -S -X`, as getopt reads a cluster of single-letter
+/// flags (rsync's `-aHSXA` typed as it is): only where every letter is a
+/// flag that some row gives `command`, and the word itself names no option.
+pub fn short_cluster(command: &str, word: &str) -> Option<Vec<String>> {
+    let letters = word.strip_prefix('-')?;
+    if letters.len() < 2 || !letters.bytes().all(|b| b.is_ascii_alphabetic()) || all().any(|o| o.name == word) {
+        return None;
+    }
+    let flag = |c: char| {
+        all().any(|o| {
+            o.commands.contains(&command)
+                && matches!(o.kind, Kind::Flag)
+                && o.name.strip_prefix('-') == Some(c.encode_utf8(&mut [0; 4]))
+        })
+    };
+    letters
+        .chars()
+        .all(flag)
+        .then(|| letters.chars().map(|c| format!("-{c}")).collect())
+}
+
 /// Whether some command's option `name` takes a value.
 fn valued(name: &str) -> bool {
     all().any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
