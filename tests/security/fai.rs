@@ -713,7 +713,7 @@ fn the_default_fai_dir_goes_with_the_instance_that_made_it() {
         fs::write(
             &conf,
             format!(
-                "proto 2.4.1\nhash h-faidir\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\nshutdown_grace 1\n",
+                "proto 2.4.1\nhash h-faidir\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\nshutdown_grace 1\ncontrol_socket ctl.sock\n",
                 data.display(),
                 free_port(),
                 dir.join("key.pem").display()

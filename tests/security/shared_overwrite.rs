@@ -162,7 +162,7 @@ fn the_readme_multi_user_recipe_isolates_users() {
         &conf,
         format!(
             "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\n\
-             shutdown_grace 1\nfai_dir {}\ndefusr tfd\n#userdb /etc/tfd/userdb\n",
+             shutdown_grace 1\nfai_dir {}\ncontrol_socket ctl.sock\ndefusr tfd\n#userdb /etc/tfd/userdb\n",
             srv_root.display(),
             base.join("key.pem").display(),
             base.join("fai").display()

@@ -285,7 +285,7 @@ fn check_config_checks_that_served_accounts_reach_and_write_the_root() {
     fs::create_dir(&data).unwrap();
     write_private_key(&dir.join("key.pem"));
     let base = format!(
-        "proto 2.4.1\nhash h\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\n",
+        "proto 2.4.1\nhash h\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\ncontrol_socket ctl.sock\n",
         data.display(),
         free_port(),
         dir.join("key.pem").display()

@@ -60,7 +60,7 @@ fn setup(tag: &str, extra: &str) -> (PathBuf, PathBuf, u16, String) {
     std::fs::write(
         &conf,
         format!(
-            "proto 2.4.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n{user}{extra}"
+            "proto 2.4.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\ncontrol_socket ctl.sock\n{user}{extra}"
         ),
     )
     .unwrap();

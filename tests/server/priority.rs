@@ -123,7 +123,7 @@ fn an_ordinary_user_is_warned_only_of_a_boost_asked_for() {
                 let _ = std::fs::create_dir(&dir);
                 std::fs::write(
                     dir.join("tfd.conf"),
-                    format!("proto 2.4.1\nhash h{port}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\nfai_dir fai\n{extra}"),
+                    format!("proto 2.4.1\nhash h{port}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\nfai_dir fai\ncontrol_socket ctl.sock\n{extra}"),
                 )
                 .unwrap();
                 std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
