@@ -21,7 +21,7 @@ use tfp_client::tree::{copy, copy_down};
 /// `on_item` as they are told). `moves`: backups and the removal of
 /// sources (tree::moves_of).
 #[pyfunction]
-#[pyo3(signature = (session, upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0, dry_run=false, on_item=None, moves=None))]
+#[pyo3(signature = (session, upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0, dry_run=false, on_item=None, moves=None, sparse=false, xattrs=false))]
 pub(crate) fn copy_tree(
     py: Python<'_>,
     session: PyRef<'_, Session>,
@@ -40,6 +40,8 @@ pub(crate) fn copy_tree(
     dry_run: bool,
     on_item: Option<PyObject>,
     moves: Moves,
+    sparse: bool,
+    xattrs: bool,
 ) -> PyResult<TreeRun> {
     let (filter, select) = Selection::parts_with(filters, select)?;
     let (backup, remove_source) = moves_of(moves)?;
@@ -59,6 +61,7 @@ pub(crate) fn copy_tree(
     };
     let run = if upload { copy::put } else { copy_down::get };
     session.tree_run(py, (progress, on_item), per_file, |c, cfg, heard| {
+        let cfg = &beyond_archive(cfg, sparse, xattrs);
         again(cfg, c, retries, heard, |c, n| {
             run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
         })
@@ -69,7 +72,7 @@ pub(crate) fn copy_tree(
 /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
 /// `on_item` is handed each item (what changes, and why) as it is told.
 #[pyfunction]
-#[pyo3(signature = (session, src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0, on_item=None, moves=None))]
+#[pyo3(signature = (session, src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0, on_item=None, moves=None, sparse=false, xattrs=false))]
 pub(crate) fn mirror(
     py: Python<'_>,
     session: PyRef<'_, Session>,
@@ -87,6 +90,8 @@ pub(crate) fn mirror(
     retries: u32,
     on_item: Option<PyObject>,
     moves: Moves,
+    sparse: bool,
+    xattrs: bool,
 ) -> PyResult<TreeRun> {
     let (filter, select) = Selection::parts_with(filters, select)?;
     let (backup, remove_source) = moves_of(moves)?;
@@ -104,8 +109,18 @@ pub(crate) fn mirror(
         ..run_mirror::Options::default()
     };
     session.tree_run(py, (progress, on_item), false, |c, cfg, heard| {
+        let cfg = &beyond_archive(cfg, sparse, xattrs);
         again(cfg, c, retries, heard, |c, _| {
             run_mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
         })
     })
+}
+
+/// The session's settings with what a tree run keeps beyond `rsync -a`
+/// (tf's `-S` and `-X`), as tf sets them for one run.
+fn beyond_archive(cfg: &tfp_client::ClientConfig, sparse: bool, xattrs: bool) -> tfp_client::ClientConfig {
+    let mut own = cfg.clone();
+    own.sparse = sparse;
+    own.xattrs = xattrs;
+    own
 }

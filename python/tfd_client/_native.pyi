@@ -147,9 +147,11 @@ def copy_tree(session: Session, upload: bool, sources: List[str], dest: str, con
               progress: Optional[Callable[[Any], None]] = None, per_file: bool = False,
               archive: bool = False, select: Optional[Any] = None, retries: int = 0,
               dry_run: bool = False, on_item: Optional[Callable[[Any], None]] = None,
-              moves: Optional[Tuple[bool, Optional[str], Optional[str], bool]] = None) -> TreeRun: ...
+              moves: Optional[Tuple[bool, Optional[str], Optional[str], bool]] = None,
+              sparse: bool = False, xattrs: bool = False) -> TreeRun: ...
 def mirror(session: Session, src: str, dst: str, upload: bool, delete: bool = False, checksum: bool = False,
            dry_run: bool = False, jobs: int = 4, filters: List[Tuple[bool, str]] = ...,
            progress: Progress = None, archive: bool = True, select: Optional[Any] = None,
            retries: int = 0, on_item: Optional[Callable[[Any], None]] = None,
-           moves: Optional[Tuple[bool, Optional[str], Optional[str], bool]] = None) -> TreeRun: ...
+           moves: Optional[Tuple[bool, Optional[str], Optional[str], bool]] = None,
+           sparse: bool = False, xattrs: bool = False) -> TreeRun: ...

@@ -148,6 +148,13 @@ def _moves(backup: bool, backup_dir: Optional[str], suffix: Optional[str],
     return (backup, backup_dir, suffix, remove_source_files)
 
 
+def _needs_archive(archive: bool, xattrs: bool) -> None:
+    """tf's rule: a tree copy keeps extended attributes with ``-a``."""
+    if xattrs and not archive:
+        raise ValueError("xattrs=True keeps extended attributes with archive=True "
+                         "(a tree's copy as rsync -aX makes it)")
+
+
 class _TreeRuns:
     """The Session's tree runs (a base of Session)."""
 
@@ -158,7 +165,8 @@ class _TreeRuns:
                  progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
                  dry_run: bool = False, on_item: Optional[OnItem] = None,
                  backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
-                 remove_source_files: bool = False, **select) -> TreeReport:
+                 remove_source_files: bool = False, sparse: bool = False, xattrs: bool = False,
+                 **select) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
@@ -177,12 +185,16 @@ class _TreeRuns:
         ``backup_dir`` and ``suffix`` keep every file the run replaces, and
         ``remove_source_files`` removes each source file once its copy is
         proven the same, as ``tf``'s and rsync's options of those names
-        (:func:`_moves`)."""
+        (:func:`_moves`). ``sparse=True`` keeps holes (``tf -S``);
+        ``xattrs=True`` with ``archive=True`` keeps extended attributes
+        (``tf -aX``)."""
+        _needs_archive(archive, xattrs)
         return _tree(_native.copy_tree(self._n, True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
                                        _filters(exclude, include), progress, archive=archive,
                                        select=_select(**select), retries=retries,
                                        dry_run=dry_run, on_item=_on_item(on_item),
-                                       moves=_moves(backup, backup_dir, suffix, remove_source_files)),
+                                       moves=_moves(backup, backup_dir, suffix, remove_source_files),
+                                       sparse=sparse, xattrs=xattrs),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
@@ -190,7 +202,8 @@ class _TreeRuns:
                  progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
                  dry_run: bool = False, on_item: Optional[OnItem] = None,
                  backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
-                 remove_source_files: bool = False, **select) -> TreeReport:
+                 remove_source_files: bool = False, sparse: bool = False, xattrs: bool = False,
+                 **select) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
@@ -201,12 +214,15 @@ class _TreeRuns:
         root. ``retries=N``: a run whose connection broke is tried again on a
         new session, up to N times, continuing its partials. ``dry_run``,
         ``on_item``, ``backup``, ``backup_dir``, ``suffix`` and
-        ``remove_source_files`` as put_tree's (:func:`_moves`)."""
+        ``remove_source_files``, ``sparse`` and ``xattrs`` as put_tree's
+        (:func:`_moves`)."""
+        _needs_archive(archive, xattrs)
         return _tree(_native.copy_tree(self._n, False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress, archive=archive,
                                        select=_select(**select), retries=retries,
                                        dry_run=dry_run, on_item=_on_item(on_item),
-                                       moves=_moves(backup, backup_dir, suffix, remove_source_files)),
+                                       moves=_moves(backup, backup_dir, suffix, remove_source_files),
+                                       sparse=sparse, xattrs=xattrs),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
@@ -215,7 +231,8 @@ class _TreeRuns:
                progress: Optional[Progress] = None, archive: bool = True, retries: int = 0,
                on_item: Optional[OnItem] = None,
                backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
-               remove_source_files: bool = False, **select) -> TreeReport:
+               remove_source_files: bool = False, sparse: bool = False, xattrs: bool = False,
+               **select) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -233,7 +250,9 @@ class _TreeRuns:
         ``delete_excluded=True`` (implies ``delete``) removes what the
         filters leave out from dst too; ``retries=N`` as put_tree's;
         ``backup``, ``backup_dir``, ``suffix`` and ``remove_source_files`` as
-        for put_tree (:func:`_moves`), what ``delete`` removes kept too."""
+        for put_tree (:func:`_moves`), what ``delete`` removes kept too.
+        ``sparse=True`` keeps holes, ``xattrs=True`` extended attributes
+        (``tf mirror -S -X``)."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -245,7 +264,8 @@ class _TreeRuns:
                                     _filters(exclude, include), progress, archive,
                                     select=_select(**select), retries=retries,
                                     on_item=_on_item(on_item),
-                                    moves=_moves(backup, backup_dir, suffix, remove_source_files)), src, dst)
+                                    moves=_moves(backup, backup_dir, suffix, remove_source_files),
+                                    sparse=sparse, xattrs=xattrs), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""
