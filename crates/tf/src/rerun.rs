@@ -33,19 +33,9 @@ pub struct Rerun {
 /// What a record directory is called in tf's sentences.
 const WHAT: &str = "the directory of tf's run records";
 
-/// tf's state directory: `$XDG_STATE_HOME/tf`, or `~/.local/state/tf`
-/// (the run records here, backup proofs in `crate::snap_proof`).
-pub fn state_home() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(v) => PathBuf::from(v),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state"),
-    };
-    Some(base.join("tf"))
-}
-
 /// `$XDG_STATE_HOME/tf/runs`, or `~/.local/state/tf/runs`.
 fn dir() -> Option<PathBuf> {
-    Some(state_home()?.join("runs"))
+    Some(tfp_client::state_home::dir()?.join("runs"))
 }
 
 impl Rerun {

@@ -79,7 +79,7 @@ pub fn kept(snaps: &[String], rules: &[(&str, u64)]) -> BTreeSet<String> {
 }
 
 /// Runs the prune of `name`; a snapshot removed takes its proofs on this
-/// machine with it ([`crate::snap_proof`]).
+/// machine with it ([`tfp_client::backup::proof`]).
 pub fn run(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -115,7 +115,7 @@ pub fn run(
         let moved = c.call("RENAM", format!("{name}/{s} | {gone}").as_bytes())?;
         let removed = matches!(moved, Status::Ok(_)) && matches!(c.call("RMDIR", gone.as_bytes())?, Status::Ok(_));
         if removed {
-            if let Ok(p) = super::snap_proof::Place::of(cfg, name, s) {
+            if let Ok(p) = tfp_client::backup::proof::Place::of(cfg, name, s) {
                 p.remove();
             }
             println!("removed {shown_s}");

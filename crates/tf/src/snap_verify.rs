@@ -1,6 +1,6 @@
 //! `tf backup verify NAME[@SNAPSHOT] [--sample PERCENT]` (issue 69): the
 //! server proves it still holds a snapshot's files. tf spends one of the
-//! snapshot's secret keys ([`crate::snap_proof`]: marked spent before it
+//! snapshot's secret keys ([`tfp_client::backup::proof`]: marked spent before it
 //! is sent) and asks the server, with TFDHMAC ([`tfp_wire::prove`]), for
 //! the HMAC of each file under it; an answer that is not the one tf kept
 //! names the file. No answer the server kept from before can serve: it
@@ -13,11 +13,11 @@
 //! data). `--sample PERCENT` asks a random part of the files.
 
 use super::exit::Exit;
-use super::snap_index::Entry;
-use super::snap_proof::{self, Place, Proofs};
-use super::snap_remote::Sentence;
 use std::collections::HashSet;
 use std::process::ExitCode;
+use tfp_client::backup::index::Entry;
+use tfp_client::backup::proof::{Place, Proofs};
+use tfp_client::backup::remote::Sentence;
 use tfp_client::escape::shown;
 use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::prove::{self, Answer, Key, Request};
@@ -41,7 +41,7 @@ pub fn run(
 ) -> Result<ExitCode, Error> {
     let snap = match snap {
         Some(s) => s,
-        None => match super::snap_remote::snapshots(c, name)?.0.pop() {
+        None => match tfp_client::backup::remote::snapshots(c, name)?.0.pop() {
             Some(s) => s,
             None => return Ok(say(format!("{} has no complete snapshot", shown(name.as_bytes())))),
         },
@@ -84,7 +84,7 @@ pub fn run(
                  proofs were removed): the server's SHA-256 is compared with the snapshot's index on the server \
                  instead, a weaker check (a server could keep the sums and the index and not the data)"
             );
-            let index = match super::snap_remote::read_index(c, &format!("{name}/{snap}/index")) {
+            let index = match tfp_client::backup::remote::read_index(c, &format!("{name}/{snap}/index")) {
                 Ok(i) => i,
                 Err(m) => return Ok(say(m)),
             };
@@ -246,28 +246,4 @@ fn ask(c: &mut Client, key: &Key, tree: &str, wants: &[Want], label: &str) -> Re
         todo.retain(|t| !asked.contains(t) || later.contains(t));
     }
     Ok(Ok(bad))
-}
-
-/// The proofs of a snapshot being made: `keys` and each file's entry and
-/// HMACs from the scan.
-pub fn proofs(keys: &[[u8; 32]], scanned: &[(Entry, Vec<[u8; 32]>)]) -> Proofs {
-    Proofs {
-        keys: keys.iter().map(|k| (*k, false)).collect(),
-        files: scanned
-            .iter()
-            .filter(|(e, _)| e.kind == b'f')
-            .filter_map(|(e, macs)| {
-                Some(snap_proof::FileProof {
-                    path: e.path.clone(),
-                    sha256: e.sha256?,
-                    macs: macs.iter().map(snap_proof::cut).collect(),
-                })
-            })
-            .collect(),
-    }
-}
-
-/// The index's entries of a scan.
-pub fn entries(scanned: &[(Entry, Vec<[u8; 32]>)]) -> Vec<Entry> {
-    scanned.iter().map(|(e, _)| e.clone()).collect()
 }

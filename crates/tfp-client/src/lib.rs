@@ -54,6 +54,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod backup;
 pub mod builder;
 pub mod bwlimit;
 pub mod cancel_points;
@@ -61,6 +62,7 @@ pub mod caps;
 pub mod ceiling;
 pub mod compress;
 pub mod confine;
+pub mod credentials;
 pub mod dial;
 pub mod engine;
 pub mod error;
@@ -89,6 +91,7 @@ pub mod shares;
 pub mod space;
 pub mod spare;
 pub mod sparse;
+pub mod state_home;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;
@@ -113,6 +116,7 @@ pub const DIRECT_WRITE_MIN: usize = 1 << 20;
 pub use builder::Builder;
 pub use cancel_points::{CanEvent, CanOutcome, Flow};
 pub use confine::ScriptRun;
+pub use credentials::{Credentials, FaiToken};
 pub use error::{Error, Kept, Refusal};
 pub use netlock::LockId;
 pub use remote::listing::{Entry, Kind, Stat};
@@ -239,30 +243,6 @@ impl ClientConfig {
     }
 }
 
-/// A user name and password for LOGIN. The password is wiped when dropped
-/// and never printed.
-#[derive(Clone)]
-pub struct Credentials {
-    /// The login name.
-    pub user: String,
-    /// The password (the rest of the LOGIN line).
-    pub password: Vec<u8>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Credentials {
-    fn drop(&mut self) {
-        self.password.fill(0);
-    }
-}
-
 /// Which transport a client asks for after the handshake (doc/secure-transport.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -292,27 +272,6 @@ struct Flight {
 
 /// A public key as parsed from its PEM (kept with the PEM, to notice a change).
 type ParsedKey = (Vec<u8>, Rsa<Public>);
-
-/// A Fast Access token as a client keeps it: FAITOK's answer, then the next
-/// key of every entrance.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FaiToken {
-    /// The token (a UUID), sent as `FAI://<token>`.
-    pub token: String,
-    /// Seconds since the epoch at which it expires.
-    pub expiry: u64,
-    /// The key of the next entrance.
-    pub key: Vec<u8>,
-}
-
-/// Never prints the key.
-impl std::fmt::Debug for FaiToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaiToken")
-            .field("expiry", &self.expiry)
-            .finish_non_exhaustive()
-    }
-}
 
 /// A connected, encrypted session.
 pub struct Client {

@@ -1,4 +1,4 @@
-//! A snapshot's index (`NAME/<time>/index`, issue 69): the first line
+//! A snapshot's index (`NAME/<time>/index`): the first line
 //! `tf-backup-index 1`, then one line an entry of the tree, parents before
 //! their children:
 //!
@@ -23,13 +23,21 @@ const HEAD: &[u8] = b"tf-backup-index 1";
 /// One entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// `f`, `d`, `l` or `o`.
     pub kind: u8,
+    /// A file's bytes (0 for the others).
     pub size: u64,
+    /// `mode & 07777`.
     pub mode: u32,
+    /// The owner, by number.
     pub uid: u32,
+    /// The group, by number.
     pub gid: u32,
+    /// The mtime in nanoseconds since the epoch.
     pub mtime_ns: i128,
+    /// A file's contents' SHA-256, a symlink's target's.
     pub sha256: Option<[u8; 32]>,
+    /// Relative to the tree (empty: the tree itself).
     pub path: Vec<u8>,
 }
 

@@ -1,4 +1,4 @@
-//! The proofs `tf backup verify` asks for (issue 69): for each snapshot it
+//! The proofs `tf backup verify` asks for: for each snapshot it
 //! makes, `tf backup` chooses [`KEYS`] secret random keys and keeps, for
 //! every file it sends or links, the file's SHA-256 and its HMAC-SHA256
 //! under each key (computed from the bytes it reads for the index anyway).
@@ -24,7 +24,10 @@
 //! Each mac is the HMAC's first [`MAC_LEN`] bytes (RFC 2104 allows cutting
 //! to half the hash's length).
 
-use super::snap_remote::Sentence;
+use super::index::Entry;
+use super::remote::Sentence;
+use crate::secret_files::{self, Rule};
+use crate::ClientConfig;
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::File;
@@ -32,8 +35,6 @@ use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use tfd_sys as sys;
-use tfp_client::secret_files::{self, Rule};
-use tfp_client::ClientConfig;
 use tfp_wire::hex;
 
 /// Keys a snapshot gets: each verify spends one.
@@ -48,6 +49,7 @@ const WHAT: &str = "the directory of tf's backup proofs";
 pub struct FileProof {
     /// The path below the snapshot's tree.
     pub path: Vec<u8>,
+    /// Its contents' SHA-256.
     pub sha256: [u8; 32],
     /// One a key, in the keys' order.
     pub macs: Vec<[u8; MAC_LEN]>,
@@ -58,6 +60,7 @@ pub struct FileProof {
 pub struct Proofs {
     /// (key, spent).
     pub keys: Vec<([u8; 32], bool)>,
+    /// One a file of the snapshot.
     pub files: Vec<FileProof>,
 }
 
@@ -81,7 +84,7 @@ pub fn new_keys() -> std::io::Result<Vec<[u8; 32]>> {
 }
 
 fn base() -> Option<PathBuf> {
-    Some(super::rerun::state_home()?.join("backups"))
+    Some(crate::state_home::dir()?.join("backups"))
 }
 
 impl Place {
@@ -118,7 +121,7 @@ impl Place {
     /// The proofs kept, `Ok(None)` when there are none; an error is one
     /// sentence (a file others could read or change is refused, not used).
     pub fn load(&self) -> Result<Option<Proofs>, Sentence> {
-        let shown = tfp_client::escape::path(&self.path);
+        let shown = crate::escape::path(&self.path);
         let said = |m: String| Sentence(m);
         let fd = match sys::openat_nofollow(self.dir.as_fd(), &self.name, libc::O_RDONLY | libc::O_NONBLOCK, 0) {
             Ok(fd) => fd,
@@ -203,6 +206,30 @@ pub fn cut(mac: &[u8; 32]) -> [u8; MAC_LEN] {
     let mut m = [0u8; MAC_LEN];
     m.copy_from_slice(&mac[..MAC_LEN]);
     m
+}
+
+/// The proofs of a snapshot being made: `keys` and each file's entry and
+/// HMACs from the scan.
+pub fn proofs(keys: &[[u8; 32]], scanned: &[(Entry, Vec<[u8; 32]>)]) -> Proofs {
+    Proofs {
+        keys: keys.iter().map(|k| (*k, false)).collect(),
+        files: scanned
+            .iter()
+            .filter(|(e, _)| e.kind == b'f')
+            .filter_map(|(e, macs)| {
+                Some(FileProof {
+                    path: e.path.clone(),
+                    sha256: e.sha256?,
+                    macs: macs.iter().map(cut).collect(),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// The index's entries of a scan.
+pub fn entries(scanned: &[(Entry, Vec<[u8; 32]>)]) -> Vec<Entry> {
+    scanned.iter().map(|(e, _)| e.clone()).collect()
 }
 
 #[cfg(test)]

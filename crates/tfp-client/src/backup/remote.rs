@@ -1,11 +1,11 @@
-//! What tf reads of a backup's snapshots on the server (issue 69), for
+//! What a client reads of a backup's snapshots on the server, for
 //! `tf backup`, `restore`, `prune` and `verify` alike: the snapshot
 //! directories below NAME (complete ones and an interrupted run's
 //! leftovers) and a snapshot's index.
 
-use super::snap_index::{self, Entry};
-use tfp_client::escape::shown;
-use tfp_client::{Client, Error};
+use super::index::{self, Entry};
+use crate::escape::shown;
+use crate::{Client, Error};
 
 /// `NAME[@SNAPSHOT]`: the name and the snapshot asked, if any.
 pub fn split_at(what: &str) -> (&str, Option<String>) {
@@ -58,7 +58,7 @@ pub fn read_index(c: &mut Client, path: &str) -> Result<Vec<Entry>, Sentence> {
             shown(path.as_bytes())
         )));
     }
-    snap_index::parse(&buf).ok_or_else(|| Sentence(format!("the index {} is not an index", shown(path.as_bytes()))))
+    index::parse(&buf).ok_or_else(|| Sentence(format!("the index {} is not an index", shown(path.as_bytes()))))
 }
 
 impl From<&str> for Sentence {

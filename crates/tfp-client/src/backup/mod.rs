@@ -1,0 +1,343 @@
+//! Backups with history on a tfd server: `tf backup`, `tf restore` and
+//! the Python package's `backup`, `restore` and `snapshots` run these.
+//!
+//! A snapshot is the directory `NAME/<UTC time>` holding `tree/` (the copy
+//! of the source) and `index` (one line an entry, [`index`]). It is made
+//! under `NAME/.part-<time>`: first every file unchanged since the previous
+//! complete snapshot (size, mtime to the nanosecond, mode and owners, the
+//! index's quick check) is linked to its copy there with TFDLINK (no data
+//! crosses), then `tree/` is made a copy of the source by the one engine's
+//! mirror (`-a`'s fidelity, removing what the source no longer has, so the
+//! linked files are found the same and only the others travel), then the
+//! index is written, last, and the directory renamed to its time: a name
+//! without the leading dot is always a complete snapshot. An interrupted
+//! run leaves its `.part-` directory, which the next run takes over
+//! (renamed to its own time), so what it already holds is not sent again.
+
+pub mod index;
+pub mod proof;
+pub mod remote;
+
+use crate::engine::events::Events;
+use crate::escape::shown;
+use crate::tree::mirror::{self, Options};
+use crate::{Client, ClientConfig, Error};
+use index::Entry;
+use proof::Place;
+use remote::{read_index, snapshots, split_at, Sentence};
+use std::path::Path;
+use tfp_wire::link::Link;
+use tfp_wire::Status;
+
+/// The leading name of a snapshot being made.
+const PART: &str = ".part-";
+
+/// Why a backup or a restore did not do what it was asked.
+#[derive(Debug)]
+pub enum Failure {
+    /// The session failed under it.
+    Session(Error),
+    /// Something of the backup itself, in one sentence.
+    Said(Sentence),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Session(e)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(m: String) -> Failure {
+        Failure::Said(Sentence(m))
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Session(e) => e.fmt(f),
+            Failure::Said(s) => s.fmt(f),
+        }
+    }
+}
+
+/// A snapshot made.
+#[derive(Debug)]
+pub struct Made {
+    /// `NAME/<time>`.
+    pub snapshot: String,
+    /// The files it holds.
+    pub files: usize,
+    /// What the run said on its way (each one sentence): an unreadable
+    /// previous index (every file sent), proofs that could not be kept.
+    pub notes: Vec<String>,
+}
+
+/// `tf backup SRC NAME`: a new complete snapshot of the directory `src`
+/// under `name`.
+pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn Events) -> Result<Made, Failure> {
+    if name.contains('@') {
+        return Err(format!(
+            "a backup's name cannot hold '@' ({}): NAME@SNAPSHOT names a snapshot",
+            shown(name.as_bytes())
+        )
+        .into());
+    }
+    let src_dir = Path::new(src);
+    if !src_dir.is_dir() {
+        return Err(format!("{} is not a directory", shown(src.as_bytes())).into());
+    }
+    let mut at = String::new();
+    for part in name.split('/').filter(|p| !p.is_empty()) {
+        at = if at.is_empty() {
+            part.to_string()
+        } else {
+            format!("{at}/{part}")
+        };
+        c.call("MKDIR", at.as_bytes())?;
+    }
+    let (done, parts) = snapshots(c, name)?;
+    let time = now_name();
+    let work = format!("{name}/{PART}{time}");
+    // an interrupted run's part is taken over: what it holds is not sent again
+    let taken = match parts.iter().find(|p| p.starts_with(PART)) {
+        Some(p) => ok(c.call("RENAM", format!("{name}/{p} | {work}").as_bytes())?),
+        None => false,
+    };
+    if !taken && !ok(c.call("MKDIR", work.as_bytes())?) {
+        return Err(format!("{} could not be made on the server", shown(work.as_bytes())).into());
+    }
+    c.call("MKDIR", format!("{work}/tree").as_bytes())?;
+    c.call("DEL", format!("{work}/index").as_bytes())?;
+    let keys = proof::new_keys().map_err(|e| format!("no random keys for the snapshot's proofs: {e}"))?;
+    let scanned =
+        index::scan(src_dir, &keys).map_err(|e| format!("{} could not be read: {e}", shown(src.as_bytes())))?;
+    let entries = proof::entries(&scanned);
+    let mut notes = Vec::new();
+    if let Some(prev) = done.last() {
+        match read_index(c, &format!("{name}/{prev}/index")) {
+            Ok(old) => link_unchanged(
+                c,
+                &format!("{name}/{prev}/tree"),
+                &format!("{work}/tree"),
+                &old,
+                &entries,
+            )?,
+            Err(m) => notes.push(format!("{m}; every file is sent")),
+        }
+    }
+    let o = Options {
+        upload: true,
+        delete: true,
+        ..Options::default()
+    };
+    let r = mirror::mirror(c, cfg, &format!("{src}/"), &format!("{work}/tree"), &o, ev)?;
+    if !r.report.ok() || r.summary.is_none() {
+        return Err(format!(
+            "the snapshot is not complete (some files failed); {} stays for the next run",
+            shown(work.as_bytes())
+        )
+        .into());
+    }
+    let text = index::render(&entries);
+    c.sndfile(format!("{work}/index").as_bytes(), true, &mut &text[..], &mut |_| {})?;
+    // the proofs are kept before the snapshot shows: a complete snapshot
+    // made here always has them
+    let kept = Place::of(cfg, name, &time).and_then(|p| {
+        p.store(&proof::proofs(&keys, &scanned))
+            .map_err(|e| format!("{}: {e}", crate::escape::path(p.path())).into())
+    });
+    if let Err(m) = kept {
+        notes.push(format!(
+            "the snapshot's proofs could not be kept ({m}): backup verify will only compare SHA-256"
+        ));
+    }
+    let fin = format!("{name}/{time}");
+    if !ok(c.call("RENAM", format!("{work} | {fin}").as_bytes())?) {
+        return Err(format!("{} could not be renamed into place", shown(work.as_bytes())).into());
+    }
+    let files = entries.iter().filter(|e| e.kind == b'f').count();
+    Ok(Made {
+        snapshot: fin,
+        files,
+        notes,
+    })
+}
+
+/// A UTC time as a snapshot's name: `2026-11-28T061500.123Z`.
+fn now_name() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let s = d.as_secs() as i64;
+    let (y, m, day) = tfp_wire::date::civil_from_days(s.div_euclid(86400));
+    let t = s.rem_euclid(86400);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}{:02}{:02}.{:03}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60,
+        d.subsec_millis()
+    )
+}
+
+fn ok(st: Status) -> bool {
+    matches!(st, Status::Ok(_))
+}
+
+/// Links each file of `now` that `old` has unchanged from `from` into `to`,
+/// making the directories on the way (a link that cannot be made leaves the
+/// file to the mirror, which sends it).
+fn link_unchanged(c: &mut Client, from: &str, to: &str, old: &[Entry], now: &[Entry]) -> Result<(), Error> {
+    let old: std::collections::HashMap<&[u8], &Entry> = old.iter().map(|e| (&e.path[..], e)).collect();
+    for e in now {
+        let path = String::from_utf8_lossy(&e.path);
+        if e.kind == b'd' {
+            c.call("MKDIR", format!("{to}/{path}").as_bytes())?;
+            continue;
+        }
+        let same = old.get(&e.path[..]).is_some_and(|o| o.same_quick(e));
+        if e.kind == b'f' && same {
+            let l = Link {
+                existing: format!("{from}/{path}").into_bytes(),
+                new: format!("{to}/{path}").into_bytes(),
+            };
+            if let Some(line) = l.line() {
+                c.command(&line)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One complete snapshot of a backup, as its index tells it.
+#[derive(Debug)]
+pub struct Listed {
+    /// Its time, the name below NAME.
+    pub snapshot: String,
+    /// (files, bytes), or why its index could not be read.
+    pub held: Result<(usize, u64), Sentence>,
+}
+
+/// `tf backup list NAME`: each complete snapshot, oldest first.
+pub fn list(c: &mut Client, name: &str) -> Result<Vec<Listed>, Error> {
+    let (done, _) = snapshots(c, name)?;
+    let mut out = Vec::with_capacity(done.len());
+    for s in done {
+        let held = read_index(c, &format!("{name}/{s}/index")).map(|e| {
+            let files: Vec<_> = e.iter().filter(|e| e.kind == b'f').collect();
+            (files.len(), files.iter().map(|e| e.size).sum())
+        });
+        out.push(Listed { snapshot: s, held });
+    }
+    Ok(out)
+}
+
+/// What a restore did not bring back as the snapshot holds it.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// The snapshot restored from.
+    pub snapshot: String,
+    /// Each path asked that the snapshot does not hold, one sentence each.
+    pub missing: Vec<String>,
+    /// The copies that did not come whole (the events told why).
+    pub failed: usize,
+    /// The restored paths that do not match the snapshot's index.
+    pub mismatched: Vec<String>,
+}
+
+impl Restored {
+    /// Everything asked came back as the index says.
+    pub fn ok(&self) -> bool {
+        self.missing.is_empty() && self.failed == 0 && self.mismatched.is_empty()
+    }
+}
+
+/// `tf restore NAME[@SNAP] [PATH...] DEST`: the snapshot (the latest when
+/// none is named), or `paths` of it, into `dest` with `-a`'s fidelity,
+/// each restored entry checked against the snapshot's index.
+pub fn restore(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    what: &str,
+    paths: &[String],
+    dest: &str,
+    ev: &dyn Events,
+) -> Result<Restored, Failure> {
+    let (name, snap) = split_at(what);
+    let (done, _) = snapshots(c, name)?;
+    let Some(snap) = snap.or_else(|| done.last().cloned()) else {
+        return Err(format!("{} has no complete snapshot", shown(name.as_bytes())).into());
+    };
+    if !done.contains(&snap) {
+        return Err(format!("{} has no snapshot {}", shown(name.as_bytes()), shown(snap.as_bytes())).into());
+    }
+    let index = read_index(c, &format!("{name}/{snap}/index")).map_err(Failure::Said)?;
+    let tree = format!("{name}/{snap}/tree");
+    let wanted: Vec<String> = if paths.is_empty() {
+        vec![String::new()]
+    } else {
+        paths.iter().map(|p| p.trim_matches('/').to_string()).collect()
+    };
+    let mut out = Restored {
+        snapshot: snap.clone(),
+        ..Restored::default()
+    };
+    for p in &wanted {
+        let Some(e) = index
+            .iter()
+            .find(|e| e.path == p.as_bytes())
+            .or(p.is_empty().then_some(&ROOT))
+        else {
+            out.missing.push(format!(
+                "{} is not in snapshot {}",
+                shown(p.as_bytes()),
+                shown(snap.as_bytes())
+            ));
+            continue;
+        };
+        let (from, to) = (join(&tree, p), join(dest, p));
+        let whole = if e.kind == b'd' {
+            std::fs::create_dir_all(&to).map_err(Error::Local)?;
+            mirror::mirror(c, cfg, &format!("{from}/"), &to, &Options::default(), ev)?
+                .report
+                .ok()
+        } else {
+            if let Some(parent) = Path::new(&to).parent() {
+                std::fs::create_dir_all(parent).map_err(Error::Local)?;
+            }
+            crate::tree::copy_down::get(c, cfg, &[from], &to, &archive(), ev)?.ok()
+        };
+        out.failed += usize::from(!whole);
+    }
+    out.mismatched = index::check(Path::new(dest), &index, &wanted);
+    Ok(out)
+}
+
+/// The whole snapshot: a directory at the root.
+static ROOT: Entry = Entry {
+    kind: b'd',
+    size: 0,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    mtime_ns: 0,
+    sha256: None,
+    path: Vec::new(),
+};
+
+fn archive() -> crate::tree::options::Options {
+    crate::tree::options::Options {
+        keeps: Some(crate::tree::sync::Keeps::archive()),
+        ..Default::default()
+    }
+}
+
+fn join(a: &str, p: &str) -> String {
+    if p.is_empty() {
+        a.to_string()
+    } else {
+        format!("{}/{p}", a.trim_end_matches('/'))
+    }
+}
