@@ -150,6 +150,16 @@ fn backups_link_what_is_unchanged_and_restore_what_was() {
         .filter(|(p, _)| p.starts_with("sub/deep/"))
         .collect();
     assert_eq!(got, want, "{}", text(&o));
+    // and one file of it, with its mode and mtime
+    let dest3 = here.join("restored_file");
+    let o = srv.tf(&["restore", &format!("bk@{}", sn[0]), "sub/b.bin", s(&dest3)]);
+    ok(&o, "restore a file");
+    let got: BTreeMap<_, _> = state(&dest3)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with("b.bin"))
+        .collect();
+    assert_eq!(got.keys().collect::<Vec<_>>(), [Path::new("sub/b.bin")], "{}", text(&o));
+    assert_eq!(got.values().next(), first.get(Path::new("sub/b.bin")), "{}", text(&o));
     // a flipped byte on the server's disk is caught by restore's check
     fs::write(t2.join("sub/deep/c"), b"changeD c").unwrap();
     let o = srv.tf(&["restore", "bk", s(&here.join("bad"))]);

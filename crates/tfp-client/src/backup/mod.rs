@@ -307,12 +307,37 @@ pub fn restore(
             if let Some(parent) = Path::new(&to).parent() {
                 std::fs::create_dir_all(parent).map_err(Error::Local)?;
             }
-            crate::tree::copy_down::get(c, cfg, &[from], &to, &archive(), ev)?.ok()
+            let whole = crate::tree::copy_down::get(c, cfg, &[from], &to, &archive(), ev)?.ok();
+            if whole && e.kind == b'f' {
+                stamp(Path::new(&to), e.mtime_ns).map_err(Error::Local)?;
+            }
+            whole
         };
         out.failed += usize::from(!whole);
     }
     out.mismatched = index::check(Path::new(dest), &index, &wanted);
     Ok(out)
+}
+
+/// Gives the restored file at `to` the index's mtime, to the nanosecond:
+/// a single file's download knows the server's to the second only (its
+/// FSTAT), where a tree's listing carries nanoseconds.
+fn stamp(to: &Path, mtime_ns: i128) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(to)?;
+    let since = std::time::Duration::from_nanos(mtime_ns.unsigned_abs().min(u64::MAX as u128) as u64);
+    let t = if mtime_ns >= 0 {
+        std::time::UNIX_EPOCH.checked_add(since)
+    } else {
+        std::time::UNIX_EPOCH.checked_sub(since)
+    };
+    match t {
+        Some(t) => f.set_modified(t),
+        None => Ok(()),
+    }
 }
 
 /// The whole snapshot: a directory at the root.
