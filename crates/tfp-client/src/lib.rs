@@ -61,6 +61,7 @@ pub mod caps;
 pub mod ceiling;
 pub mod compress;
 pub mod confine;
+mod credentials;
 pub mod dial;
 pub mod engine;
 pub mod error;
@@ -94,6 +95,8 @@ pub mod transfer;
 pub mod tree;
 pub mod tz;
 pub mod v251;
+
+pub use credentials::Credentials;
 
 use caps::{Caps, Ext};
 use openssl::pkey::Public;
@@ -236,30 +239,6 @@ impl ClientConfig {
             .map_err(|e| Error::Key(e.to_string()))?;
         *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
         Ok(rsa)
-    }
-}
-
-/// A user name and password for LOGIN. The password is wiped when dropped
-/// and never printed.
-#[derive(Clone)]
-pub struct Credentials {
-    /// The login name.
-    pub user: String,
-    /// The password (the rest of the LOGIN line).
-    pub password: Vec<u8>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Credentials {
-    fn drop(&mut self) {
-        self.password.fill(0);
     }
 }
 
