@@ -6,7 +6,8 @@
 //! `rsync -aA`'s copy, the mtimes exact; a second run changes nothing (no
 //! ctime moves), and changed, added and removed ACLs follow, an ACL a new
 //! file inherited on the receiving side from its directory's default ACL
-//! (but not at the source) removed.
+//! (but not at the source) removed. `-X` alone carries no ACL and `-A`
+//! no other attribute.
 
 use crate::cli_xattrs::{four_ways, mtimes, old_times, refused_without_a, s, tf, times, unkept_told_once};
 use crate::output::ok;
@@ -170,4 +171,41 @@ fn a_server_without_acls_is_told_once_and_the_copy_goes_on() {
     }
     let marked = |src: &Path| setfacl(&src.join("b"), &["-m", "u:12345:rw-"]);
     unkept_told_once(("-A", "ACLs"), marked);
+}
+
+/// `-X` alone carries no ACL, `-A` alone no other attribute, and both
+/// together carry both.
+#[test]
+fn x_and_a_each_carry_their_own_and_together_both() {
+    if !need_tools() {
+        return;
+    }
+    let srv = Server::start();
+    fs::create_dir_all(srv.path("t")).unwrap();
+    let here = tempdir("cli_acls_xa");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"f").unwrap();
+    let f = fs::File::open(src.join("f")).unwrap();
+    tfd_sys::fsetxattr(std::os::fd::AsFd::as_fd(&f), c"user.a", b"1").unwrap();
+    setfacl(&src.join("f"), &["-m", "u:12345:rw-"]);
+    let has = |p: &Path| {
+        let f = fs::File::open(p).unwrap();
+        let names = tfd_sys::fxattrs(std::os::fd::AsFd::as_fd(&f), |_| true, (65_536, 65_536)).unwrap();
+        let mut names: Vec<String> = names.into_iter().map(|(n, _)| String::from_utf8(n).unwrap()).collect();
+        names.sort();
+        names
+    };
+    let acl = "system.posix_acl_access".to_string();
+    for (flags, to, want) in [
+        (&["-X"][..], "t/x", vec!["user.a".to_string()]),
+        (&["-A"], "t/a", vec![acl.clone()]),
+        (&["-X", "-A"], "t/xa", vec![acl.clone(), "user.a".to_string()]),
+    ] {
+        let mut args = vec!["mirror", "-R"];
+        args.extend(flags);
+        args.extend([s(&src), to]);
+        tf(&srv, &args);
+        assert_eq!(has(&srv.path(to).join("f")), want, "{}", args.join(" "));
+    }
 }
