@@ -176,6 +176,8 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: extended attributes (doc/compatibility.md "Extended attributes")
     row(tfp_wire::xattr::GET, xattr::get, ANY, needs(&[bits::RFILE])),
     row(tfp_wire::xattr::SET, xattr::set, ANY, needs(&[bits::WFILE])),
+    row(tfp_wire::xattr::ACL_GET, xattr::get_acls, ANY, needs(&[bits::RFILE])),
+    row(tfp_wire::xattr::ACL_SET, xattr::set_acls, ANY, needs(&[bits::WFILE])),
     // tfd's own: compressed data (doc/compatibility.md "Compression")
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
     row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),

@@ -13,6 +13,11 @@
 //! and unjailed, as it keeps owners ([`super::putmany_archive::privileged`]);
 //! tfd's own bookkeeping (`user.tfd.*`: upload marks, a stage's journal) is
 //! never listed, never set and never removed.
+//!
+//! `TFDACLS` and `TFDSETACLS` (`tf -A`) do the same for the POSIX ACLs
+//! alone (`system.posix_acl_access`, `system.posix_acl_default`), for any
+//! session: the kernel lets only the file's owner (or root) set them, and
+//! checks the value (a malformed ACL is `EINVAL`).
 
 use super::stage::failed;
 use super::{CmdResult, Reply};
@@ -46,35 +51,64 @@ fn scope(s: &Session) -> Scope {
 /// directory `path` the session may see.
 pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
     let scope = scope(s);
-    let fd = match opened(s, arg) {
-        Ok(fd) => fd,
-        Err(r) => return r,
-    };
-    let pairs = match sys::fxattrs(fd.as_fd(), |n| shown(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES)) {
-        Ok(p) => p,
-        Err(e) => return refused(s, wire::GET, &e, "could not be read"),
-    };
-    match Xattrs::new(pairs) {
-        Ok(xattrs) => Ok(Reply::Data(Listing { scope, xattrs }.encode())),
-        Err(_) => refused(s, wire::GET, &io::Error::from_raw_os_error(libc::E2BIG), "are too many"),
-    }
+    told(s, arg, (wire::GET, scope))
+}
+
+/// `TFDACLS <path>` → `OK acl <list>`: the POSIX ACLs of the file or
+/// directory `path` (an access ACL the mode says alone is not told).
+pub fn get_acls(s: &mut Session, arg: &[u8]) -> CmdResult {
+    told(s, arg, (wire::ACL_GET, Scope::Acl))
 }
 
 /// `TFDSETXATTRS <list><path>` → `OK`: the attributes of `path` in the
 /// session's scope become the list; those it does not name are removed.
 pub fn set(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let scope = scope(s);
+    made(s, arg, (wire::SET, scope))
+}
+
+/// `TFDSETACLS <list><path>` → `OK`: the POSIX ACLs of `path` become the
+/// list's, as the session's user: the kernel lets the file's owner set
+/// them, or root (a session tfd serves as root); a default ACL is a
+/// directory's alone.
+pub fn set_acls(s: &mut Session, arg: &[u8]) -> CmdResult {
+    made(s, arg, (wire::ACL_SET, Scope::Acl))
+}
+
+/// The names of `scope` the file or directory `arg` has, answered.
+fn told(s: &Session, arg: &[u8], (cmd, scope): (&str, Scope)) -> CmdResult {
+    let fd = match opened(s, arg) {
+        Ok(fd) => fd,
+        Err(r) => return r,
+    };
+    let mut pairs = match sys::fxattrs(fd.as_fd(), |n| shown(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES)) {
+        Ok(p) => p,
+        Err(e) => return refused(s, cmd, &e, "could not be read"),
+    };
+    pairs.retain(|(n, v)| wire::acl_carried(n, v));
+    match Xattrs::new(pairs) {
+        Ok(xattrs) => Ok(Reply::Data(Listing { scope, xattrs }.encode())),
+        Err(_) => refused(s, cmd, &io::Error::from_raw_os_error(libc::E2BIG), "are too many"),
+    }
+}
+
+/// The names of `scope` of the path `arg` names made its list's.
+fn made(s: &Session, arg: &[u8], (cmd, scope): (&str, Scope)) -> CmdResult {
     let Some(want) = Set::parse(arg) else {
-        info!("{} {}: a malformed or oversized list", s.peer(), wire::SET);
+        info!("{} {cmd}: a malformed or oversized list", s.peer());
         return failed(Failed::MissingParameter, "a malformed or oversized attribute list");
     };
-    let scope = scope(s);
     if let Some((n, _)) = want.xattrs.pairs().iter().find(|(n, _)| !shown(scope, n)) {
         let why = if n.starts_with(OWN) {
             "user.tfd. attributes are tfd's own"
+        } else if scope == Scope::Acl {
+            "TFDSETACLS sets system.posix_acl_access and system.posix_acl_default alone"
+        } else if wire::is_acl(n) {
+            "ACLs are set with TFDSETACLS"
         } else {
             "only a session tfd serves as root, unjailed, may set trusted. and security. attributes"
         };
-        info!("{} {} refused: {why}", s.peer(), wire::SET);
+        info!("{} {cmd} refused: {why}", s.peer());
         return failed(Failed::AccessDenied, why);
     }
     let fd = match opened(s, want.path) {
@@ -88,7 +122,7 @@ pub fn set(s: &mut Session, arg: &[u8]) -> CmdResult {
         (wire::MAX_VALUE, wire::MAX_VALUES),
     ) {
         Ok(_) => Ok(Reply::Ok),
-        Err(e) => refused(s, wire::SET, &e, "could not be set"),
+        Err(e) => refused(s, cmd, &e, "could not be set"),
     }
 }
 
@@ -141,6 +175,10 @@ fn refused(s: &Session, cmd: &str, e: &io::Error, what: &str) -> CmdResult {
         Some(libc::ENOSPC | libc::EDQUOT) => (Failed::Quota, "no room for the attributes"),
         Some(libc::ENOTSUP) => (Failed::TransferApi, "the file system keeps no such attributes"),
         Some(libc::E2BIG | libc::ERANGE) => (Failed::TransferApi, "more attributes than one list carries"),
+        Some(libc::EINVAL) => (
+            Failed::TransferApi,
+            "a value the file system refuses (a malformed ACL?)",
+        ),
         _ => (Failed::TransferApi, "the attributes could not be read or set"),
     };
     failed(code, why)

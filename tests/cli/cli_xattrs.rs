@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use tfd_testkit::*;
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -53,7 +53,7 @@ fn tree(src: &Path) {
 
 /// Every entry's mtime put in the past: what a second run finds unchanged
 /// it leaves alone (a file of this second would be compared again).
-fn old_times(src: &Path) {
+pub(crate) fn old_times(src: &Path) {
     let o = Command::new("find")
         .arg(src)
         .args(["-exec", "touch", "-h", "-d", "@1600000000.123456789", "{}", "+"])
@@ -83,7 +83,7 @@ fn dump(dir: &Path) -> BTreeMap<String, String> {
 }
 
 /// Every entry's mtime (nanoseconds) and ctime below `dir`, no link followed.
-fn times(dir: &Path) -> BTreeMap<String, (i64, i64, i64)> {
+pub(crate) fn times(dir: &Path) -> BTreeMap<String, (i64, i64, i64)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -105,16 +105,15 @@ fn times(dir: &Path) -> BTreeMap<String, (i64, i64, i64)> {
 #[track_caller]
 fn same(got: &Path, (want, src): (&Path, &Path), what: &str) {
     assert_eq!(dump(got), dump(want), "{what}: attributes differ");
-    let mtimes = |d| {
-        times(d)
-            .into_iter()
-            .map(|(k, t)| (k, (t.0, t.1)))
-            .collect::<BTreeMap<_, _>>()
-    };
     assert_eq!(mtimes(got), mtimes(src), "{what}: mtimes differ");
 }
 
-fn tf(srv: &Server, args: &[&str]) {
+/// Every entry's mtime below `dir` ([`times`] without the ctimes).
+pub(crate) fn mtimes(dir: &Path) -> BTreeMap<String, (i64, i64)> {
+    times(dir).into_iter().map(|(k, t)| (k, (t.0, t.1))).collect()
+}
+
+pub(crate) fn tf(srv: &Server, args: &[&str]) {
     ok(&srv.tf(args), &args.join(" "));
 }
 
@@ -178,25 +177,45 @@ fn attributes_go_both_ways_as_rsync_keeps_them_and_a_second_run_changes_nothing(
     set(&src.join("plain"), "user.new", b"new");
     remove(&src, "user.top");
     // the changes moved ctimes alone
-    tf(&srv, &["put", "-r", "-a", "-X", s(&src), "t"]);
-    same(&srv.path("t/src"), (&src, &src), "put -r -aX of changed attributes");
-    tf(&srv, &["mirror", "-X", "t/src", s(&back)]);
-    same(&back, (&src, &src), "mirror -X of changed attributes");
-    tf(&srv, &["get", "-r", "-a", "-X", "t/src", s(&out)]);
-    same(&out.join("src"), (&src, &src), "get -r -aX of changed attributes");
-    tf(&srv, &["mirror", "-R", "-X", s(&src), "t/again"]);
-    same(&srv.path("t/again"), (&src, &src), "mirror -R -X of changed attributes");
+    let check = |got: &Path, what: &str| same(got, (&src, &src), &format!("{what} of changed attributes"));
+    four_ways(&srv, "-X", (&src, &out, &back), check);
+}
+
+/// The four ways once more, each copy checked by `check(copy, run)`: `put
+/// -r -a FLAG` of `src` into the server's `t`, `mirror FLAG` of `t/src` into
+/// `back`, `get -r -a FLAG` of it into `out`, `mirror -R FLAG` of `src` into
+/// `t/again`.
+pub(crate) fn four_ways(
+    srv: &Server,
+    flag: &str,
+    (src, out, back): (&Path, &Path, &Path),
+    check: impl Fn(&Path, &str),
+) {
+    tf(srv, &["put", "-r", "-a", flag, s(src), "t"]);
+    check(&srv.path("t/src"), &format!("put -r -a {flag}"));
+    tf(srv, &["mirror", flag, "t/src", s(back)]);
+    check(back, &format!("mirror {flag}"));
+    tf(srv, &["get", "-r", "-a", flag, "t/src", s(out)]);
+    check(&out.join("src"), &format!("get -r -a {flag}"));
+    tf(srv, &["mirror", "-R", flag, s(src), "t/again"]);
+    check(&srv.path("t/again"), &format!("mirror -R {flag}"));
 }
 
 #[test]
 fn without_a_put_refuses_x_plainly() {
+    refused_without_a("-X", "-X keeps extended attributes with -a");
+}
+
+/// `put -r FLAG` without `-a` is refused with one sentence that `said`
+/// begins, nothing made.
+pub(crate) fn refused_without_a(flag: &str, said: &str) {
     let srv = Server::start();
-    let here = tempdir("cli_xattrs_no_a");
+    let here = tempdir("cli_no_a");
     fs::write(here.join("f"), b"f").unwrap();
-    let o = srv.tf(&["put", "-r", "-X", s(&here), "x"]);
+    let o = srv.tf(&["put", "-r", flag, s(&here), "x"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(err.contains("-X keeps extended attributes with -a"), "{err}");
+    assert!(err.contains(said), "{err}");
     assert!(!srv.path("x").exists());
 }
 
@@ -206,32 +225,43 @@ fn without_a_put_refuses_x_plainly() {
 /// kept.
 #[test]
 fn a_server_without_attributes_is_told_once_and_the_copy_goes_on() {
+    let marked = |src: &Path| {
+        set(&src.join("b"), "user.a", b"1");
+        set(&src.join("d"), "user.d", b"2");
+    };
+    unkept_told_once(("-X", "extended attributes"), marked);
+}
+
+/// Against the liar (a server without tfd's attribute and ACL commands:
+/// it answers them UNKNOWN), `mirror -R FLAG` and `mirror FLAG` copy a tree
+/// whose entries `mark` gave what `FLAG` keeps, and say once, in a line
+/// naming `what`, that it was not kept.
+pub(crate) fn unkept_told_once((flag, what): (&str, &str), mark: impl Fn(&Path)) {
     use tfd_testkit::liar::{Liar, Node, Script};
-    let here = tempdir("cli_xattrs_unkept");
+    let here = tempdir("cli_unkept");
     let src = here.join("src");
     fs::create_dir_all(src.join("d")).unwrap();
     fs::write(src.join("d/a"), b"one").unwrap();
     fs::write(src.join("b"), b"two").unwrap();
-    set(&src.join("b"), "user.a", b"1");
-    set(&src.join("d"), "user.d", b"2");
-    let once = |o: &std::process::Output, what: &str| {
+    mark(&src);
+    let once = |o: &std::process::Output, run: &str| {
         let t = crate::output::text(o);
-        assert!(o.status.success(), "{what}: {t}");
-        let said: Vec<&str> = t.lines().filter(|l| l.contains("extended attributes")).collect();
-        assert_eq!(said.len(), 1, "{what}: {t}");
-        assert!(said[0].contains("not kept"), "{what}: {t}");
+        assert!(o.status.success(), "{run}: {t}");
+        let said: Vec<&str> = t.lines().filter(|l| l.contains(what)).collect();
+        assert_eq!(said.len(), 1, "{run}: {t}");
+        assert!(said[0].contains("not kept"), "{run}: {t}");
     };
     let liar = Liar::start(Script::new().dir("into"));
     let o = liar
-        .tf_command(&["mirror", "-R", "-X", s(&src), "up"])
+        .tf_command(&["mirror", "-R", flag, s(&src), "up"])
         .output()
         .unwrap();
-    once(&o, "mirror -R -X");
+    once(&o, &format!("mirror -R {flag}"));
     assert_eq!(liar.node("up/d/a"), Some(Node::File(b"one".to_vec())));
     let o = liar
-        .tf_command(&["mirror", "-X", "up", s(&here.join("down"))])
+        .tf_command(&["mirror", flag, "up", s(&here.join("down"))])
         .output()
         .unwrap();
-    once(&o, "mirror -X");
+    once(&o, &format!("mirror {flag}"));
     assert_eq!(fs::read(here.join("down/b")).unwrap(), b"two");
 }

@@ -6,6 +6,7 @@
 //! test must not touch process-wide state (environment, working directory, umask).
 
 mod cli;
+mod cli_acls;
 mod cli_archive;
 mod cli_archive_setid;
 mod cli_archive_tree;

@@ -96,6 +96,9 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // extended attributes: of a missing file, an empty set on one
         "TFDXATTRS" => p(MISSING, Flow::Frame),
         "TFDSETXATTRS" => p(&[&b"0 "[..], MISSING].concat(), Flow::Frame),
+        // ACLs: of a missing file, none on one
+        "TFDACLS" => p(MISSING, Flow::Frame),
+        "TFDSETACLS" => p(&[&b"0 "[..], MISSING].concat(), Flow::Frame),
         // compressed data: the probe, and a range into a missing stage
         "TFDZSTD" => p(b"", Flow::Frame),
         "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),

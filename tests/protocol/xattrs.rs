@@ -3,6 +3,7 @@
 //! them a list, through the descriptor it opened; tfd's own `user.tfd.`
 //! bookkeeping is never shown or set, a symlink is never followed, and a
 //! malformed or oversized list is FAILED with the session going on.
+//! TFDACLS and TFDSETACLS do the same for the POSIX ACLs alone.
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -140,4 +141,76 @@ fn malformed_lists_links_and_tfds_names_are_failed_and_the_session_goes_on() {
     // the session is intact
     assert_eq!(set(&mut c, &one, "f"), Status::Ok(vec![]));
     assert_eq!(on_disk(&srv.path("f")), one.pairs());
+}
+
+/// An access ACL naming a user and a group (the kernel's binary form).
+fn named_acl() -> Vec<u8> {
+    const ANY: u32 = u32::MAX;
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (1u16, 6u16, ANY),
+        (2, 6, 12345),
+        (4, 4, ANY),
+        (8, 4, 54321),
+        (0x10, 6, ANY),
+        (0x20, 4, ANY),
+    ] {
+        v.extend(tag.to_le_bytes());
+        v.extend(perm.to_le_bytes());
+        v.extend(id.to_le_bytes());
+    }
+    v
+}
+
+/// TFDACLS and TFDSETACLS (`-A`) carry the POSIX ACLs alone, in scope
+/// `acl`: TFDXATTRS never lists them and TFDSETXATTRS never sets them;
+/// TFDSETACLS leaves `user.` attributes as they are; an access ACL the
+/// mode says alone is not told; a directory takes a default ACL.
+#[test]
+fn acls_are_their_own_commands_and_attributes_never_carry_them() {
+    use tfp_wire::xattr::{ACLS, ACL_GET, ACL_SET};
+    let srv = Server::start();
+    std::fs::create_dir_all(srv.path("t/d")).unwrap();
+    std::fs::write(srv.path("t/f"), b"data").unwrap();
+    let f = File::open(srv.path("t/f")).unwrap();
+    tfd_sys::fsetxattr(f.as_fd(), c"user.keep", b"1").unwrap();
+    let mut c = srv.client();
+    let acl = named_acl();
+    let access = |v: &[u8]| Xattrs::new(vec![(ACLS[0].to_vec(), v.to_vec())]).unwrap();
+    let arg = |x: &Xattrs, p: &str| {
+        Set {
+            xattrs: x.clone(),
+            path: p.as_bytes(),
+        }
+        .encode()
+    };
+    let st = c.call(SET, &arg(&access(&acl), "t/f")).unwrap();
+    assert!(matches!(st, Status::Failed(1, _)), "TFDSETXATTRS of an ACL: {st:?}");
+    assert_ok(c.call(ACL_SET, &arg(&access(&acl), "t/f")).unwrap());
+    assert_eq!(
+        tfd_sys::fgetxattr(f.as_fd(), c"system.posix_acl_access", 1024).unwrap(),
+        acl
+    );
+    assert_eq!(on_disk(&srv.path("t/f")), [(b"user.keep".to_vec(), b"1".to_vec())]);
+    let told = |c: &mut tfp_client::Client, cmd: &str, p: &str| match c.call(cmd, p.as_bytes()).unwrap() {
+        Status::Ok(d) => Listing::parse(&d).unwrap(),
+        st => panic!("{cmd} {p}: {st:?}"),
+    };
+    let l = told(&mut c, ACL_GET, "t/f");
+    assert_eq!((l.scope, l.xattrs), (Scope::Acl, access(&acl)));
+    assert_eq!(told(&mut c, GET, "t/f").xattrs, list(&[("user.keep", b"1")]));
+    // a default ACL on a directory, none on a file; a set without names removes
+    let both = Xattrs::new(vec![(ACLS[0].to_vec(), acl.clone()), (ACLS[1].to_vec(), acl.clone())]).unwrap();
+    assert_ok(c.call(ACL_SET, &arg(&both, "t/d")).unwrap());
+    assert_eq!(told(&mut c, ACL_GET, "t/d").xattrs, both);
+    assert!(matches!(
+        c.call(ACL_SET, &arg(&both, "t/f")).unwrap(),
+        Status::Failed(..)
+    ));
+    assert_ok(c.call(ACL_SET, &arg(&Xattrs::default(), "t/f")).unwrap());
+    assert!(told(&mut c, ACL_GET, "t/f").xattrs.is_empty());
+    assert_eq!(on_disk(&srv.path("t/f")), [(b"user.keep".to_vec(), b"1".to_vec())]);
+    // a TFDSETXATTRS without names leaves the ACLs
+    assert_ok(c.call(SET, &arg(&Xattrs::default(), "t/d")).unwrap());
+    assert_eq!(told(&mut c, ACL_GET, "t/d").xattrs, both);
 }

@@ -4,6 +4,7 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
+mod acls;
 mod archive_links;
 mod attacks;
 mod attacks_flood;

@@ -57,6 +57,8 @@ struct Words {
     sparse: bool,
     /// `-X`: extended attributes kept (the run's config).
     xattrs: bool,
+    /// `-A`: POSIX ACLs kept (the run's config).
+    acls: bool,
     show: Show,
     src: String,
     dst: String,
@@ -116,6 +118,7 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
         compress,
         sparse: g.flag("-S"),
         xattrs: g.flag("-X"),
+        acls: g.flag("-A"),
         show: Show::of(&g, false),
         src: src.clone(),
         dst: dst.clone(),
@@ -129,6 +132,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
         compress,
         sparse,
         xattrs,
+        acls,
         show,
         src,
         dst,
@@ -141,6 +145,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     own.compress = compress.unwrap_or(own.compress);
     own.sparse = sparse;
     own.xattrs = xattrs;
+    own.acls = acls;
     let (c, cfg) = (&mut *x.c, &own);
     o.fai = x.fai;
     let mut again = vec!["mirror"];

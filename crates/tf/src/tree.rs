@@ -67,8 +67,8 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-L" | "--copy-links"
-            | "--jobs" | "--exclude" | "--include" => return true,
+            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-A" | "--acls" | "-L"
+            | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
@@ -101,6 +101,8 @@ struct Opts {
     sparse: bool,
     /// `-X`: extended attributes kept (the run's config).
     xattrs: bool,
+    /// `-A`: POSIX ACLs kept (the run's config).
+    acls: bool,
     sources: Vec<String>,
     dest: String,
     /// `-i`, `--json` (or `-n`'s items).
@@ -176,9 +178,13 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     if let Some(Err(m)) = backup.as_ref().map(|w| w.check()) {
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
-    let (sparse, xattrs) = (g.flag("-S"), g.flag("-X"));
+    let (sparse, xattrs, acls) = (g.flag("-S"), g.flag("-X"), g.flag("-A"));
     if xattrs && keeps.is_none() {
         let m = format!("{cmd}: -X keeps extended attributes with -a (a tree's copy as rsync -aX makes it)");
+        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
+    }
+    if acls && keeps.is_none() {
+        let m = format!("{cmd}: -A keeps ACLs with -a (a tree's copy as rsync -aA makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
     let mut pos = g.positional;
@@ -217,6 +223,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         compress,
         sparse,
         xattrs,
+        acls,
         sources: pos,
         dest,
         show,
@@ -466,6 +473,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     own.compress = o.compress.unwrap_or(own.compress);
     own.sparse = o.sparse;
     own.xattrs = o.xattrs;
+    own.acls = o.acls;
     let (c, cfg) = (&mut *x.c, &own);
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);

@@ -98,6 +98,7 @@ pub mod tree;
 pub mod tz;
 pub mod v251;
 
+
 use caps::{Caps, Ext};
 use openssl::pkey::Public;
 use openssl::rsa::Rsa;
@@ -192,6 +193,9 @@ pub struct ClientConfig {
     /// `-X`: a tree's files and directories get their source's extended
     /// attributes after the copy (`tree::mirror`'s last step).
     pub xattrs: bool,
+    /// `-A`: a tree's files and directories get their source's POSIX ACLs
+    /// after the copy and its modes (`tree::mirror`'s last step).
+    pub acls: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -218,6 +222,7 @@ impl ClientConfig {
             backup: None,
             sparse: false,
             xattrs: false,
+            acls: false,
             cancel: None,
             meter: None,
             compress: Default::default(),

@@ -1,7 +1,7 @@
-//! The body of target `xattr`: `TFDXATTRS`'s answer and `TFDSETXATTRS`'s
-//! argument (`tfp_wire::xattr`).
+//! The body of target `xattr`: `TFDXATTRS`'s and `TFDACLS`' answer and
+//! `TFDSETXATTRS`'s and `TFDSETACLS`' argument (`tfp_wire::xattr`).
 
-use tfp_wire::xattr::{carried, Listing, Set, MAX_LIST, MAX_VALUE, MAX_VALUES};
+use tfp_wire::xattr::{carried, is_acl, Listing, Set, MAX_LIST, MAX_VALUE, MAX_VALUES};
 
 /// No input panics; a list taken is within the kernel's bounds, every name
 /// within its scope, and re-encodes to exactly the input.
@@ -12,7 +12,9 @@ pub fn xattr(data: &[u8]) {
     }
     if let Some(s) = Set::parse(data) {
         let p = s.xattrs.pairs();
-        assert!(p.iter().all(|(n, v)| carried(n, true) && v.len() <= MAX_VALUE));
+        assert!(p
+            .iter()
+            .all(|(n, v)| (carried(n, true) || is_acl(n)) && v.len() <= MAX_VALUE));
         assert!(p.iter().map(|(n, _)| n.len() + 1).sum::<usize>() <= MAX_LIST);
         assert!(p.iter().map(|(_, v)| v.len()).sum::<usize>() <= MAX_VALUES);
         assert!(!s.path.is_empty());

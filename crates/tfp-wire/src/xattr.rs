@@ -6,7 +6,12 @@
 //!   attributes the session may see (`user` scope: `user.` names alone;
 //!   `all`: `user.`, `trusted.` and `security.`, a root session);
 //! - `TFDSETXATTRS <list><path>`: the path's attributes in the session's
-//!   scope become the list: names not given are removed. Answered `OK`.
+//!   scope become the list: names not given are removed. Answered `OK`;
+//! - `TFDACLS <path>` and `TFDSETACLS <list><path>` (`-A`): the same for
+//!   the POSIX ACLs alone ([`ACLS`], scope `acl`), kept apart so that `-X`
+//!   never touches ACLs and `-A` never touches other attributes, and so
+//!   that a server without ACLs answers `UNKNOWN` rather than read a flag
+//!   as a path.
 //!
 //! A list is `<n> ` and then, for each attribute, `<name length>:<value
 //! length>:<name><value>`. Names are 1..=[`MAX_NAME`] bytes without NUL in
@@ -23,6 +28,15 @@ pub const SET: &str = "TFDSETXATTRS";
 
 /// The longest name (the kernel's `XATTR_NAME_MAX`).
 pub const MAX_NAME: usize = 255;
+/// The command that reads a path's POSIX ACLs.
+pub const ACL_GET: &str = "TFDACLS";
+/// The command that sets a path's POSIX ACLs (replacing them).
+pub const ACL_SET: &str = "TFDSETACLS";
+
+/// The names of a POSIX ACL, the kernel's binary form (numeric uids and
+/// gids): the access ACL and a directory's default ACL.
+pub const ACLS: [&[u8]; 2] = [b"system.posix_acl_access", b"system.posix_acl_default"];
+
 /// The largest value (the kernel's `XATTR_SIZE_MAX`).
 pub const MAX_VALUE: usize = 65_536;
 /// The names of one path together, each with its NUL (the kernel's
@@ -47,6 +61,28 @@ pub fn carried(name: &[u8], privileged: bool) -> bool {
             .any(|ns| name.starts_with(ns) && name.len() > ns.len())
 }
 
+/// Whether `name` is a POSIX ACL's ([`ACLS`]).
+pub fn is_acl(name: &[u8]) -> bool {
+    ACLS.contains(&name)
+}
+
+/// Whether the ACL `value` of `name` is one to carry: a default ACL
+/// always; an access ACL unless it says no more than the mode does (its
+/// owner, group and other entries alone: setting the mode makes it, and
+/// `getfacl` shows it alike). An unreadable value is carried, for the
+/// kernel that sets it to judge.
+pub fn acl_carried(name: &[u8], value: &[u8]) -> bool {
+    const USER_OBJ: u16 = 0x01;
+    const GROUP_OBJ: u16 = 0x04;
+    const OTHER: u16 = 0x20;
+    if name != ACLS[0] || value.len() < 4 || (value.len() - 4) % 8 != 0 {
+        return true;
+    }
+    value[4..]
+        .chunks_exact(8)
+        .any(|e| !matches!(u16::from_le_bytes([e[0], e[1]]), USER_OBJ | GROUP_OBJ | OTHER))
+}
+
 /// Which names a session may read and set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -54,6 +90,9 @@ pub enum Scope {
     User,
     /// `user.`, `trusted.` and `security.` (a root session).
     All,
+    /// The POSIX ACLs ([`ACLS`]) alone: `TFDACLS`' scope, any session's
+    /// (the kernel lets the file's owner or root set them).
+    Acl,
 }
 
 impl Scope {
@@ -61,12 +100,16 @@ impl Scope {
         match self {
             Scope::User => b"user",
             Scope::All => b"all",
+            Scope::Acl => b"acl",
         }
     }
 
     /// Whether the scope takes `name`.
     pub fn takes(self, name: &[u8]) -> bool {
-        carried(name, self == Scope::All)
+        match self {
+            Scope::Acl => is_acl(name),
+            _ => carried(name, self == Scope::All),
+        }
     }
 }
 
@@ -192,6 +235,7 @@ impl Listing {
         let scope = match &data[..i] {
             b"user" => Scope::User,
             b"all" => Scope::All,
+            b"acl" => Scope::Acl,
             _ => return None,
         };
         let (xattrs, rest) = Xattrs::parse(&data[i + 1..])?;
@@ -214,10 +258,10 @@ impl<'a> Set<'a> {
     }
 
     /// The argument read; None: a malformed list, a name in no namespace
-    /// `-X` carries, or no path.
+    /// `-X` carries and no ACL's, or no path.
     pub fn parse(arg: &'a [u8]) -> Option<Set<'a>> {
         let (xattrs, path) = Xattrs::parse(arg)?;
-        let known = xattrs.pairs().iter().all(|(n, _)| carried(n, true));
+        let known = xattrs.pairs().iter().all(|(n, _)| carried(n, true) || is_acl(n));
         (known && !path.is_empty()).then_some(Set { xattrs, path })
     }
 }
@@ -289,5 +333,35 @@ mod tests {
         assert!(carried(b"user.x", false) && !carried(b"user.", false));
         assert!(!carried(b"trusted.x", false) && carried(b"trusted.x", true));
         assert!(carried(b"security.selinux", true) && !carried(b"system.posix_acl_access", true));
+        assert!(Scope::Acl.takes(b"system.posix_acl_default") && !Scope::Acl.takes(b"user.x"));
+        assert!(!Scope::All.takes(b"system.posix_acl_access") && !Scope::Acl.takes(b"system.posix_acl"));
+        assert!(Listing::parse(b"acl 1 23:4:system.posix_acl_access\x02\0\0\0").is_some());
+        assert!(Listing::parse(b"acl 1 6:1:user.a1").is_none());
+        assert!(Set::parse(b"1 24:0:system.posix_acl_defaultd").is_some());
+    }
+
+    #[test]
+    fn an_access_acl_the_mode_says_is_not_carried() {
+        let acl = |entries: &[(u16, u16, u32)]| {
+            let mut v = 2u32.to_le_bytes().to_vec();
+            for (tag, perm, id) in entries {
+                v.extend(tag.to_le_bytes());
+                v.extend(perm.to_le_bytes());
+                v.extend(id.to_le_bytes());
+            }
+            v
+        };
+        let minimal = acl(&[(1, 6, u32::MAX), (4, 4, u32::MAX), (0x20, 4, u32::MAX)]);
+        let named = acl(&[
+            (1, 6, u32::MAX),
+            (2, 6, 1234),
+            (4, 4, u32::MAX),
+            (0x10, 6, u32::MAX),
+            (0x20, 4, u32::MAX),
+        ]);
+        assert!(!acl_carried(ACLS[0], &minimal));
+        assert!(acl_carried(ACLS[1], &minimal), "a default ACL always is");
+        assert!(acl_carried(ACLS[0], &named));
+        assert!(acl_carried(ACLS[0], b"bad"));
     }
 }

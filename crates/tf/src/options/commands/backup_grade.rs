@@ -16,8 +16,11 @@ const XATTRS_HELP: &str =
     "extended attributes: each file's and directory's made its source's (user.;\ntrusted. and security. where both ends are root), as rsync -X";
 const XATTRS_DOC: &str = "Keep extended attributes, as\n.B rsync \\-X\ndoes: after the copy, every file and directory of the tree (its top too) gets\nthe attribute set of its source, names the source lacks removed. The\n.B user.\nnamespace always;\n.BR trusted. \" and \" security.\nonly where both ends are root (tfd serves the session as root, unjailed, and\ntf runs as root);\n.B system.\n(ACLs) never. Sets are compared first: an unchanged one is not sent again, and\nsetting one leaves the mtime as it is. Symlinks and special files keep none.\nA value is at most 64 KiB and a list of names 64 KiB, as the kernel bounds\nthem. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. On tfd this is its extended\\-attribute extension; a\nserver without it keeps none, and tf says so once while the copy goes on.\n";
 
+const ACLS_HELP: &str = "POSIX ACLs, access and default: each file's and directory's made its\nsource's (as rsync -A)";
+const ACLS_DOC: &str = "Keep POSIX ACLs, as\n.B rsync \\-A\ndoes: after the copy and its modes, every file and directory of the tree (its\ntop too) gets the access ACL of its source and every directory its default\nACL; an ACL the source lacks is removed. An access ACL that says no more than\nthe mode (no named user or group, no mask) is the mode, which the copy gives\nalready. ACLs carry users and groups by number, as\n.B \\-\\-numeric\\-ids\nsays. They are set as the receiving side's user: the kernel lets the file's\nowner (or root) set them, so a session sets those of its own files alone.\nCompared first: an unchanged ACL is not sent again, and setting one leaves the\nmtime as it is. Symlinks and special files keep none. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. On tfd this is its ACL extension; a server without it\nkeeps none, and tf says so once while the copy goes on.\n";
+
 /// The rows of `family`.
-const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 3] {
+const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 4] {
     let sparse = CmdOpt {
         family,
         commands,
@@ -41,14 +44,22 @@ const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 3] 
             doc: XATTRS_DOC,
             ..sparse
         },
+        CmdOpt {
+            name: "-A",
+            help: ACLS_HELP,
+            doc: ACLS_DOC,
+            ..sparse
+        },
     ]
 }
 
-const TREE: [CmdOpt; 3] = rows(Family::Tree, XFER);
-const MIRROR: [CmdOpt; 3] = rows(Family::Mirror, &["mirror"]);
+const TREE: [CmdOpt; 4] = rows(Family::Tree, XFER);
+const MIRROR: [CmdOpt; 4] = rows(Family::Mirror, &["mirror"]);
 
 /// The rows, each family's.
-pub static ROWS: &[CmdOpt] = &[TREE[0], TREE[1], TREE[2], MIRROR[0], MIRROR[1], MIRROR[2]];
+pub static ROWS: &[CmdOpt] = &[
+    TREE[0], TREE[1], TREE[2], TREE[3], MIRROR[0], MIRROR[1], MIRROR[2], MIRROR[3],
+];
 
 /// Their long names ([`super::LONG_NAMES`]).
 pub static LONG_NAMES: &[(Family, &str, &str)] = &[
@@ -56,4 +67,6 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-S", "--sparse"),
     (Family::Tree, "-X", "--xattrs"),
     (Family::Mirror, "-X", "--xattrs"),
+    (Family::Tree, "-A", "--acls"),
+    (Family::Mirror, "-A", "--acls"),
 ];

@@ -189,8 +189,9 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
         t,
     );
     n.transferred += nodes;
-    if cfg.xattrs {
-        xattrs::down(c, (&src, &land), &theirs, &failed_dirs, t)?;
+    // after the modes: an ACL's mask is its file's group bits
+    for kind in xattrs::kinds(cfg) {
+        xattrs::down(c, (kind, &src, &land), &theirs, &failed_dirs, t)?;
     }
     moves::after(c, (o.remove_source, false), (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))

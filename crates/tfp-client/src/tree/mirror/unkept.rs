@@ -44,12 +44,19 @@ pub(super) fn holes(cfg: &crate::ClientConfig, t: &mut Tally<'_>) {
     }
 }
 
-/// Tells once, at the run's end, that `-X` met a server without tfd's
-/// attribute commands: the copy went on, its attributes were not kept.
+/// Tells once, at the run's end, that `-X` (`-A`) met a server without
+/// tfd's attribute (ACL) commands: the copy went on, they were not kept.
 pub(super) fn xattrs(cfg: &crate::ClientConfig, t: &mut Tally<'_>) {
-    if cfg.xattrs && super::xattrs::unkept_taken() {
+    use super::xattrs::Kind;
+    if cfg.xattrs && Kind::Xattrs.unkept_taken() {
         t.note(format!(
             "{}: the server has no tfd extended attributes: not kept: the files' extended attributes (-X)",
+            t.verb
+        ));
+    }
+    if cfg.acls && Kind::Acls.unkept_taken() {
+        t.note(format!(
+            "{}: the server has no tfd ACLs: not kept: the files' and directories' POSIX ACLs (-A)",
             t.verb
         ));
     }

@@ -201,8 +201,9 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
             }
         };
     }
-    if cfg.xattrs {
-        xattrs::up(c, (&src, &dst), &ours, &failed_dirs, t)?;
+    // after the modes: an ACL's mask is its file's group bits
+    for kind in xattrs::kinds(cfg) {
+        xattrs::up(c, (kind, &src, &dst), &ours, &failed_dirs, t)?;
     }
     moves::after(c, (o.remove_source, true), (&ours, &src, &dst), t)?;
     Ok(Some((n, Vec::new())))

@@ -13,27 +13,76 @@
 //! server says its session's scope); a server's names this end may not
 //! handle are kept as they are. A server without the commands keeps no
 //! attributes, and the run says so once.
+//!
+//! POSIX ACLs (`-A`) are the same step of their own kind ([`Kind::Acls`]):
+//! `TFDACLS` and `TFDSETACLS`, the names `system.posix_acl_access` and
+//! `system.posix_acl_default` alone (an access ACL the mode says alone is
+//! not one to carry, as rsync `-A`). It runs after the mode was given, so
+//! the ACL's mask is the source's: the mode's group bits are the mask of a
+//! file with an ACL, so the chmod before it and any of a later run agree.
 
 use super::super::names::{self, rjoin};
 use super::super::sync::Side;
 use crate::engine::events::Tally;
 use crate::engine::landing::Landing;
-use crate::remote::listing::{self, Kind};
+use crate::remote::listing::{self, Kind as Entry};
 use crate::remote::pipeline::pipelined;
 use crate::{Client, Error};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tfp_wire::xattr::{self as wire, carried, Listing, Scope, Set, Xattrs};
+use tfp_wire::xattr::{self as wire, acl_carried, carried, Listing, Scope, Set, Xattrs};
 use tfp_wire::Status;
 
 /// Set when a server had no attribute commands, until a run tells it.
 static UNKEPT: AtomicBool = AtomicBool::new(false);
+/// Set when a server had no ACL commands, until a run tells it.
+static UNKEPT_ACLS: AtomicBool = AtomicBool::new(false);
 
-/// Whether attributes went unkept since the last call (told once a run).
-pub fn unkept_taken() -> bool {
-    UNKEPT.swap(false, Ordering::Relaxed)
+/// What the step carries: the extended attributes (`-X`) or the POSIX
+/// ACLs (`-A`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Xattrs,
+    Acls,
+}
+
+impl Kind {
+    /// The commands that read and set them.
+    fn commands(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Xattrs => (wire::GET, wire::SET),
+            Kind::Acls => (wire::ACL_GET, wire::ACL_SET),
+        }
+    }
+
+    /// What a message calls them.
+    fn what(self) -> &'static str {
+        match self {
+            Kind::Xattrs => "attributes",
+            Kind::Acls => "ACLs",
+        }
+    }
+
+    fn unkept(self) -> &'static AtomicBool {
+        match self {
+            Kind::Xattrs => &UNKEPT,
+            Kind::Acls => &UNKEPT_ACLS,
+        }
+    }
+
+    /// Whether they went unkept since the last call (told once a run).
+    pub(super) fn unkept_taken(self) -> bool {
+        self.unkept().swap(false, Ordering::Relaxed)
+    }
+}
+
+/// The kinds `cfg` asks, in the order they are made (the ACLs last).
+pub(super) fn kinds(cfg: &crate::ClientConfig) -> impl Iterator<Item = Kind> {
+    [(cfg.xattrs, Kind::Xattrs), (cfg.acls, Kind::Acls)]
+        .into_iter()
+        .filter_map(|(on, k)| on.then_some(k))
 }
 
 /// The entries whose attributes cross: the root and the files and
@@ -43,7 +92,7 @@ fn entries(side: &Side, failed_dirs: &[Vec<u8>]) -> Vec<Vec<u8>> {
     std::iter::once(Vec::new())
         .chain(
             side.iter()
-                .filter(|(r, m)| matches!(m.kind, Kind::File | Kind::Dir) && !below(r))
+                .filter(|(r, m)| matches!(m.kind, Entry::File | Entry::Dir) && !below(r))
                 .map(|(r, _)| r.clone()),
         )
         .collect()
@@ -59,9 +108,20 @@ fn remote_of(dir: &[u8], rel: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Whether `name` crosses between a session of `scope` and this end.
+/// Whether `name` crosses between a session of `scope` and this end: an
+/// ACL whatever the ends' users (the kernel lets the owner set it).
 fn crosses(scope: Scope, name: &[u8]) -> bool {
-    carried(name, scope == Scope::All && tfd_sys::geteuid() == 0)
+    match scope {
+        Scope::Acl => scope.takes(name),
+        _ => carried(name, scope == Scope::All && tfd_sys::geteuid() == 0),
+    }
+}
+
+/// The names of the open `fd` that cross with a session of `scope`.
+fn held(fd: &OwnedFd, scope: Scope) -> std::io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut pairs = tfd_sys::fxattrs(fd.as_fd(), |n| crosses(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES))?;
+    pairs.retain(|(n, v)| acl_carried(n, v));
+    Ok(pairs)
 }
 
 /// Opens a local file or directory with no symlink followed (a link, FIFO
@@ -76,35 +136,42 @@ fn checked(fd: std::io::Result<OwnedFd>) -> std::io::Result<OwnedFd> {
 
 const OPEN: i32 = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
 
-/// The server's attribute sets of `rels` below `dir`, in order: `None`
+/// The server's sets of `kind` of `rels` below `dir`, in order: `None`
 /// where it refused (told); the whole `None` from a server without them.
 fn listings(
     c: &mut Client,
-    dir: &[u8],
+    (kind, dir): (Kind, &[u8]),
     rels: &[Vec<u8>],
     t: &mut Tally<'_>,
 ) -> Result<Option<Vec<Option<Listing>>>, Error> {
     let paths: Vec<Vec<u8>> = rels.iter().map(|r| remote_of(dir, r)).collect();
-    let answers = pipelined(c, wire::GET, &paths)?;
+    let answers = pipelined(c, kind.commands().0, &paths)?;
     if answers.iter().any(|a| matches!(a, Status::Unknown)) {
-        UNKEPT.store(true, Ordering::Relaxed);
+        kind.unkept().store(true, Ordering::Relaxed);
         return Ok(None);
     }
     let mut out = Vec::with_capacity(rels.len());
     for (p, a) in paths.iter().zip(answers) {
         out.push(match a {
             Status::Ok(d) => {
-                let l = Listing::parse(&d);
+                // a listing of another kind's scope is not this kind's
+                let l = Listing::parse(&d).filter(|l| (l.scope == Scope::Acl) == (kind == Kind::Acls));
                 if l.is_none() {
-                    t.refused(format!("{}: {}: a malformed attribute list", t.verb, names::shown(p)));
+                    t.refused(format!(
+                        "{}: {}: a malformed {} list",
+                        t.verb,
+                        names::shown(p),
+                        kind.what()
+                    ));
                 }
                 l
             }
             st => {
                 t.refused(format!(
-                    "{}: {}: attributes: {}",
+                    "{}: {}: {}: {}",
                     t.verb,
                     names::shown(p),
+                    kind.what(),
                     listing::status_text(&st)
                 ));
                 None
@@ -114,16 +181,17 @@ fn listings(
     Ok(Some(out))
 }
 
-/// Up: the server's `dst` gets the attributes of the local `src`'s entries.
+/// Up: the server's `dst` gets the sets of `kind` of the local `src`'s
+/// entries.
 pub(super) fn up(
     c: &mut Client,
-    (src, dst): (&Path, &[u8]),
+    (kind, src, dst): (Kind, &Path, &[u8]),
     ours: &Side,
     failed_dirs: &[Vec<u8>],
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let rels = entries(ours, failed_dirs);
-    let Some(theirs) = listings(c, dst, &rels, t)? else {
+    let Some(theirs) = listings(c, (kind, dst), &rels, t)? else {
         return Ok(());
     };
     let mut sets = Vec::new();
@@ -139,8 +207,7 @@ pub(super) fn up(
             checked(Ok(f.into()))
         };
         let scope = l.scope;
-        let read = open()
-            .and_then(|fd| tfd_sys::fxattrs(fd.as_fd(), |n| crosses(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES)));
+        let read = open().and_then(|fd| held(&fd, scope));
         // the server's names this end does not handle stay as they are
         let kept = l.xattrs.pairs().iter().filter(|(n, _)| !crosses(scope, n)).cloned();
         let want = read.and_then(|mine| {
@@ -156,29 +223,39 @@ pub(super) fn up(
                 .encode(),
             ),
             Ok(_) => {}
-            Err(e) => t.local(format!("{}: {}: attributes: {e}", t.verb, crate::escape::path(&local))),
+            Err(e) => t.local(format!(
+                "{}: {}: {}: {e}",
+                t.verb,
+                crate::escape::path(&local),
+                kind.what()
+            )),
         }
     }
-    for (arg, st) in sets.iter().zip(pipelined(c, wire::SET, &sets)?) {
+    for (arg, st) in sets.iter().zip(pipelined(c, kind.commands().1, &sets)?) {
         if !matches!(st, Status::Ok(_)) {
             let path = Set::parse(arg).map(|s| names::shown(s.path)).unwrap_or_default();
-            t.refused(format!("{}: {path}: attributes: {}", t.verb, listing::status_text(&st)));
+            t.refused(format!(
+                "{}: {path}: {}: {}",
+                t.verb,
+                kind.what(),
+                listing::status_text(&st)
+            ));
         }
     }
     Ok(())
 }
 
-/// Down: the local entries below `land` get the attributes of the server's
-/// `src`'s.
+/// Down: the local entries below `land` get the sets of `kind` of the
+/// server's `src`'s.
 pub(super) fn down(
     c: &mut Client,
-    (src, land): (&[u8], &Landing),
+    (kind, src, land): (Kind, &[u8], &Landing),
     theirs: &Side,
     failed_dirs: &[Vec<u8>],
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let rels = entries(theirs, failed_dirs);
-    let Some(lists) = listings(c, src, &rels, t)? else {
+    let Some(lists) = listings(c, (kind, src), &rels, t)? else {
         return Ok(());
     };
     for (rel, l) in rels.iter().zip(lists) {
@@ -201,7 +278,12 @@ pub(super) fn down(
         });
         if let Err(e) = r {
             let local = land.path().join(std::ffi::OsStr::from_bytes(rel));
-            t.local(format!("{}: {}: attributes: {e}", t.verb, crate::escape::path(&local)));
+            t.local(format!(
+                "{}: {}: {}: {e}",
+                t.verb,
+                crate::escape::path(&local),
+                kind.what()
+            ));
         }
     }
     Ok(())
