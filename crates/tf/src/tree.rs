@@ -67,8 +67,8 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-L" | "--copy-links"
-            | "--jobs" | "--exclude" | "--include" => return true,
+            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-H" | "--hard-links" | "-L"
+            | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
@@ -157,7 +157,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     let preserve = g.flag("-p");
     let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     let copy_links = g.flag("-L");
-    let keeps = g.flag("-a").then(|| Keeps::archive_for(cmd == "put"));
+    let mut keeps = g.flag("-a").then(|| Keeps::archive_for(cmd == "put"));
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -179,6 +179,13 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     let (sparse, xattrs) = (g.flag("-S"), g.flag("-X"));
     if xattrs && keeps.is_none() {
         let m = format!("{cmd}: -X keeps extended attributes with -a (a tree's copy as rsync -aX makes it)");
+        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
+    }
+    let hardlinks = g.flag("-H");
+    if let Some(k) = keeps.as_mut() {
+        k.hardlinks = hardlinks;
+    } else if hardlinks {
+        let m = format!("{cmd}: -H keeps hard links with -a (a tree's copy as rsync -aH makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
     let mut pos = g.positional;

@@ -16,8 +16,12 @@ const XATTRS_HELP: &str =
     "extended attributes: each file's and directory's made its source's (user.;\ntrusted. and security. where both ends are root), as rsync -X";
 const XATTRS_DOC: &str = "Keep extended attributes, as\n.B rsync \\-X\ndoes: after the copy, every file and directory of the tree (its top too) gets\nthe attribute set of its source, names the source lacks removed. The\n.B user.\nnamespace always;\n.BR trusted. \" and \" security.\nonly where both ends are root (tfd serves the session as root, unjailed, and\ntf runs as root);\n.B system.\n(ACLs) never. Sets are compared first: an unchanged one is not sent again, and\nsetting one leaves the mtime as it is. Symlinks and special files keep none.\nA value is at most 64 KiB and a list of names 64 KiB, as the kernel bounds\nthem. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. On tfd this is its extended\\-attribute extension; a\nserver without it keeps none, and tf says so once while the copy goes on.\n";
 
+const HARDLINKS_HELP: &str =
+    "hard links: the names of one file in the tree arrive as names of one file,\nits data sent once (as rsync -H)";
+const HARDLINKS_DOC: &str = "Keep hard links, as\n.B rsync \\-H\ndoes: the names that share one file within the copied tree arrive as names of\none file. The file's data crosses once, under its first name; each other name\nis then made a hard link to it where it lands (on tfd with its\n.BR TFDLINK ,\nhere with\n.BR link (2)).\nA name that holds another file gets the link at a fresh name beside it,\nrenamed over it, so no file is ever written into: replacing one name of a\nlinked file leaves its other names as they were. A name already linked as\nits source is left alone, so a second run makes no link. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. A server whose listing does not say which file each\nname is (an older tfd, another server) gets and sends each name as a file of\nits own, and tf says so once while the copy goes on.\n";
+
 /// The rows of `family`.
-const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 3] {
+const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 4] {
     let sparse = CmdOpt {
         family,
         commands,
@@ -41,14 +45,22 @@ const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 3] 
             doc: XATTRS_DOC,
             ..sparse
         },
+        CmdOpt {
+            name: "-H",
+            help: HARDLINKS_HELP,
+            doc: HARDLINKS_DOC,
+            ..sparse
+        },
     ]
 }
 
-const TREE: [CmdOpt; 3] = rows(Family::Tree, XFER);
-const MIRROR: [CmdOpt; 3] = rows(Family::Mirror, &["mirror"]);
+const TREE: [CmdOpt; 4] = rows(Family::Tree, XFER);
+const MIRROR: [CmdOpt; 4] = rows(Family::Mirror, &["mirror"]);
 
 /// The rows, each family's.
-pub static ROWS: &[CmdOpt] = &[TREE[0], TREE[1], TREE[2], MIRROR[0], MIRROR[1], MIRROR[2]];
+pub static ROWS: &[CmdOpt] = &[
+    TREE[0], TREE[1], TREE[2], TREE[3], MIRROR[0], MIRROR[1], MIRROR[2], MIRROR[3],
+];
 
 /// Their long names ([`super::LONG_NAMES`]).
 pub static LONG_NAMES: &[(Family, &str, &str)] = &[
@@ -56,4 +68,6 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-S", "--sparse"),
     (Family::Tree, "-X", "--xattrs"),
     (Family::Mirror, "-X", "--xattrs"),
+    (Family::Tree, "-H", "--hard-links"),
+    (Family::Mirror, "-H", "--hard-links"),
 ];
