@@ -64,8 +64,9 @@ fn sum(bytes: &[u8]) -> (usize, u64) {
     (bytes.len(), h)
 }
 
-/// Every entry below `dir`, no link followed, by its path relative to it.
-fn shape(dir: &Path) -> BTreeMap<String, Kept> {
+/// Every entry below `dir`, no link followed: its path relative to it (in
+/// order), its lstat and its path.
+fn entries(dir: &Path) -> Vec<(String, fs::Metadata, std::path::PathBuf)> {
     let mut all = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -77,9 +78,14 @@ fn shape(dir: &Path) -> BTreeMap<String, Kept> {
         all.push((rel, m, d));
     }
     all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+/// Every entry below `dir` as a copy must keep it, by its relative path.
+fn shape(dir: &Path) -> BTreeMap<String, Kept> {
     let mut first: BTreeMap<(u64, u64), String> = BTreeMap::new();
     let mut out = BTreeMap::new();
-    for (rel, m, path) in all {
+    for (rel, m, path) in entries(dir) {
         let (links, name, bytes) = if m.is_file() {
             let name = first.entry((m.dev(), m.ino())).or_insert_with(|| rel.clone()).clone();
             (m.nlink(), name, sum(&fs::read(&path).unwrap()))
@@ -92,19 +98,13 @@ fn shape(dir: &Path) -> BTreeMap<String, Kept> {
     out
 }
 
-/// Every entry's ctime below `dir`: what a run that touches nothing keeps.
+/// Every entry's ctime and inode below `dir`: what a run that touches
+/// nothing keeps.
 fn ctimes(dir: &Path) -> BTreeMap<String, (i64, i64, u64)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let m = fs::symlink_metadata(&d).unwrap();
-        let rel = d.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-        out.insert(rel, (m.ctime(), m.ctime_nsec(), m.ino()));
-        if m.is_dir() {
-            stack.extend(fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
-        }
-    }
-    out
+    entries(dir)
+        .into_iter()
+        .map(|(rel, m, _)| (rel, (m.ctime(), m.ctime_nsec(), m.ino())))
+        .collect()
 }
 
 /// The data bytes the server's log says its batches stored (`TFDPUTMANY
@@ -128,25 +128,35 @@ fn logged(srv: &Server, args: &[&str]) -> String {
     srv.settled_log()[before..].to_string()
 }
 
+/// A server with `t`, the tree in a fresh `src` beside it, and the shape
+/// of rsync's copy of the tree with `flags`; `None` where rsync is missing
+/// (the test fails, naming it).
+fn start(tag: &str, flags: &str) -> Option<(Server, std::path::PathBuf, BTreeMap<String, Kept>)> {
+    if !need::require_tool("rsync", &["--version"], "apt package rsync") {
+        return None;
+    }
+    let srv = Server::start();
+    let here = tempdir(tag);
+    fs::create_dir_all(srv.path("t")).unwrap();
+    let (src, reference) = (here.join("src"), here.join("ref"));
+    tree(&src);
+    let o = Command::new("rsync")
+        .args([flags, &format!("{}/", s(&src)), s(&reference)])
+        .output()
+        .unwrap();
+    ok(&o, &format!("rsync {flags}"));
+    Some((srv, here, shape(&reference)))
+}
+
 /// Each file's data once: what a copy that keeps links moves.
 const ONCE: usize = THREE + PAIR + LONE[0] + LONE[1];
 
 #[test]
 fn links_go_four_ways_as_rsync_h_keeps_them_the_data_once_and_a_second_run_touches_nothing() {
-    if !need::require_tool("rsync", &["--version"], "apt package rsync") {
+    let Some((srv, here, want)) = start("cli_hardlinks", "-aH") else {
         return;
-    }
-    let srv = Server::start();
-    let here = tempdir("cli_hardlinks");
-    fs::create_dir_all(srv.path("t")).unwrap();
-    let (src, reference) = (here.join("src"), here.join("ref"));
-    tree(&src);
-    let o = Command::new("rsync")
-        .args(["-aH", &format!("{}/", s(&src)), s(&reference)])
-        .output()
-        .unwrap();
-    ok(&o, "rsync -aH");
-    let want = shape(&reference);
+    };
+    let src = here.join("src");
     assert_eq!(want, shape(&src), "rsync -aH's own copy");
     assert_eq!(want["c/d/z"].3, 3, "three names: {:?}", want["c/d/z"].4);
     assert_eq!(want["c/d/z"].4, "a/x");
@@ -291,20 +301,10 @@ fn a_replaced_name_never_changes_the_other_names_of_its_old_file() {
 
 #[test]
 fn without_h_each_name_is_a_file_of_its_own_as_rsync_a_copies_it() {
-    if !need::require_tool("rsync", &["--version"], "apt package rsync") {
+    let Some((srv, here, want)) = start("cli_hardlinks_without", "-a") else {
         return;
-    }
-    let srv = Server::start();
-    let here = tempdir("cli_hardlinks_without");
-    fs::create_dir_all(srv.path("t")).unwrap();
-    let (src, reference) = (here.join("src"), here.join("ref"));
-    tree(&src);
-    let o = Command::new("rsync")
-        .args(["-a", &format!("{}/", s(&src)), s(&reference)])
-        .output()
-        .unwrap();
-    ok(&o, "rsync -a");
-    let want = shape(&reference);
+    };
+    let src = here.join("src");
     assert_eq!(want["c/d/z"].3, 1);
     tf(&srv, &["put", "-r", "-a", s(&src), "t"]);
     assert_eq!(shape(&srv.path("t/src")), want, "put -r -a");
