@@ -24,6 +24,13 @@ pub(crate) fn line_at(dir: BorrowedFd<'_>, name: &CStr, rel: &[u8], out: &mut Ve
     line_of(&st, rel, target.as_deref(), out).then_some(kind)
 }
 
+/// Whether a line says which file `st` is (`h=`): a regular file with more
+/// than one name, whose other names a copy keeping hard links looks for, and
+/// the listed directory itself, so a reader knows this listing says them.
+fn says_inode(st: &libc::stat, rel: &[u8]) -> bool {
+    rel == b"." || (FileType::from_mode(st.st_mode) == FileType::Regular && st.st_nlink > 1)
+}
+
 /// Appends the line of the listed directory itself, `.`, from its
 /// descriptor; false when it cannot be stat'ed.
 pub(crate) fn line_of_dir(dir: BorrowedFd<'_>, out: &mut Vec<u8>) -> bool {
@@ -48,6 +55,7 @@ fn line_of(st: &libc::stat, rel: &[u8], target: Option<&[u8]>, out: &mut Vec<u8>
             owner: Some((st.st_uid, st.st_gid)),
             rdev: device.then_some(st.st_rdev),
             changed: Some(st.st_ctime),
+            inode: says_inode(st, rel).then_some((st.st_dev, st.st_ino)),
         },
         name: rel,
         target,
@@ -85,6 +93,8 @@ mod tests {
         let (d, rest) = Entry::parse_next(rest).unwrap();
         assert_eq!((d.kind, d.name), (FileType::Dir, &b"."[..]));
         assert!(d.extra.owner.is_some() && d.extra.rdev.is_none());
+        // the directory says the listing carries inodes; a lone name has none
+        assert!(d.extra.inode.is_some() && f.extra.inode.is_none());
         assert!(rest.is_empty());
         // a path past what a line carries is left out whole
         let long = vec![b'x'; MAX_NAME + 1];

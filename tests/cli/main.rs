@@ -28,6 +28,7 @@ mod cli_escape;
 mod cli_gentle;
 mod cli_gnu;
 mod cli_habits;
+mod cli_hardlinks;
 mod cli_interrupt;
 mod cli_keys;
 mod cli_known_servers;

@@ -115,6 +115,7 @@ fn an_archive_batch_makes_every_kind_with_its_attributes() {
         owner: Some(nobody),
         rdev: None,
         changed: None,
+        inode: None,
     };
     let items = [
         item_with(
@@ -146,6 +147,7 @@ fn an_archive_batch_makes_every_kind_with_its_attributes() {
                 owner: None,
                 rdev: Some(libc::makedev(1, 3)),
                 changed: None,
+                inode: None,
             },
             "t/null",
             None,

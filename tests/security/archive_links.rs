@@ -93,6 +93,7 @@ fn every_command(connect: &dyn Fn() -> Client, path: &str, mutate: bool) -> Vec<
         owner: Some((0, 0)),
         rdev: None,
         changed: None,
+        inode: None,
     };
     let _ = connect().sndfile(through.as_bytes(), true, &mut &data[..], &mut |_| {});
     let items = [
@@ -199,6 +200,7 @@ fn a_jailed_users_links_lead_no_command_of_anyone_out_of_their_root() {
             owner: Some((0, 0)),
             rdev: None,
             changed: None,
+            inode: None,
         },
         "/home/mine",
         None,
@@ -213,6 +215,7 @@ fn a_jailed_users_links_lead_no_command_of_anyone_out_of_their_root() {
             owner: None,
             rdev: Some(libc::makedev(1, 3)),
             changed: None,
+            inode: None,
         },
         "/home/null",
         None,
@@ -324,6 +327,7 @@ fn batches_on(c: &mut Client, w: usize, i: usize) {
         owner: Some((65534, 65534)),
         rdev: None,
         changed: None,
+        inode: None,
     };
     let n = format!("{w}-{i}");
     let all = ALL | Head::SET_OWNER;

@@ -103,6 +103,7 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
             } else {
                 tfd_sys::geteuid() == 0 || g.flag("--owner")
             },
+            hardlinks: g.flag("-H"),
         },
         backup: g.backup(),
         remove_source: g.flag("--remove-source-files"),

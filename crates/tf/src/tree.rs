@@ -67,7 +67,8 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-A" | "--acls" | "-L"
+            "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-A" | "--acls" | "-H"
+            | "--hard-links" | "-L"
             | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
@@ -159,7 +160,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     let preserve = g.flag("-p");
     let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     let copy_links = g.flag("-L");
-    let keeps = g.flag("-a").then(|| Keeps::archive_for(cmd == "put"));
+    let mut keeps = g.flag("-a").then(|| Keeps::archive_for(cmd == "put"));
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -185,6 +186,13 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     }
     if acls && keeps.is_none() {
         let m = format!("{cmd}: -A keeps ACLs with -a (a tree's copy as rsync -aA makes it)");
+        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
+    }
+    let hardlinks = g.flag("-H");
+    if let Some(k) = keeps.as_mut() {
+        k.hardlinks = hardlinks;
+    } else if hardlinks {
+        let m = format!("{cmd}: -H keeps hard links with -a (a tree's copy as rsync -aH makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
     let mut pos = g.positional;

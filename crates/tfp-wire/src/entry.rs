@@ -109,6 +109,11 @@ pub struct Extra {
     /// last changed (a copy made in the second of its own mtime may predate
     /// an edit in that second: git's "racy" entries). Listings only.
     pub changed: Option<i64>,
+    /// `h=<dev>:<ino>`: which file a listed regular file with more than one
+    /// name is (its device and inode), so a copy that keeps hard links
+    /// (`-H`) finds the names that share it; and on the listed directory
+    /// itself (`.`), its own, saying the listing carries them. Listings only.
+    pub inode: Option<(u64, u64)>,
 }
 
 impl Extra {
@@ -122,6 +127,9 @@ impl Extra {
         }
         if let Some(c) = self.changed {
             out.extend_from_slice(format!(" c={c}").as_bytes());
+        }
+        if let Some((dev, ino)) = self.inode {
+            out.extend_from_slice(format!(" h={dev}:{ino}").as_bytes());
         }
     }
 
@@ -138,6 +146,10 @@ impl Extra {
             b"r" => self.rdev = Some(num(value).ok_or(())?),
             b"c" if tags == Tags::Lenient => {
                 self.changed = Some(std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).ok_or(())?)
+            }
+            b"h" if tags == Tags::Lenient => {
+                let (dev, ino) = value.split_at(value.iter().position(|&b| b == b':').ok_or(())?);
+                self.inode = Some((num(dev).ok_or(())?, num(&ino[1..]).ok_or(())?));
             }
             _ if tags == Tags::Strict => return Err(()),
             // a key of a newer writer: its value is any word

@@ -34,6 +34,9 @@ pub struct Full {
     pub target: Option<Vec<u8>>,
     /// A device's number.
     pub rdev: Option<u64>,
+    /// Which file it is (device, inode): said of a regular file with more
+    /// than one name and of the listed directory, by a server that says them.
+    pub inode: Option<(u64, u64)>,
 }
 
 /// A TFDENTRIES answer: the directory itself, the entries whose names
@@ -70,6 +73,7 @@ pub fn parse(mut text: &[u8]) -> Option<Entries> {
             changed: e.extra.changed,
             target: e.target.map(<[u8]>::to_vec),
             rdev: e.extra.rdev,
+            inode: e.extra.inode,
         };
         if e.name == b"." {
             if out.root.is_some() || e.kind != FileType::Dir {
@@ -178,6 +182,7 @@ mod tests {
                 owner: Some((1, 2)),
                 rdev: None,
                 changed: None,
+                inode: None,
             },
             name,
             target,

@@ -230,6 +230,7 @@ pub fn local_dir(path: &Path) -> Option<Meta> {
             target: None,
             owner: Some((m.uid(), m.gid())),
             rdev: None,
+            inode: None,
         }),
     })
 }

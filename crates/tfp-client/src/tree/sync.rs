@@ -57,6 +57,10 @@ pub struct Facts {
     pub owner: Option<(u32, u32)>,
     /// A device's number.
     pub rdev: Option<u64>,
+    /// A regular file's device and inode where it has more than one name
+    /// (a local scan; a listing that says them): `-H` links the names that
+    /// share one.
+    pub inode: Option<(u64, u64)>,
 }
 
 impl Meta {
@@ -88,6 +92,9 @@ pub struct Keeps {
     /// Character and block devices (`--devices`): where both sides are
     /// root.
     pub devices: bool,
+    /// Hard links (`-H`): the names of one file arrive as names of one
+    /// file (`mirror::hardlinks`).
+    pub hardlinks: bool,
 }
 
 impl Keeps {
@@ -100,6 +107,7 @@ impl Keeps {
             safe_links: false,
             owners: false,
             devices: false,
+            hardlinks: false,
         }
     }
 
@@ -229,6 +237,7 @@ pub fn scan(root: &Path, follow: bool) -> io::Result<(Side, Unread)> {
                         target,
                         owner: Some((m.uid(), m.gid())),
                         rdev: matches!(ft, FileType::CharDevice | FileType::BlockDevice).then(|| m.rdev()),
+                        inode: (kind == Kind::File && m.nlink() > 1).then(|| (m.dev(), m.ino())),
                     }),
                 },
             );

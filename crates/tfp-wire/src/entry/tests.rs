@@ -79,6 +79,7 @@ fn listing_lines_round_trip_with_any_bytes_in_names_and_targets() {
             owner: Some((0, 5)),
             rdev: None,
             changed: None,
+            inode: None,
         },
         name: b"a b\nc",
         target: None,
@@ -103,6 +104,7 @@ fn listing_lines_round_trip_with_any_bytes_in_names_and_targets() {
             owner: None,
             rdev: Some(259),
             changed: None,
+            inode: None,
         },
         name: b".",
         target: None,
@@ -122,6 +124,24 @@ fn listing_lines_round_trip_with_any_bytes_in_names_and_targets() {
     let (e, _) = Entry::parse_next(b"F 1 644 5 c=-7 1 x\n").unwrap();
     assert_eq!(e.extra.changed, Some(-7));
     assert_eq!(Entry::parse_next(b"F 1 644 5 c=x 1 x\n"), None);
+}
+
+#[test]
+fn inode_identity_is_a_listing_key_a_request_cannot_carry() {
+    let (e, _) = Entry::parse_next(b"F 1 644 5 h=2049:77 1 x\n").unwrap();
+    assert_eq!(e.extra.inode, Some((2049, 77)));
+    let mut out = Vec::new();
+    e.encode_into(&mut out);
+    assert_eq!(out, b"F 1 644 5 h=2049:77 1 x\n");
+    for bad in [
+        &b"F 1 644 5 h=2049 1 x\n"[..],
+        b"F 1 644 5 h=:7 1 x\n",
+        b"F 1 644 5 h=1:-7 1 x\n",
+    ] {
+        assert_eq!(Entry::parse_next(bad), None, "{}", String::from_utf8_lossy(bad));
+    }
+    // a server is never asked to make an inode: a header with it is refused
+    assert_eq!(Head::parse(b"F 1 0 644 5 h=1:2 1 x"), None);
 }
 
 #[test]
@@ -173,6 +193,7 @@ fn headers_round_trip_and_carry_only_what_they_may() {
                 owner: Some((1000, 1000)),
                 rdev: None,
                 changed: None,
+                inode: None,
             },
             path: b"ln",
             target: Some(b"/etc/shadow"),
@@ -197,6 +218,7 @@ fn headers_round_trip_and_carry_only_what_they_may() {
                 owner: None,
                 rdev: Some(2049),
                 changed: None,
+                inode: None,
             },
             path: b"sda1",
             target: None,

@@ -18,9 +18,12 @@ const XATTRS_DOC: &str = "Keep extended attributes, as\n.B rsync \\-X\ndoes: aft
 
 const ACLS_HELP: &str = "POSIX ACLs, access and default: each file's and directory's made its\nsource's (as rsync -A)";
 const ACLS_DOC: &str = "Keep POSIX ACLs, as\n.B rsync \\-A\ndoes: after the copy and its modes, every file and directory of the tree (its\ntop too) gets the access ACL of its source and every directory its default\nACL; an ACL the source lacks is removed. An access ACL that says no more than\nthe mode (no named user or group, no mask) is the mode, which the copy gives\nalready. ACLs carry users and groups by number, as\n.B \\-\\-numeric\\-ids\nsays. They are set as the receiving side's user: the kernel lets the file's\nowner (or root) set them, so a session sets those of its own files alone.\nCompared first: an unchanged ACL is not sent again, and setting one leaves the\nmtime as it is. Symlinks and special files keep none. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. On tfd this is its ACL extension; a server without it\nkeeps none, and tf says so once while the copy goes on.\n";
+const HARDLINKS_HELP: &str =
+    "hard links: the names of one file in the tree arrive as names of one file,\nits data sent once (as rsync -H)";
+const HARDLINKS_DOC: &str = "Keep hard links, as\n.B rsync \\-H\ndoes: the names that share one file within the copied tree arrive as names of\none file. The file's data crosses once, under its first name; each other name\nis then made a hard link to it where it lands (on tfd with its\n.BR TFDLINK ,\nhere with\n.BR link (2)).\nA name that holds another file gets the link at a fresh name beside it,\nrenamed over it, so no file is ever written into: replacing one name of a\nlinked file leaves its other names as they were. A name already linked as\nits source is left alone, so a second run makes no link. With\n.BR put \" and \" get\nit needs\n.BR \\-a ;\nwith\n.B mirror\nit is taken as it is. A server whose listing does not say which file each\nname is (an older tfd, another server) gets and sends each name as a file of\nits own, and tf says so once while the copy goes on.\n";
 
 /// The rows of `family`.
-const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 4] {
+const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 5] {
     let sparse = CmdOpt {
         family,
         commands,
@@ -50,15 +53,21 @@ const fn rows(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 4] 
             doc: ACLS_DOC,
             ..sparse
         },
+        CmdOpt {
+            name: "-H",
+            help: HARDLINKS_HELP,
+            doc: HARDLINKS_DOC,
+            ..sparse
+        },
     ]
 }
 
-const TREE: [CmdOpt; 4] = rows(Family::Tree, XFER);
-const MIRROR: [CmdOpt; 4] = rows(Family::Mirror, &["mirror"]);
+const TREE: [CmdOpt; 5] = rows(Family::Tree, XFER);
+const MIRROR: [CmdOpt; 5] = rows(Family::Mirror, &["mirror"]);
 
 /// The rows, each family's.
 pub static ROWS: &[CmdOpt] = &[
-    TREE[0], TREE[1], TREE[2], TREE[3], MIRROR[0], MIRROR[1], MIRROR[2], MIRROR[3],
+    TREE[0], TREE[1], TREE[2], TREE[3], TREE[4], MIRROR[0], MIRROR[1], MIRROR[2], MIRROR[3], MIRROR[4],
 ];
 
 /// Their long names ([`super::LONG_NAMES`]).
@@ -69,4 +78,6 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-X", "--xattrs"),
     (Family::Tree, "-A", "--acls"),
     (Family::Mirror, "-A", "--acls"),
+    (Family::Tree, "-H", "--hard-links"),
+    (Family::Mirror, "-H", "--hard-links"),
 ];

@@ -19,6 +19,7 @@ fn meta(kind: Kind, size: u64, mtime: i64, mode: u32) -> Meta {
             target: (kind == Kind::Other).then(|| b"a".to_vec()),
             owner: Some((0, 0)),
             rdev: None,
+            inode: None,
         }),
     }
 }

@@ -5,7 +5,7 @@ use super::options::Options;
 use super::plan::{placeable, plan_of, Direction};
 use super::report::Ran;
 use super::settle::settle;
-use super::{attrs, clear, sides, stale, unkept, xattrs};
+use super::{attrs, clear, hardlinks, sides, stale, unkept, xattrs};
 use crate::caps::{Ext, Known};
 use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
@@ -119,6 +119,7 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
         unkept::tell(&mut p, o.keeps, t);
     }
     let settled = settle(c, &mut p, o, exists, &src, &dst, t)?;
+    let pairs = hardlinks::wanted(o.keeps.hardlinks, (false, top.as_ref()), &mut p, (&theirs, &ours), t);
     let roots = (top.clone(), itemize::local_dir(&dst), exists);
     let frame = Frame::new(false, o.keeps, &ends.named);
     itemize::tell(t.ev, frame, roots, (&theirs, &ours), &p);
@@ -174,6 +175,7 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
     let ev = t.ev;
     n.transferred = many::fetch(c, cfg, run, &plan, o.delta, &what, &mut |_| {}, ev, t)?;
     n.failed = before + (jobs.len() - n.transferred);
+    hardlinks::down(&land, pairs, t.failures() > before, &mut n, t);
     stale::remove(&land, (&partials, &gone), (&theirs, &ours, &p), t);
     let nodes = attrs::settle_down(
         &land,

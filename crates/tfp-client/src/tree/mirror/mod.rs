@@ -17,6 +17,7 @@ pub(crate) mod attrs;
 mod clear;
 mod down;
 mod ends;
+mod hardlinks;
 mod options;
 mod plan;
 mod report;

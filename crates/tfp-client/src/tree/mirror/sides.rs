@@ -109,6 +109,7 @@ fn archive_side(
                 target: e.target,
                 owner: e.owner,
                 rdev: e.rdev,
+                inode: e.inode,
             }),
         });
     }
@@ -124,6 +125,7 @@ fn archive_side(
             target: None,
             owner: r.owner,
             rdev: None,
+            inode: r.inode,
         }),
     });
     Ok(Ok((Some((side, whole)), root)))

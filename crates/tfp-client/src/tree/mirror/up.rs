@@ -3,12 +3,12 @@
 use super::ends::{relative, Ends};
 use super::options::Options;
 use super::plan::{placeable, plan_of, Direction};
-use super::report::Ran;
+use super::report::{Ran, Summary};
 use super::settle::settle;
-use super::{attrs, clear, sides, unkept, xattrs};
+use super::{attrs, clear, hardlinks, sides, unkept, xattrs};
 use crate::engine::events::{Fault, Tally};
 use crate::engine::upload::deltas::{by_delta, send_deltas};
-use crate::engine::upload::file::Up;
+use crate::engine::upload::file::{Keep, Up};
 use crate::engine::upload::many::{self as up_many, Dirs};
 use crate::remote::listing::{self, Kind};
 use crate::replies::Split as _;
@@ -39,6 +39,31 @@ fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -
         return Ok(None);
     }
     Ok(Some(keeps))
+}
+
+/// `-H`'s links once the batches landed (`failed`: some copy did not):
+/// made on the server, the names it would not link sent as files of their
+/// own; counted into `n`.
+fn link(
+    c: &mut Client,
+    (cfg, o): (&ClientConfig, &Options),
+    pairs: &[hardlinks::Pair],
+    (ours, theirs, src, dst): (&Side, &Side, &Path, &[u8]),
+    (keep, what): (Keep, &(dyn Fn(&Up) -> String + Sync)),
+    (failed, n): (bool, &mut Summary),
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let was = t.failures();
+    let (made, unlinked) = hardlinks::up(c, dst, (pairs.to_vec(), failed), theirs, t)?;
+    let names: Vec<&Vec<u8>> = unlinked.iter().collect();
+    let jobs = uploads(&names, (ours, theirs), (src, dst));
+    let sent = up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut Dirs::default(), keep, what, t)?;
+    n.transferred += made + sent;
+    n.failed += t.failures() - was;
+    Ok(())
 }
 
 /// The uploads of the files `copy` names, from `src` to `dst`.
@@ -112,6 +137,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         unkept::tell(&mut p, o.keeps, t);
     }
     let settled = settle(c, &mut p, o, exists, &dst, &src, t)?;
+    let pairs = hardlinks::wanted(o.keeps.hardlinks, (!exists, top.as_ref()), &mut p, (&ours, &theirs), t);
     let roots = (itemize::local_dir(&src), top.clone(), exists);
     let frame = Frame::new(true, keeps, &ends.named);
     itemize::tell(t.ev, frame, roots, (&ours, &theirs), &p);
@@ -152,7 +178,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
     // and those a delta would not take, whole in batches
     let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs);
     // the last step rides at the batches' ends where every file goes in one
-    let fold = archive && up_many::all_in_batches(&jobs, &deltas, cfg.sparse);
+    let fold = archive && pairs.is_empty() && up_many::all_in_batches(&jobs, &deltas, cfg.sparse);
     // the deltas and the whole files are one plan on the progress line
     let moving = t.begin_moving(jobs.iter().chain(&deltas).map(|u| u.size));
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
@@ -176,7 +202,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
                 keeps: o.keeps,
                 owned: &owned,
             },
-            (&ours, top.as_ref()),
+            (&ours, hardlinks::top_after(top.as_ref(), &pairs).as_ref()),
         )
     };
     let folded = fold.then(|| done(&failed_dirs));
@@ -192,6 +218,8 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         return Ok(Some((n, Vec::new())));
     }
     failed_dirs.extend(dirs.failed.iter().filter_map(|d| relative(d, &dst)));
+    let (ends, failed) = ((&ours, &theirs, src.as_path(), &dst[..]), t.failures() > before);
+    link(c, (cfg, o), &pairs, ends, (keep, &what), (failed, &mut n), t)?;
     if archive {
         n.transferred += match folded {
             Some(last) if dirs.closing.carried => last.told_closing(&dirs.closing, t),

@@ -166,6 +166,7 @@ fn a(ft: FileType, size: u64, mtime: Mtime, mode: u32, target: Option<&str>) -> 
             target: target.map(|t| t.as_bytes().to_vec()),
             owner: None,
             rdev: None,
+            inode: None,
         }),
     }
 }
