@@ -274,7 +274,15 @@ fn link_here(land: &Landing, x: &Pair, i: usize) -> std::io::Result<bool> {
         return Ok(false);
     }
     let at = cname(&beside(b"", i))?;
-    sys::linkat(fdir.as_fd(), &fname, odir.as_fd(), &at)?;
+    // an interrupt between the link and its rename removes the fresh name
+    // (the signal thread's temporaries), never the file's other names
+    let tmp = land.path().join(std::ffi::OsStr::from_bytes(&beside(&x.other, i)));
+    crate::temporaries::remember(&tmp);
+    let linked = sys::linkat(fdir.as_fd(), &fname, odir.as_fd(), &at);
+    if let Err(e) = linked {
+        crate::temporaries::forget(&tmp);
+        return Err(e);
+    }
     let made = sys::fstatat(odir.as_fd(), &at, false);
     let r = match made {
         Ok(st) if same(&st) => sys::renameat2(odir.as_fd(), &at, odir.as_fd(), &oname, false),
@@ -284,6 +292,7 @@ fn link_here(land: &Landing, x: &Pair, i: usize) -> std::io::Result<bool> {
     if r.is_err() {
         let _ = sys::unlinkat(odir.as_fd(), &at, false);
     }
+    crate::temporaries::forget(&tmp);
     r.map(|()| true)
 }
 
