@@ -102,6 +102,12 @@ pub(crate) fn host_key(py: Python<'_>, msg: &str) -> PyErr {
     native(py, "hostkey", None, msg, None)
 }
 
+/// `tfd_client.BackupError`: a backup, a listing of snapshots or a restore
+/// that could not do what it was asked, `msg` saying why in one sentence.
+pub(crate) fn backup(py: Python<'_>, msg: &str) -> PyErr {
+    native(py, "backup", None, msg, None)
+}
+
 /// `tfd_client.SessionBusy`: a call of a session while another call of it
 /// runs (from its callback, or another thread), raised instead of waiting.
 pub(crate) fn busy(py: Python<'_>) -> PyErr {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::too_many_arguments)]
 
+mod backups;
 mod can;
 mod ceiling;
 mod engine;
@@ -176,6 +177,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(listings::list_stat, m)?)?;
     m.add_function(wrap_pyfunction!(listings::list_dir_entries, m)?)?;
     m.add_function(wrap_pyfunction!(tree_runs::copy_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(backups::backup, m)?)?;
+    m.add_function(wrap_pyfunction!(backups::snapshots, m)?)?;
+    m.add_function(wrap_pyfunction!(backups::restore, m)?)?;
     m.add_function(wrap_pyfunction!(tree_runs::mirror, m)?)?;
     Ok(())
 }

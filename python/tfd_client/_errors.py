@@ -123,6 +123,15 @@ class TreeError(Error, OSError):
     report = None
 
 
+class BackupError(Error, OSError):
+    """A backup, a listing of snapshots or a restore did not do what it was
+    asked (no complete snapshot made, no such snapshot, a restore that does
+    not match the snapshot's index); the message says why in tf's words.
+    An OSError with errno EIO."""
+
+    _errno = _errno.EIO
+
+
 class Declined(Error, OSError):
     """A command without a status (SUP, SDOWN, INTREAD, INTWRITE, FSIZE) got the
     server's negative answer; ``.code`` is that answer (-1, -2). An OSError
@@ -254,6 +263,8 @@ def _exception(kind: str, code: Optional[int], command: str, text: str, message:
         return e
     if kind == "tree":
         return TreeError(message, None, text, command, **named)
+    if kind == "backup":
+        return BackupError(message, None, text, command, **named)
     if kind == "declined":
         return Declined(message, code, text, command, **named)
     if kind == "channel":

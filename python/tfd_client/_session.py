@@ -13,6 +13,7 @@ from ._errors import ConnectionError, Error, NotFound, Refused
 from ._paths import PathLike, _b, _s
 from ._records import Entry, FaiToken, Notification, Stat, _type_name
 from ._transfers import _Transfers
+from ._backups import _Backups
 from ._trees import _TreeRuns
 
 
@@ -106,7 +107,7 @@ def _listed_kind(code: int) -> str:
     name = _type_name(code)
     return name if name in ("dir", "file") else "other"
 
-class Session(_Transfers, _TreeRuns):
+class Session(_Transfers, _TreeRuns, _Backups):
     """A connected session; use it as a context manager (END on exit).
 
     Paths are str (or bytes), relative to the server's root (or jail)."""
