@@ -6,6 +6,7 @@ use crate::state::Session;
 use crate::tree::{again, moves_of, Moves, Selection, TreeRun};
 use pyo3::prelude::*;
 use tfp_client::tree::mirror as run_mirror;
+use tfp_client::tree::sync::Keeps;
 use tfp_client::tree::{copy, copy_down};
 
 /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and copy_down::get, what
@@ -21,7 +22,7 @@ use tfp_client::tree::{copy, copy_down};
 /// `on_item` as they are told). `moves`: backups and the removal of
 /// sources (tree::moves_of).
 #[pyfunction]
-#[pyo3(signature = (session, upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0, dry_run=false, on_item=None, moves=None, sparse=false, xattrs=false))]
+#[pyo3(signature = (session, upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0, dry_run=false, on_item=None, moves=None, sparse=false, xattrs=false, acls=false, hard_links=false))]
 pub(crate) fn copy_tree(
     py: Python<'_>,
     session: PyRef<'_, Session>,
@@ -42,6 +43,8 @@ pub(crate) fn copy_tree(
     moves: Moves,
     sparse: bool,
     xattrs: bool,
+    acls: bool,
+    hard_links: bool,
 ) -> PyResult<TreeRun> {
     let (filter, select) = Selection::parts_with(filters, select)?;
     let (backup, remove_source) = moves_of(moves)?;
@@ -51,7 +54,10 @@ pub(crate) fn copy_tree(
         remove_source,
         contents,
         resume,
-        keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
+        keeps: archive.then(|| Keeps {
+            hardlinks: hard_links,
+            ..Keeps::archive_for(upload)
+        }),
         jobs: jobs.max(1),
         filter: filter.clone(),
         select: select.clone(),
@@ -61,7 +67,7 @@ pub(crate) fn copy_tree(
     };
     let run = if upload { copy::put } else { copy_down::get };
     session.tree_run(py, (progress, on_item), per_file, |c, cfg, heard| {
-        let cfg = &beyond_archive(cfg, sparse, xattrs);
+        let cfg = &beyond_archive(cfg, sparse, xattrs, acls);
         again(cfg, c, retries, heard, |c, n| {
             run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
         })
@@ -72,7 +78,7 @@ pub(crate) fn copy_tree(
 /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
 /// `on_item` is handed each item (what changes, and why) as it is told.
 #[pyfunction]
-#[pyo3(signature = (session, src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0, on_item=None, moves=None, sparse=false, xattrs=false))]
+#[pyo3(signature = (session, src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0, on_item=None, moves=None, sparse=false, xattrs=false, acls=false, hard_links=false))]
 pub(crate) fn mirror(
     py: Python<'_>,
     session: PyRef<'_, Session>,
@@ -92,6 +98,8 @@ pub(crate) fn mirror(
     moves: Moves,
     sparse: bool,
     xattrs: bool,
+    acls: bool,
+    hard_links: bool,
 ) -> PyResult<TreeRun> {
     let (filter, select) = Selection::parts_with(filters, select)?;
     let (backup, remove_source) = moves_of(moves)?;
@@ -105,11 +113,14 @@ pub(crate) fn mirror(
         jobs: jobs.max(1),
         filter,
         select,
-        keeps: archive.then(tfp_client::tree::sync::Keeps::archive).unwrap_or_default(),
+        keeps: Keeps {
+            hardlinks: hard_links,
+            ..archive.then(Keeps::archive).unwrap_or_default()
+        },
         ..run_mirror::Options::default()
     };
     session.tree_run(py, (progress, on_item), false, |c, cfg, heard| {
-        let cfg = &beyond_archive(cfg, sparse, xattrs);
+        let cfg = &beyond_archive(cfg, sparse, xattrs, acls);
         again(cfg, c, retries, heard, |c, _| {
             run_mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
         })
@@ -117,10 +128,12 @@ pub(crate) fn mirror(
 }
 
 /// The session's settings with what a tree run keeps beyond `rsync -a`
-/// (tf's `-S` and `-X`), as tf sets them for one run.
-fn beyond_archive(cfg: &tfp_client::ClientConfig, sparse: bool, xattrs: bool) -> tfp_client::ClientConfig {
+/// (tf's `-S`, `-X` and `-A`; `-H` is the run's `Keeps`), as tf sets them
+/// for one run.
+fn beyond_archive(cfg: &tfp_client::ClientConfig, sparse: bool, xattrs: bool, acls: bool) -> tfp_client::ClientConfig {
     let mut own = cfg.clone();
     own.sparse = sparse;
     own.xattrs = xattrs;
+    own.acls = acls;
     own
 }

@@ -148,11 +148,13 @@ def _moves(backup: bool, backup_dir: Optional[str], suffix: Optional[str],
     return (backup, backup_dir, suffix, remove_source_files)
 
 
-def _needs_archive(archive: bool, xattrs: bool) -> None:
-    """tf's rule: a tree copy keeps extended attributes with ``-a``."""
-    if xattrs and not archive:
-        raise ValueError("xattrs=True keeps extended attributes with archive=True "
-                         "(a tree's copy as rsync -aX makes it)")
+def _needs_archive(archive: bool, **beyond: bool) -> None:
+    """tf's rule: a tree copy keeps extended attributes, ACLs and hard links
+    with ``-a`` (``-aX``, ``-aA``, ``-aH``)."""
+    for flag, asked in beyond.items():
+        if asked and not archive:
+            raise ValueError(f"{flag}=True goes with archive=True "
+                             f"(a tree's copy as rsync -a with it makes it)")
 
 
 class _TreeRuns:
@@ -166,6 +168,7 @@ class _TreeRuns:
                  dry_run: bool = False, on_item: Optional[OnItem] = None,
                  backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
                  remove_source_files: bool = False, sparse: bool = False, xattrs: bool = False,
+                 acls: bool = False, hard_links: bool = False,
                  **select) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
@@ -185,16 +188,18 @@ class _TreeRuns:
         ``backup_dir`` and ``suffix`` keep every file the run replaces, and
         ``remove_source_files`` removes each source file once its copy is
         proven the same, as ``tf``'s and rsync's options of those names
-        (:func:`_moves`). ``sparse=True`` keeps holes (``tf -S``);
-        ``xattrs=True`` with ``archive=True`` keeps extended attributes
-        (``tf -aX``)."""
-        _needs_archive(archive, xattrs)
+        (:func:`_moves`). ``sparse=True`` keeps holes (``tf -S``); with
+        ``archive=True``, ``xattrs=True`` keeps extended attributes (``tf
+        -aX``), ``acls=True`` POSIX ACLs (``-aA``) and ``hard_links=True``
+        hard links (``-aH``: the names of one file arrive as names of one
+        file, its data sent once)."""
+        _needs_archive(archive, xattrs=xattrs, acls=acls, hard_links=hard_links)
         return _tree(_native.copy_tree(self._n, True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
                                        _filters(exclude, include), progress, archive=archive,
                                        select=_select(**select), retries=retries,
                                        dry_run=dry_run, on_item=_on_item(on_item),
                                        moves=_moves(backup, backup_dir, suffix, remove_source_files),
-                                       sparse=sparse, xattrs=xattrs),
+                                       sparse=sparse, xattrs=xattrs, acls=acls, hard_links=hard_links),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
@@ -203,6 +208,7 @@ class _TreeRuns:
                  dry_run: bool = False, on_item: Optional[OnItem] = None,
                  backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
                  remove_source_files: bool = False, sparse: bool = False, xattrs: bool = False,
+                 acls: bool = False, hard_links: bool = False,
                  **select) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
@@ -214,15 +220,16 @@ class _TreeRuns:
         root. ``retries=N``: a run whose connection broke is tried again on a
         new session, up to N times, continuing its partials. ``dry_run``,
         ``on_item``, ``backup``, ``backup_dir``, ``suffix`` and
-        ``remove_source_files``, ``sparse`` and ``xattrs`` as put_tree's
+        ``remove_source_files``, ``sparse``, ``xattrs``, ``acls`` and
+        ``hard_links`` as put_tree's
         (:func:`_moves`)."""
-        _needs_archive(archive, xattrs)
+        _needs_archive(archive, xattrs=xattrs, acls=acls, hard_links=hard_links)
         return _tree(_native.copy_tree(self._n, False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress, archive=archive,
                                        select=_select(**select), retries=retries,
                                        dry_run=dry_run, on_item=_on_item(on_item),
                                        moves=_moves(backup, backup_dir, suffix, remove_source_files),
-                                       sparse=sparse, xattrs=xattrs),
+                                       sparse=sparse, xattrs=xattrs, acls=acls, hard_links=hard_links),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
@@ -232,6 +239,7 @@ class _TreeRuns:
                on_item: Optional[OnItem] = None,
                backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
                remove_source_files: bool = False, sparse: bool = False, xattrs: bool = False,
+                 acls: bool = False, hard_links: bool = False,
                **select) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
@@ -251,8 +259,9 @@ class _TreeRuns:
         filters leave out from dst too; ``retries=N`` as put_tree's;
         ``backup``, ``backup_dir``, ``suffix`` and ``remove_source_files`` as
         for put_tree (:func:`_moves`), what ``delete`` removes kept too.
-        ``sparse=True`` keeps holes, ``xattrs=True`` extended attributes
-        (``tf mirror -S -X``)."""
+        ``sparse=True`` keeps holes, ``xattrs=True`` extended attributes,
+        ``acls=True`` POSIX ACLs, ``hard_links=True`` hard links (``tf mirror
+        -S -X -A -H``)."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -265,7 +274,7 @@ class _TreeRuns:
                                     select=_select(**select), retries=retries,
                                     on_item=_on_item(on_item),
                                     moves=_moves(backup, backup_dir, suffix, remove_source_files),
-                                    sparse=sparse, xattrs=xattrs), src, dst)
+                                    sparse=sparse, xattrs=xattrs, acls=acls, hard_links=hard_links), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""
