@@ -27,6 +27,7 @@ pub mod notify;
 pub mod prove;
 pub mod putmany;
 mod putmany_archive;
+mod putmany_dirs;
 mod putmany_frames;
 pub mod quota;
 pub mod runbash;

@@ -2,8 +2,9 @@
 //! one exchange, so a tree costs its bytes and a few round trips rather than
 //! a round trip per file.
 //!
-//! `TFDPUTMANY <n>` (`n` at most [`MAX_FILES`]; `0` is a probe answered `OK`
-//! alone; the frames are typed in [`tfp_wire::batch::put`]). After `OK` the
+//! `TFDPUTMANY <n>` (`n` at most [`MAX_FILES`]; `0` is a probe answered `OK
+//! dirs`: besides files the batch may make directories, `D <path>` frames
+//! ahead of the files, [`super::putmany_dirs`]; the frames are typed in [`tfp_wire::batch::put`]). After `OK` the
 //! client sends, without waiting, per file a header frame `F <size> <flags>
 //! <mode, octal> <mtime> <path>` (flags: 1 = set the mode, 2 = set the
 //! mtime), the data in frames holding exactly `size` bytes
@@ -26,6 +27,7 @@
 
 use super::compress::{Inflow, Piece};
 use super::putmany_archive::{self as archive, Refusal};
+use super::putmany_dirs::{self as dirs, Unmade};
 use super::putmany_frames::Source;
 use super::quota::Pending;
 use super::transfer::{check_target, logged, Track};
@@ -44,7 +46,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use tfp_wire::batch::put::probe_ok;
-use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
+use tfp_wire::batch::put::{DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
 use tfp_wire::compress::Offer;
 use tfp_wire::entry::{Head, Mtime};
@@ -62,7 +64,7 @@ pub(super) fn open_batch(s: &mut Session, n: u64, owners: Option<bool>) -> Resul
             format!("at most {MAX_FILES} files in one batch"),
         ));
     }
-    let ok = if n == 0 { probe_ok(owners) } else { probe_ok(None) };
+    let ok = if n == 0 { probe_ok(owners) } else { b"OK".to_vec() };
     s.chan_mut().tx.send_frame(&ok)?;
     s.chan_mut().tx.release()?;
     Ok(n > 0)
@@ -346,6 +348,10 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
     let mut made = 0;
     let mut later = Vec::new();
     let mut later_bytes = 0;
+    // a plain batch's directories: those made, and those refused (what
+    // lies below them is refused untried)
+    let mut dirs_made = 0;
+    let mut unmade = Unmade::default();
     let max_header = if archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
         let head = match src.next(s, max_header) {
@@ -355,18 +361,14 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
                 return Err(e);
             }
         };
-        let h = match header(s, &head, archive) {
+        let mut h = match header(s, &head, archive) {
             Some(Header::File(h)) => h,
+            Some(Header::Dir(path)) => {
+                dirs_made += dir_entry(s, (i, path), &mut unmade, &mut failures);
+                continue;
+            }
             Some(Header::Other(h)) => {
-                match archive::entry(s, &h) {
-                    Ok(None) => made += 1,
-                    Ok(Some(l)) if later_bytes + l.weight() <= archive::MAX_LATER_BYTES => {
-                        later_bytes += l.weight();
-                        later.push((i, l));
-                    }
-                    Ok(Some(_)) => failures.push((i, Failed::TransferApi, archive::TOO_MANY_LATER.into())),
-                    Err(Refusal(f, why)) => failures.push((i, f, why)),
-                }
+                made += other_entry(s, (i, &h), (&mut later, &mut later_bytes), &mut failures);
                 continue;
             }
             None => {
@@ -374,6 +376,11 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
                 return out_of_step(s, &format!("file {i}: a header that does not parse"));
             }
         };
+        if h.attrs.is_ok() {
+            if let Some(r) = unmade.covers(h.path) {
+                h.attrs = Err(r);
+            }
+        }
         let r = match one(s, &h, &mut budget, &mut held, (&mut *inflow, &mut *src)) {
             Ok(r) => r,
             Err(e) => {
@@ -444,15 +451,16 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
             Err(Refusal(f, why)) => failures.push((i, f, why)),
         }
     }
-    let stored = stored + made;
+    let stored = stored + made + dirs_made;
     failures.sort_by_key(|f| f.0);
     t.bytes = bytes;
     t.complete = failures.is_empty();
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
+    let dirs_told = of_them_directories(dirs_made);
     info!(
-        "{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes{inflow}{src}",
+        "{} TFDPUTMANY stored {stored} of {n} files{dirs_told}, {bytes} bytes{inflow}{src}",
         s.peer()
     );
     s.chan_mut().tx.hold();
@@ -570,14 +578,67 @@ struct FileEntry<'a> {
 /// A header as the batch reads it.
 enum Header<'a> {
     File(FileEntry<'a>),
+    /// A plain batch's directory.
+    Dir(&'a [u8]),
     /// An archive batch's entry other than a file.
     Other(Head<'a>),
 }
 
-/// Reads a header frame: a plain batch's [`FileHead`], an archive batch's
-/// [`Head`]. None: it does not parse.
+/// What the batch's log line adds when it made directories.
+fn of_them_directories(n: u64) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    format!(" ({n} of them directories)")
+}
+
+/// The failures of a batch's entries: index, code, reason.
+type Failures = Vec<(u64, Failed, String)>;
+
+/// A plain batch's directory `i` made (1) or refused (0, its failure noted).
+fn dir_entry(s: &Session, (i, path): (u64, &[u8]), unmade: &mut Unmade, failures: &mut Failures) -> u64 {
+    match dirs::make(s, path, unmade) {
+        Ok(()) => 1,
+        Err(Refusal(f, why)) => {
+            info!(
+                "{} TFDPUTMANY directory {:?}: FAILED {} ({why})",
+                s.peer(),
+                String::from_utf8_lossy(path),
+                f.code()
+            );
+            failures.push((i, f, why));
+            0
+        }
+    }
+}
+
+/// An archive batch's entry `i` other than a file: made (1), left for the
+/// batch's end within [`archive::MAX_LATER_BYTES`], or refused.
+fn other_entry(
+    s: &Session,
+    (i, h): (u64, &Head<'_>),
+    (later, later_bytes): (&mut Vec<(u64, archive::Later)>, &mut usize),
+    failures: &mut Failures,
+) -> u64 {
+    match archive::entry(s, h) {
+        Ok(None) => return 1,
+        Ok(Some(l)) if *later_bytes + l.weight() <= archive::MAX_LATER_BYTES => {
+            *later_bytes += l.weight();
+            later.push((i, l));
+        }
+        Ok(Some(_)) => failures.push((i, Failed::TransferApi, archive::TOO_MANY_LATER.into())),
+        Err(Refusal(f, why)) => failures.push((i, f, why)),
+    }
+    0
+}
+
+/// Reads a header frame: a plain batch's [`FileHead`] or [`DirHead`], an
+/// archive batch's [`Head`]. None: it does not parse.
 fn header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>> {
     if !archive {
+        if let Some(d) = DirHead::parse(frame) {
+            return Some(Header::Dir(d.path));
+        }
         let h = FileHead::parse(frame)?;
         return Some(Header::File(FileEntry {
             path: h.path,

@@ -133,8 +133,11 @@ pub(super) fn entry(s: &Session, h: &Head<'_>) -> Result<Option<Later>, Refusal>
         if !p.is_root() {
             let (dir, name) = parent_of(s, &p)?;
             // searchable and writable by its owner until its own mode comes at
-            // the batch's end: the files after it must land in it
-            match sys::mkdirat(dir.as_fd(), &name, (perm | 0o700) & 0o777) {
+            // the batch's end: the files after it must land in it; without
+            // a mode, as MKDIR makes it (a plain copy's directory made in
+            // an archive batch keeps the server's default)
+            let made = attrs.mode.map_or(0o755, |m| (m | 0o700) & 0o777);
+            match sys::mkdirat(dir.as_fd(), &name, made) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
                 Err(e) => return Err(e.into()),
@@ -202,7 +205,7 @@ pub(super) fn finish(s: &Session, later: &Later) -> Result<(), Refusal> {
 /// root (the pin follows links inside the root; an archive batch never
 /// does): the directory opened without following any link must be the one
 /// pinned.
-fn parent_of(s: &Session, p: &RelPath) -> Result<(OwnedFd, CString), Refusal> {
+pub(super) fn parent_of(s: &Session, p: &RelPath) -> Result<(OwnedFd, CString), Refusal> {
     let (dir, name) = s.root().parent_new(p)?;
     let Ok(plain) = walk::open_dir_nofollow(s.root().fd(), &p.parent()).and_then(|fd| sys::fstat(fd.as_fd())) else {
         return Err(link_refused());

@@ -12,6 +12,7 @@ mod cli_archive_setid;
 mod cli_archive_tree;
 mod cli_backup;
 mod cli_batch;
+mod cli_bulk_dirs;
 mod cli_compress;
 mod cli_compress_delta;
 mod cli_compress_framed;

@@ -30,6 +30,7 @@ mod netlock;
 mod notify;
 mod prove;
 mod putmany_archive;
+mod putmany_dirs;
 mod quota_ledger;
 mod retry_lane;
 mod secure_transport;

@@ -46,11 +46,15 @@ pub enum Ext {
     /// server sends one zstd stream, asked with the probe `TFDGETMANY 0 0 z
     /// f` once per session ([`crate::compress::framed_get`]).
     GetFramed,
+    /// Directories in plain batches (`D <path>` before the files): the
+    /// plain probe's `OK dirs` ([`tfp_wire::batch::put::DIRS`]); without
+    /// it a tree's directories go as MKDIRs.
+    BatchDirs,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 13;
+    const COUNT: usize = 14;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -68,6 +72,7 @@ impl Ext {
             Ext::Framed => 10,
             Ext::DeltaGetZ => 11,
             Ext::GetFramed => 12,
+            Ext::BatchDirs => 13,
         }
     }
 }
@@ -135,6 +140,7 @@ mod tests {
             Ext::Framed,
             Ext::DeltaGetZ,
             Ext::GetFramed,
+            Ext::BatchDirs,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -597,7 +597,7 @@ pub fn proxy(data: &[u8]) {
 /// encodes to a frame that parses to the same value (a header within its
 /// bound, its flags in range and its path not empty).
 pub fn batch_put(data: &[u8]) {
-    use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER};
+    use tfp_wire::batch::put::{probe_dirs, DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER};
     use tfp_wire::batch::{is_end, Trailer, END};
     if let Some(c) = PutMany::parse(data) {
         assert_eq!(PutMany::parse(&c.encode()), Some(c));
@@ -607,7 +607,14 @@ pub fn batch_put(data: &[u8]) {
         assert!(data.len() <= MAX_HEADER && !h.path.is_empty() && h.flags <= 3);
         assert!(h.encode().len() <= data.len());
         assert_eq!(FileHead::parse(&h.encode()), Some(h));
+        assert_eq!(DirHead::parse(data), None);
     }
+    if let Some(d) = DirHead::parse(data) {
+        assert!(data.len() <= MAX_HEADER && !d.path.is_empty());
+        assert_eq!(d.encode(), data);
+        assert_eq!(DirHead::parse(&d.encode()), Some(d));
+    }
+    let _ = probe_dirs(data);
     if let Some(t) = Trailer::parse(data) {
         assert_eq!(Trailer::parse(&t.encode()), Some(t));
     }

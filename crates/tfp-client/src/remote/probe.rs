@@ -54,11 +54,15 @@ impl Which {
     }
 
     /// Records the answer to the probe: whether the session takes batches
-    /// (archive ones: and plain ones, and whether it may keep owners when
-    /// the server says).
+    /// (plain ones: and directories in them, when the server says; archive
+    /// ones: and plain ones, and whether it may keep owners when the server
+    /// says).
     pub(crate) fn learn(self, c: &mut Client, st: &Status) -> bool {
         let yes = matches!(st, Status::Ok(_));
         c.caps.learn(self.ext(), yes);
+        if let (Which::Put, Status::Ok(says)) = (self, st) {
+            c.caps.learn(Ext::BatchDirs, tfp_wire::batch::put::probe_dirs(says));
+        }
         if let (Which::Archive, Status::Ok(says)) = (self, st) {
             c.caps.learn(Ext::PutMany, true);
             if let Some(may) = tfp_wire::batch::put::probe_owners(says) {

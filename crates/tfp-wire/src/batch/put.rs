@@ -78,6 +78,12 @@ impl PutMany {
     }
 }
 
+/// What tfd's `OK` to the plain probe (`TFDPUTMANY 0`, and `0 z`, `0 z f`)
+/// says: its plain batches take [`DirHead`]s, so a tree's directories
+/// travel in the batch (compressed where the batch is) instead of a MKDIR
+/// and its answer each. A server that does not say it is sent MKDIRs.
+pub const DIRS: &str = "dirs";
+
 /// What tfd adds to its `OK` for the archive probe `TFDPUTMANY 0 a` when
 /// the session may keep owners (and set-id bits and devices): a tree copy
 /// learns it in the round trip that asks for archive batches instead of
@@ -87,11 +93,13 @@ pub const OWNERS_YES: &str = "owners yes";
 /// See [`OWNERS_YES`].
 pub const OWNERS_NO: &str = "owners no";
 
-/// The answer to a probe (`TFDPUTMANY 0`, `TFDPUTMANY 0 a`): `OK`, and for
-/// the archive probe what it says of owners ([`OWNERS_YES`], [`OWNERS_NO`]).
+/// The answer to a probe (`TFDPUTMANY 0`, `TFDPUTMANY 0 a`): `OK` and, for
+/// the plain probe, [`DIRS`]; for the archive probe what it says of owners
+/// ([`OWNERS_YES`], [`OWNERS_NO`]), as it was (a client that reads it whole
+/// must still read it).
 pub fn probe_ok(owners: Option<bool>) -> Vec<u8> {
     match owners {
-        None => b"OK".to_vec(),
+        None => format!("OK {DIRS}").into_bytes(),
         Some(true) => format!("OK {OWNERS_YES}").into_bytes(),
         Some(false) => format!("OK {OWNERS_NO}").into_bytes(),
     }
@@ -104,6 +112,38 @@ pub fn probe_owners(payload: &[u8]) -> Option<bool> {
         p if p == OWNERS_YES.as_bytes() => Some(true),
         p if p == OWNERS_NO.as_bytes() => Some(false),
         _ => None,
+    }
+}
+
+/// Whether the plain probe's `OK` payload says [`DIRS`] (one of its words).
+pub fn probe_dirs(payload: &[u8]) -> bool {
+    payload.split(|b| b.is_ascii_whitespace()).any(|w| w == DIRS.as_bytes())
+}
+
+/// A plain batch's directory: `D <path>`, made if missing, as MKDIR makes
+/// it (the server's default mode, no attributes given); one that exists is
+/// fine, anything else at the name refuses it. Only for a server whose
+/// probe said [`DIRS`]. A batch sends its directories before its files,
+/// parents before children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirHead<'a> {
+    /// Never empty.
+    pub path: &'a [u8],
+}
+
+impl<'a> DirHead<'a> {
+    /// The frame.
+    pub fn encode(&self) -> Vec<u8> {
+        [&b"D "[..], self.path].concat()
+    }
+
+    /// Reads a directory frame of at most [`MAX_HEADER`] bytes.
+    pub fn parse(frame: &'a [u8]) -> Option<DirHead<'a>> {
+        if frame.len() > MAX_HEADER {
+            return None;
+        }
+        let path = frame.strip_prefix(b"D ")?;
+        (!path.is_empty()).then_some(DirHead { path })
     }
 }
 
@@ -249,8 +289,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn directories_round_trip_and_the_plain_probe_says_it_takes_them() {
+        assert_eq!(probe_ok(None), b"OK dirs");
+        assert!(probe_dirs(b"dirs") && probe_dirs(b" x dirs y"));
+        assert!(!probe_dirs(b"") && !probe_dirs(b"dir") && !probe_dirs(b"owners yes"));
+        let d = DirHead { path: b"a/b c" };
+        assert_eq!(d.encode(), b"D a/b c");
+        assert_eq!(DirHead::parse(&d.encode()), Some(d));
+        let long = [&b"D "[..], &[b'p'; MAX_HEADER - 2]].concat();
+        assert!(DirHead::parse(&long).is_some());
+        for bad in [
+            &b"D "[..],
+            b"D",
+            b"d a",
+            b"Da",
+            b"F 1 0 644 0 a",
+            b"",
+            &[&long[..], b"p"].concat(),
+        ] {
+            assert_eq!(DirHead::parse(bad), None, "{bad:?}");
+        }
+        // a file's header never reads as a directory's, nor the reverse
+        assert_eq!(FileHead::parse(b"D a"), None);
+    }
+
+    #[test]
     fn the_archive_probe_says_owners_both_ways() {
-        assert_eq!(probe_ok(None), b"OK");
         for may in [true, false] {
             let ok = probe_ok(Some(may));
             assert_eq!(probe_owners(&ok[3..]), Some(may));

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tfp_wire::batch::framed::Framer;
-use tfp_wire::batch::put::{FileHead, PutMany};
+use tfp_wire::batch::put::{DirHead, FileHead, PutMany};
 use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
 use tfp_wire::compress::{Squeeze, HEADER_LEN};
 use tfp_wire::entry::{Extra, Head, Mtime};
@@ -72,7 +72,7 @@ pub fn put_one(
         compress,
         ..Keep::default()
     };
-    Ok(exchange(c, (&[&u], &[]), &[], keep, bytes)?.and_then(|x| x.files.into_iter().next()))
+    Ok(exchange(c, (&[&u], &[]), Ahead::Mkdirs(&[]), keep, bytes)?.and_then(|x| x.files.into_iter().next()))
 }
 
 /// Whether a batch of `n` files on `c` leaves without waiting for its
@@ -82,9 +82,25 @@ pub(crate) fn pipelines(c: &Client, n: usize) -> bool {
     c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::Yes && n as u64 <= MAX_FILES
 }
 
+/// The directories a batch makes before its files, parents before
+/// children.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ahead<'a> {
+    /// MKDIRs in front of the command, answered first, in order (only where
+    /// the batch [`pipelines`]; at most a window of them, whose answers
+    /// cannot fill the socket buffers while the files are sent).
+    Mkdirs(&'a [Vec<u8>]),
+    /// `D <path>` entries at the batch's head, in its stream (compressed
+    /// where the batch is): for a session whose probe said it takes them
+    /// ([`crate::caps::Ext::BatchDirs`]). Any number, within the batch's
+    /// [`MAX_FILES`] with its files.
+    Entries(&'a [Vec<u8>]),
+}
+
 /// What a batch's exchange came to.
 pub(crate) struct Exchanged {
-    /// The answers to the MKDIRs sent ahead, in order.
+    /// What became of the directories made ahead, in order (the MKDIRs'
+    /// answers, or each entry's as one).
     pub made: Vec<Status>,
     /// Each file's outcome.
     pub files: Vec<Result<(), Failure>>,
@@ -94,14 +110,12 @@ pub(crate) struct Exchanged {
 
 /// TFDPUTMANY with `files` and, in an archive batch, the entries of `tail`
 /// after them (what the batch ends with: directories' attributes, set once
-/// its files are in place), behind MKDIRs of `ahead` (only where the batch
-/// [`pipelines`]; at most a window of them, whose answers cannot fill the
-/// socket buffers while the files are sent); None when the server does not
-/// know the command (remembered on the client).
+/// its files are in place), the directories of `ahead` made first; None
+/// when the server does not know the command (remembered on the client).
 pub(crate) fn exchange(
     c: &mut Client,
     (files, tail): (&[&Up], &[Entry]),
-    ahead: &[Vec<u8>],
+    ahead: Ahead<'_>,
     keep: Keep,
     bytes: &AtomicU64,
 ) -> Result<Option<Exchanged>, Error> {
@@ -109,18 +123,23 @@ pub(crate) fn exchange(
         return Ok(None);
     }
     let tail = if keep.archive { tail } else { &[] };
+    let (ahead, dirs) = match ahead {
+        Ahead::Entries(d) => (&[][..], d),
+        Ahead::Mkdirs(d) => (d, &[][..]),
+    };
+    let n = dirs.len() + files.len() + tail.len();
     let mut z = squeeze(c, keep, files)?;
     // headers, data and trailers in one stream where the server takes it
     let framed = z.is_some() && crate::compress::framed(c)?;
     let line = PutMany {
-        n: (files.len() + tail.len()) as u64,
+        n: n as u64,
         archive: keep.archive,
         blocks: z.is_some(),
         framed,
     }
     .line();
     // the files follow at once, the OK is read after them
-    let pipelined = pipelines(c, files.len() + tail.len());
+    let pipelined = pipelines(c, n);
     let ahead = if pipelined { ahead } else { &[] };
     if pipelined {
         c.chan.tx.hold();
@@ -141,7 +160,7 @@ pub(crate) fn exchange(
             st => {
                 let why = crate::remote::listing::status_text(&st);
                 return Ok(Some(Exchanged {
-                    made: Vec::new(),
+                    made: dirs.iter().map(|_| st.clone()).collect(),
                     files: files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect(),
                     tail: tail.iter().map(|_| Some((-1, why.clone()))).collect(),
                 }));
@@ -157,6 +176,9 @@ pub(crate) fn exchange(
         z: z.as_mut().map(|sq| (sq, Vec::new())),
         framer,
     };
+    for d in dirs {
+        data.frame(c, &dir_head(keep, d))?;
+    }
     for (i, u) in files.iter().enumerate() {
         if let Some(why) = send_file(c, u, keep, &mut data, bytes)? {
             out[i] = Some(Failure::Local(why));
@@ -183,7 +205,13 @@ pub(crate) fn exchange(
         }
     }
     let mut tail_out: Vec<Option<Refusal>> = tail.iter().map(|_| None).collect();
-    for (i, (code, why)) in refusals(c, files.len() + tail.len())? {
+    made.extend(dirs.iter().map(|_| Status::Ok(Vec::new())));
+    for (i, (code, why)) in refusals(c, n)? {
+        if i < dirs.len() {
+            made[ahead.len() + i] = Status::Failed(code, why);
+            continue;
+        }
+        let i = i - dirs.len();
         match i.checked_sub(files.len()) {
             Some(t) => tail_out[t] = Some((code, why)),
             None if out[i].is_none() => out[i] = Some(Failure::Refused(code, why)),
@@ -336,6 +364,25 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, bytes: &Atomic
     }
     data.frame(c, &Trailer::Sum(h.finalize().into()).encode())?;
     Ok(None)
+}
+
+/// A directory made ahead of a batch's files, as the batch's kind says:
+/// `D <path>`, or an archive `D` entry giving nothing (tfd makes it as
+/// MKDIR does; its attributes, where kept, come at the batches' ends).
+fn dir_head(keep: Keep, path: &[u8]) -> Vec<u8> {
+    if !keep.archive {
+        return DirHead { path }.encode();
+    }
+    Entry {
+        kind: Some(FileType::Dir),
+        mode: None,
+        mtime: None,
+        path: path.to_vec(),
+        target: None,
+        owner: None,
+        rdev: None,
+    }
+    .head()
 }
 
 /// A file's header as the batch's kind says: the plain one (`FileHead`)

@@ -16,13 +16,15 @@ use super::super::events::{Progress, Tally};
 use super::super::fanout::{self, Done};
 use super::super::{pool, route};
 use super::answer::Refusal;
-use super::batch::{exchange, pipelines, supported, Failure};
+use super::batch::{exchange, pipelines, supported, Ahead, Failure};
 use super::entries::Entry;
 use super::file::{Keep, Up};
+use crate::caps::{Ext, Known};
 use crate::remote::{listing, pipeline};
 use crate::tree::names::{self, below};
 use crate::{Client, ClientConfig, Error};
 use std::sync::atomic::AtomicU64;
+use tfp_wire::batch::MAX_FILES;
 use tfp_wire::Status;
 
 /// The directories a tree's upload makes (`MKDIR`, parents before
@@ -98,7 +100,14 @@ impl Dirs {
     /// session): a directory that exists is made; any other refusal is told
     /// once, and nothing below it is told again.
     pub(crate) fn learn(&mut self, t: &mut Tally<'_>, answers: &[Status]) {
-        for (d, st) in self.make.iter().zip(answers) {
+        let make = std::mem::take(&mut self.make);
+        self.learn_of(t, &make, answers);
+        self.make = make;
+    }
+
+    /// [`Dirs::learn`] of the directories `made` (a batch's share of them).
+    fn learn_of(&mut self, t: &mut Tally<'_>, made: &[Vec<u8>], answers: &[Status]) {
+        for (d, st) in made.iter().zip(answers) {
             if self.failed.iter().any(|f| f == d || below(d, f)) {
                 continue;
             }
@@ -124,6 +133,54 @@ impl Dirs {
         self.learn(t, &answers);
         self.make.clear();
         Ok(())
+    }
+
+    /// Whether they go in the batches' streams, as `D` entries: where the
+    /// session's probe said the server takes them ([`Ext::BatchDirs`]; an
+    /// archive copy, whose session asked the archive probe, asks the plain
+    /// one where more than a window of directories would otherwise cost
+    /// round trips of MKDIRs), and where they fit one batch with `files`
+    /// files.
+    fn in_batches(&self, c: &mut Client, keep: Keep, files: usize) -> Result<bool, Error> {
+        if self.make.is_empty() || (self.make.len() + files) as u64 > MAX_FILES {
+            return Ok(false);
+        }
+        if c.caps.get(Ext::BatchDirs) == Known::Unknown && keep.archive && self.make.len() > pipeline::WINDOW {
+            let st = c.call(tfp_wire::batch::PUTMANY, b"0")?;
+            crate::remote::probe::Which::Put.learn(c, &st);
+        }
+        Ok(c.caps.get(Ext::BatchDirs) == Known::Yes)
+    }
+
+    /// Makes them over `c` now, in one batch of their own (its entries
+    /// compressed where the batch is): a plan none of whose files goes in
+    /// a batch.
+    fn make_in_batch(&mut self, c: &mut Client, keep: Keep, t: &mut Tally<'_>) -> Result<(), Error> {
+        let none = AtomicU64::new(0);
+        match exchange(c, (&[], &[]), Ahead::Entries(&self.make), keep, &none)? {
+            Some(x) => self.learn(t, &x.made),
+            None => return self.make_now(c, t),
+        }
+        self.make.clear();
+        Ok(())
+    }
+
+    /// What the batch of `files` makes first: those of [`Dirs::make`] its
+    /// files lie in, parents before children (the first batch makes them
+    /// all, empty ones too; another session's batch may make its own
+    /// first, and one made meanwhile is fine).
+    fn share<'a>(&self, files: impl Iterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+        let mut above: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+        for f in files {
+            for (i, _) in f.iter().enumerate().filter(|(_, &b)| b == b'/') {
+                above.insert(&f[..i]);
+            }
+        }
+        self.make
+            .iter()
+            .filter(|d| above.contains(d.as_slice()))
+            .cloned()
+            .collect()
     }
 
     /// Whether `remote` lies below a directory that could not be made.
@@ -183,10 +240,16 @@ fn upload_counted(
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
     let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
-    let batched = !files.is_empty() && supported(c)?;
+    let batched = (!files.is_empty() || !dirs.make.is_empty()) && supported(c)?;
     let small = |u: &&Up| in_batch(u, cfg.sparse);
+    // the directories in the batches' streams where the server takes them
+    // there, else MKDIRs: in front of the batches (a window of them at
+    // most), or made first
+    let entries = batched && dirs.in_batches(c, keep, files.len())?;
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
-    if !ahead && !dirs.make.is_empty() {
+    if entries && !files.iter().any(|u| small(&u)) {
+        dirs.make_in_batch(c, keep, t)?;
+    } else if !entries && !ahead && !dirs.make.is_empty() {
         dirs.make_now(c, t)?;
     }
     let kept: Vec<Up>;
@@ -206,10 +269,13 @@ fn upload_counted(
     let (small, big): (Vec<&Up>, Vec<&Up>) = files.iter().partition(small);
     let mut done = 0;
     if !small.is_empty() {
-        done += batches(c, cfg, jobs, fai, &small, dirs, keep, what, t);
+        done += batches(c, cfg, jobs, fai, &small, dirs, (keep, entries), what, t);
     }
+    // a big file below a directory the batches could not make is not sent
+    let n_big = big.len();
+    let big: Vec<Up> = big.into_iter().filter(|u| !dirs.lost(&u.remote)).cloned().collect();
+    not_sent(t, n_big - big.len());
     if !big.is_empty() {
-        let big: Vec<Up> = big.into_iter().cloned().collect();
         done += fanout::run_pool(c, cfg, jobs, fai, &big, what, &per_file, t);
     }
     Ok(done)
@@ -245,7 +311,7 @@ fn batches(
     fai: bool,
     files: &[&Up],
     dirs: &mut Dirs,
-    keep: Keep,
+    (keep, entries): (Keep, bool),
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
 ) -> usize {
@@ -286,14 +352,31 @@ fn batches(
     } else {
         groups.iter().map(|_| Vec::new()).collect()
     };
-    let work: Vec<(&Vec<usize>, &Vec<Entry>)> = groups.iter().zip(&tails).collect();
+    // each batch's directories in its stream, or all of them as MKDIRs
+    // in front of every batch
+    let shares: Vec<Vec<Vec<u8>>> = (groups.iter().enumerate())
+        .map(|(gi, g)| match (entries, gi) {
+            (false, _) => Vec::new(),
+            (true, 0) => dirs.make.clone(),
+            (true, _) => dirs.share(g.iter().map(|&i| files[i].remote.as_slice())),
+        })
+        .collect();
+    type Work<'w> = (&'w Vec<usize>, &'w Vec<Entry>, &'w Vec<Vec<u8>>);
+    let work: Vec<Work<'_>> = (groups.iter().zip(&tails).zip(&shares))
+        .map(|((g, tail), share)| (g, tail, share))
+        .collect();
     let results = {
         let mut sessions: Vec<&mut Client> = vec![c];
         sessions.extend(more.iter_mut());
         let p = &*progress;
-        let ahead = &dirs.make;
-        pool::run(sessions, &work, &|c, (g, tail): &(&Vec<usize>, &Vec<Entry>)| {
+        let all = &dirs.make;
+        pool::run(sessions, &work, &|c, (g, tail, share): &Work<'_>| {
             let batch: Vec<&Up> = g.iter().map(|&i| files[i]).collect();
+            let ahead = if entries {
+                Ahead::Entries(share)
+            } else {
+                Ahead::Mkdirs(all)
+            };
             send_batch(c, cfg, (&batch, tail), ahead, keep, p)
         })
     };
@@ -303,8 +386,13 @@ fn batches(
     }
     // the directories first: a file below one that could not be made is
     // told as before, in one line with the others
-    for (answers, _, _) in results.iter().flatten().flatten() {
-        dirs.learn(t, answers);
+    for (share, r) in shares.iter().zip(&results) {
+        if let Some(Ok((answers, _, _))) = r {
+            match entries {
+                true => dirs.learn_of(t, share, answers),
+                false => dirs.learn(t, answers),
+            }
+        }
     }
     dirs.make.clear();
     // the last step went with the batches only if every batch carried its share
@@ -346,16 +434,17 @@ fn batches(
     done
 }
 
-/// One batch over one session: the MKDIRs of `ahead` (answered first, in
-/// order), TFDPUTMANY, every file, the end frame, then the outcomes. A
-/// session that has not said it takes batches makes the directories and
-/// waits for their answers first; a server that does not know the command
-/// gets the files one by one.
+/// One batch over one session: the directories of `ahead` (MKDIRs
+/// answered first, in order, or the batch's first entries), TFDPUTMANY,
+/// every file, the end frame, then the outcomes. A session that has not
+/// said it takes batches (or directories in them) makes the directories
+/// and waits for their answers first; a server that does not know the
+/// command gets the files one by one.
 pub(crate) fn send_batch(
     c: &mut Client,
     cfg: &ClientConfig,
     (files, tail): (&[&Up], &[Entry]),
-    ahead: &[Vec<u8>],
+    ahead: Ahead<'_>,
     keep: Keep,
     p: &Progress,
 ) -> Result<Sent, Error> {
@@ -369,9 +458,21 @@ pub(crate) fn send_batch(
     };
     let mut made = Vec::new();
     let mut ahead = ahead;
-    if !ahead.is_empty() && !pipelines(c, files.len()) {
-        made = pipeline::pipelined(c, "MKDIR", ahead)?;
-        ahead = &[];
+    let first = match ahead {
+        Ahead::Mkdirs(_) => !pipelines(c, files.len()),
+        // a session that did not ask goes by the run's answer: the same
+        // server (a plain batch's session asked the plain probe; any
+        // archive batch takes a `D` entry); one not asked yet is asked the
+        // plain probe, the round trip its batch's command would wait anyway
+        Ahead::Entries(d) => {
+            !(supported(c)? && pipelines(c, files.len() + d.len())) || c.caps.get(Ext::BatchDirs) == Known::No
+        }
+    };
+    if let (Ahead::Mkdirs(d) | Ahead::Entries(d), true) = (ahead, first) {
+        if !d.is_empty() {
+            made = pipeline::pipelined(c, "MKDIR", d)?;
+        }
+        ahead = Ahead::Mkdirs(&[]);
     }
     let Some(x) = exchange(c, (files, tail), ahead, keep, p.bytes())? else {
         return Ok((made, per_file(c)?, None));
