@@ -68,8 +68,7 @@ pub fn wanted(args: &[String]) -> bool {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
             "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-A" | "--acls" | "-H"
-            | "--hard-links" | "-L"
-            | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
+            | "--hard-links" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();

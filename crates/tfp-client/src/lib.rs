@@ -98,7 +98,6 @@ pub mod tree;
 pub mod tz;
 pub mod v251;
 
-
 use caps::{Caps, Ext};
 use openssl::pkey::Public;
 use openssl::rsa::Rsa;
