@@ -116,7 +116,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
     let max = max.unwrap_or(u64::MAX);
-    if !super::putmany::open_batch(s, n, None)? {
+    if !super::putmany::open_batch(s, n, b"OK".to_vec())? {
         return Ok(Reply::Sent);
     }
     let _held = match s.hold(super::batch_budget::getmany_held(n), GETMANY) {

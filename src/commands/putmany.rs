@@ -54,17 +54,18 @@ use tfp_wire::fstat::FileType;
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// Opens a batch of `n` files, for both directions: refused past
-/// [`MAX_FILES`], else `OK` at once; false for the probe (`0`), which that
-/// `OK` alone answers, or for the archive probe `OK` and whether the
-/// session may keep owners (`owners`).
-pub(super) fn open_batch(s: &mut Session, n: u64, owners: Option<bool>) -> Result<bool, super::CmdError> {
+/// [`MAX_FILES`], else `OK` at once; false for the probe (`0`), which
+/// `probe` answers: TFDPUTMANY's says what its batches take (`dirs`, or for
+/// the archive probe whether the session may keep owners, [`probe_ok`]),
+/// TFDGETMANY's is `OK` alone, as clients compare it.
+pub(super) fn open_batch(s: &mut Session, n: u64, probe: Vec<u8>) -> Result<bool, super::CmdError> {
     if n > MAX_FILES {
         return Err(super::CmdError::Told(
             Failed::MissingParameter,
             format!("at most {MAX_FILES} files in one batch"),
         ));
     }
-    let ok = if n == 0 { probe_ok(owners) } else { b"OK".to_vec() };
+    let ok = if n == 0 { probe } else { b"OK".to_vec() };
     s.chan_mut().tx.send_frame(&ok)?;
     s.chan_mut().tx.release()?;
     Ok(n > 0)
@@ -300,7 +301,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // the archive probe says whether this session may keep owners, so a
     // tree copy learns it in the round trip that asks for archive batches
     let owners = archive.then(|| archive::privileged(s));
-    if !open_batch(s, n, owners)? {
+    if !open_batch(s, n, probe_ok(owners))? {
         return Ok(Reply::Sent);
     }
     let (mut inflow, mut src, _held) = match admit(s, batch) {
