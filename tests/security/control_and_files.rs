@@ -70,10 +70,11 @@ fn daemon_conf(dir: &std::path::Path) -> (std::path::PathBuf, u16) {
         &conf,
         format!(
             "proto 2.4.1\nhash h\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\nshutdown_grace 1\n\
-             defusr root\nfai_dir {}\n",
+             defusr root\nfai_dir {}\ncontrol_socket {}\n",
             data.display(),
             dir.join("key.pem").display(),
-            dir.join("fai").display()
+            dir.join("fai").display(),
+            dir.join("ctl.sock").display()
         ),
     )
     .unwrap();
