@@ -328,14 +328,10 @@ fn stamp(to: &Path, mtime_ns: i128) -> std::io::Result<()> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(to)?;
-    let since = std::time::Duration::from_nanos(mtime_ns.unsigned_abs().min(u64::MAX as u128) as u64);
-    let t = if mtime_ns >= 0 {
-        std::time::UNIX_EPOCH.checked_add(since)
-    } else {
-        std::time::UNIX_EPOCH.checked_sub(since)
-    };
-    match t {
-        Some(t) => f.set_modified(t),
+    let sec = i64::try_from(mtime_ns.div_euclid(1_000_000_000)).ok();
+    let nsec = mtime_ns.rem_euclid(1_000_000_000) as i64;
+    match sec.and_then(|sec| tfp_wire::entry::Mtime::of(sec, nsec)) {
+        Some(t) => f.set_modified(crate::engine::mtime::system_time(t)),
         None => Ok(()),
     }
 }
