@@ -40,8 +40,6 @@ mod secfs;
 mod server_key;
 mod shell;
 mod snap;
-mod snap_prune;
-mod snap_verify;
 mod stages;
 mod table;
 mod tree;

@@ -6,11 +6,10 @@
 use super::ctx::Ctx;
 use super::exit::Exit;
 use super::row::{Cmd, Done};
-use super::snap_prune;
-use super::snap_verify;
 use std::process::ExitCode;
-use tf::options::commands::{self, Family};
-use tfp_client::backup::remote::{snapshots, split_at};
+use tf::options::commands::{self, Family, Given};
+use tfp_client::backup::prune::{Fate, Rule};
+use tfp_client::backup::remote::split_at;
 use tfp_client::backup::{self, Failure};
 use tfp_client::escape::shown;
 use tfp_client::ClientConfig;
@@ -40,15 +39,11 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
         Err(commands::ParseError::Bad(m)) => return Ok(say(m)),
     };
     let code = match g.positional.as_slice() {
-        [p, name] if p == "prune" => {
-            snapshots(x.c, name).and_then(|(s, l)| snap_prune::run(x.c, x.cfg, name, &g, &s, &l))
+        [p, name] if p == "prune" => return Ok(prune(x, name, &g)),
+        _ if !rules(&g).is_empty() || g.flag("--dry-run") => {
+            return Ok(say("--keep-* and --dry-run go with backup prune"))
         }
-        _ if snap_prune::any(&g) => return Ok(say("--keep-* and --dry-run go with backup prune")),
-        [v, what] if v == "verify" => {
-            let (name, snap) = split_at(what);
-            let sample = g.num("--sample").map(|n| n as f64);
-            snap_verify::run(x.c, x.cfg, name, snap, sample)
-        }
+        [v, what] if v == "verify" => return Ok(verify(x, what, g.num("--sample"))),
         _ if g.num("--sample").is_some() => return Ok(say("--sample goes with backup verify")),
         [l, name] if l == "list" => list(x.c, name),
         [src, name] => {
@@ -70,6 +65,77 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
         super::explain::session_error(&e, x.cfg).print();
         ExitCode::from(Exit::Error)
     }))
+}
+
+/// The keep rules given: each with its N.
+fn rules(g: &Given) -> Vec<(Rule, u64)> {
+    [
+        ("--keep-last", Rule::Last),
+        ("--keep-daily", Rule::Daily),
+        ("--keep-weekly", Rule::Weekly),
+        ("--keep-monthly", Rule::Monthly),
+    ]
+    .into_iter()
+    .filter_map(|(o, r)| g.num(o).map(|n| (r, n)))
+    .collect()
+}
+
+/// `tf backup prune NAME --keep-* N [--dry-run]`: each snapshot's fate, a
+/// line each.
+fn prune(x: &mut Ctx<'_>, name: &str, g: &Given) -> ExitCode {
+    let rules = rules(g);
+    if rules.is_empty() {
+        return say("backup prune needs at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly");
+    }
+    let fates = match backup::prune::prune(x.c, x.cfg, name, &rules, g.flag("--dry-run")) {
+        Ok(f) => f,
+        Err(f) => return failed(f, x.cfg),
+    };
+    let mut code = ExitCode::SUCCESS;
+    for (s, fate) in fates {
+        let s = shown(s.as_bytes());
+        match fate {
+            Fate::Kept => println!("keep {s}"),
+            Fate::WouldGo => println!("would remove {s}"),
+            Fate::Removed => println!("removed {s}"),
+            Fate::NotRemoved => {
+                eprintln!("tf: {s} could not be removed");
+                code = ExitCode::from(Exit::Error);
+            }
+        }
+    }
+    code
+}
+
+/// `tf backup verify NAME[@SNAPSHOT] [--sample PERCENT]`: each file not
+/// held as backed up named, then the outcome in one line.
+fn verify(x: &mut Ctx<'_>, what: &str, sample: Option<u64>) -> ExitCode {
+    let (name, snap) = split_at(what);
+    let v = match backup::verify::verify(x.c, x.cfg, name, snap.as_deref(), sample.map(|n| n as f64)) {
+        Ok(v) => v,
+        Err(f) => return failed(f, x.cfg),
+    };
+    if let Some(w) = v.strength.warning(&v.label) {
+        eprintln!("tf: {w}");
+    }
+    for (path, why) in &v.bad {
+        eprintln!("tf: {}: {} {why}", v.label, shown(path));
+    }
+    if !v.ok() {
+        return say(format!(
+            "{}: {} of {} files are not held as they were backed up",
+            v.label,
+            v.bad.len(),
+            v.files
+        ));
+    }
+    println!(
+        "{}: {} files held as backed up ({})",
+        v.label,
+        v.files,
+        v.strength.words()
+    );
+    ExitCode::SUCCESS
 }
 
 /// `tf backup list NAME`: each complete snapshot, its files and bytes.

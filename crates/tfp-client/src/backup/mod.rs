@@ -16,7 +16,9 @@
 
 pub mod index;
 pub mod proof;
+pub mod prune;
 pub mod remote;
+pub mod verify;
 
 use crate::engine::events::Events;
 use crate::escape::shown;
@@ -50,6 +52,12 @@ impl From<Error> for Failure {
 impl From<String> for Failure {
     fn from(m: String) -> Failure {
         Failure::Said(Sentence(m))
+    }
+}
+
+impl From<Sentence> for Failure {
+    fn from(s: Sentence) -> Failure {
+        Failure::Said(s)
     }
 }
 
