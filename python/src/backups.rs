@@ -6,6 +6,7 @@
 
 use crate::state::Session;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use tfp_client::backup::{self as snapshots_of, Failure};
 use tfp_client::engine::events::Quiet;
 use tfp_client::Error;
@@ -71,4 +72,99 @@ pub(crate) fn restore(
         Ok(r) => Ok((r.snapshot, r.missing, r.failed, r.mismatched)),
         Err(m) => Err(crate::errors::backup(py, &m)),
     }
+}
+
+/// `prune`: the backup `name`'s snapshots judged by restic's keep rules
+/// (`(rule, n)`, rule one of `last`, `daily`, `weekly`, `monthly`), removed
+/// unless `dry`: each snapshot, oldest first, with its fate (`kept`,
+/// `would_remove`, `removed`, `not_removed`).
+#[pyfunction]
+pub(crate) fn prune(
+    py: Python<'_>,
+    session: PyRef<'_, Session>,
+    name: String,
+    rules: Vec<(String, u64)>,
+    dry: bool,
+) -> PyResult<Vec<(String, &'static str)>> {
+    use snapshots_of::prune::{Fate, Rule};
+    let mut typed = Vec::with_capacity(rules.len());
+    for (r, n) in rules {
+        typed.push((
+            match r.as_str() {
+                "last" => Rule::Last,
+                "daily" => Rule::Daily,
+                "weekly" => Rule::Weekly,
+                "monthly" => Rule::Monthly,
+                _ => return Err(pyo3::exceptions::PyValueError::new_err(format!("no keep rule {r:?}"))),
+            },
+            n,
+        ));
+    }
+    let r = session.run_long(py, |c, cfg| {
+        split(snapshots_of::prune::prune(c, cfg, &name, &typed, dry))
+    })?;
+    match r {
+        Ok(fates) => Ok(fates
+            .into_iter()
+            .map(|(s, f)| {
+                let f = match f {
+                    Fate::Kept => "kept",
+                    Fate::WouldGo => "would_remove",
+                    Fate::Removed => "removed",
+                    Fate::NotRemoved => "not_removed",
+                };
+                (s, f)
+            })
+            .collect()),
+        Err(m) => Err(crate::errors::backup(py, &m)),
+    }
+}
+
+/// What `verify` gives: (the snapshot, the files asked, the files not
+/// held with why, the check's strength `keyed`/`spent`/`unproven`, the keys
+/// left, the warning of a weaker check or None).
+type Proven = (
+    String,
+    usize,
+    Vec<(Py<PyBytes>, String)>,
+    &'static str,
+    usize,
+    Option<String>,
+);
+
+/// `verify`: the server proves it holds `name`'s snapshot `snap` (the
+/// newest when None): every file, or a random `sample` percent.
+#[pyfunction]
+pub(crate) fn verify(
+    py: Python<'_>,
+    session: PyRef<'_, Session>,
+    name: String,
+    snap: Option<String>,
+    sample: Option<f64>,
+) -> PyResult<Proven> {
+    use snapshots_of::verify::Strength;
+    if sample.is_some_and(|s| !(s > 0.0 && s <= 100.0)) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "sample is a percentage above 0 and at most 100",
+        ));
+    }
+    let r = session.run_long(py, |c, cfg| {
+        split(snapshots_of::verify::verify(c, cfg, &name, snap.as_deref(), sample))
+    })?;
+    let v = match r {
+        Ok(v) => v,
+        Err(m) => return Err(crate::errors::backup(py, &m)),
+    };
+    let warning = v.strength.warning(&v.label);
+    let (strength, left) = match v.strength {
+        Strength::Keyed { left } => ("keyed", left),
+        Strength::Spent => ("spent", 0),
+        Strength::Unproven => ("unproven", 0),
+    };
+    let bad = v
+        .bad
+        .iter()
+        .map(|(p, why)| (PyBytes::new(py, p).unbind(), why.to_string()))
+        .collect();
+    Ok((v.snapshot, v.files, bad, strength, left, warning))
 }

@@ -180,6 +180,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backups::backup, m)?)?;
     m.add_function(wrap_pyfunction!(backups::snapshots, m)?)?;
     m.add_function(wrap_pyfunction!(backups::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(backups::prune, m)?)?;
+    m.add_function(wrap_pyfunction!(backups::verify, m)?)?;
     m.add_function(wrap_pyfunction!(tree_runs::mirror, m)?)?;
     Ok(())
 }

@@ -77,3 +77,57 @@ def test_what_a_backup_cannot_do_is_a_backup_error_in_tfs_words(tfd, session, tm
         session.restore(name, tmp_path / "gone", paths=["missing.txt"])
     assert e.value.missing and e.value.errno == 5
     assert session.snapshots(name)[0].files == 1
+
+
+def test_prune_keeps_by_restics_rules_and_a_dry_run_removes_nothing(tfd, session, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    name = "bk_" + secrets.token_hex(4)
+    made = []
+    for i in range(3):
+        (src / "f.txt").write_bytes(b"version %d\n" % i)
+        made.append(session.backup(src, name).snapshot.split("/")[1])
+        time.sleep(0.01)
+    with pytest.raises(ValueError, match="at least one"):
+        session.prune(name)
+    with pytest.raises(ValueError, match="count of snapshots"):
+        session.prune(name, keep_last=-1)
+    dry = session.prune(name, keep_last=1, dry_run=True)
+    assert dry == tfd_client.Pruned(kept=[made[2]], removed=made[:2], dry_run=True)
+    assert [s.name for s in session.snapshots(name)] == made
+    assert all((tfd.data / name / m).is_dir() for m in made)
+    done = session.prune(name, keep_last=2)
+    assert done.kept == made[1:] and done.removed == made[:1] and not done.dry_run
+    assert [s.name for s in session.snapshots(name)] == made[1:]
+    # gone whole from the server's disk, nothing half-removed left beside
+    assert sorted(os.listdir(tfd.data / name)) == made[1:]
+    back = tmp_path / "back"
+    session.restore(name, back, snapshot=made[1])
+    assert (back / "f.txt").read_bytes() == b"version 1\n"
+
+
+def test_verify_proves_an_intact_snapshot_and_names_a_flipped_file(tfd, session, tmp_path):
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    (src / "a.txt").write_bytes(b"a" * 1000)
+    (src / "d" / "b.bin").write_bytes(os.urandom(20_000))
+    name = "bk_" + secrets.token_hex(4)
+    snap = session.backup(src, name).snapshot
+    ok = session.verify(name)
+    assert ok.snapshot == snap.split("/")[1] and ok.files == 2, ok
+    assert ok.strength == "keyed" and ok.warning is None, ok
+    again = session.verify(name, snapshot=ok.snapshot, sample=50)
+    assert again.files == 1 and again.keys_left == ok.keys_left - 1, again
+    # a byte flipped on the server's disk is named, by path and why
+    stored = tfd.data / snap / "tree" / "d" / "b.bin"
+    data = bytearray(stored.read_bytes())
+    data[777] ^= 0xFF
+    with open(stored, "r+b") as f:
+        f.write(data)
+    with pytest.raises(tfd_client.BackupError, match="1 of 2 files are not held") as e:
+        session.verify(name)
+    assert e.value.bad == [(b"d/b.bin", "is not the file backed up (its bytes differ)")]
+    with pytest.raises(tfd_client.BackupError, match="has no complete snapshot"):
+        session.verify("never_" + secrets.token_hex(4))
+    with pytest.raises(ValueError, match="percentage"):
+        session.verify(name, sample=0)

@@ -53,7 +53,7 @@ from ._errors import (
     UnknownCommand,
     UsageError,
 )
-from ._backups import Backup, Snapshot
+from ._backups import Backup, Pruned, Snapshot, Verified
 from ._paths import CanCallback, PathLike, Progress
 from ._records import FILE_TYPES, Entry, FaiToken, Notification, Stat
 from ._remote_file import RemoteFile
@@ -67,7 +67,7 @@ __all__ = [
     "ConnectionError", "SessionClosed", "HandshakeError", "HostKeyError", "AuthenticationError", "PublicKeyError",
     "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport", "Item",
     "SessionBusy", "DirectoryNotEmpty", "TfdError",
-    "FILE_TYPES", "Notification", "BackupError", "Backup", "Snapshot",
+    "FILE_TYPES", "Notification", "BackupError", "Backup", "Snapshot", "Pruned", "Verified",
 ]
 
 __version__ = "0.1.0"

@@ -1,11 +1,12 @@
-"""Backups with history (backup, snapshots, restore): tfp-client's, what
-``tf backup``, ``tf backup list`` and ``tf restore`` run, with their
-sentences word for word; and the records they return."""
+"""Backups with history (backup, snapshots, restore, prune, verify):
+tfp-client's, what ``tf backup``, ``tf backup list``, ``tf restore``,
+``tf backup prune`` and ``tf backup verify`` run, with their sentences word
+for word; and the records they return."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from . import _native
 from ._errors import BackupError
@@ -33,6 +34,33 @@ class Backup:
     snapshot: str
     files: int
     notes: List[str]
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What a ``prune`` did: the snapshots ``kept`` and those ``removed``
+    (with ``dry_run``, those that would be), oldest first."""
+
+    kept: List[str]
+    removed: List[str]
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A ``verify`` whose every file the server proved it holds:
+    ``snapshot`` the one checked, ``files`` the files asked, ``strength``
+    ``"keyed"`` (HMACs under a fresh secret key: ``keys_left`` remain for
+    later verifies), ``"spent"`` (every key was spent: SHA-256 against the
+    sums this machine kept) or ``"unproven"`` (no proofs on this machine:
+    SHA-256 against the server's own index); ``warning`` says why a check is
+    the weaker one."""
+
+    snapshot: str
+    files: int
+    strength: str
+    keys_left: int
+    warning: Optional[str] = None
 
 
 class _Backups:
@@ -78,3 +106,55 @@ class _Backups:
             e.missing, e.failed, e.mismatched = list(missing), failed, list(mismatched)
             raise e
         return snap
+
+    def prune(self, name: str, *, keep_last: Optional[int] = None, keep_daily: Optional[int] = None,
+              keep_weekly: Optional[int] = None, keep_monthly: Optional[int] = None,
+              dry_run: bool = False) -> Pruned:
+        """Removes the snapshots of ``name`` that no keep rule keeps, as
+        ``tf backup prune NAME --keep-last N --keep-daily N --keep-weekly N
+        --keep-monthly N [--dry-run]`` does (restic's rules: each rule keeps
+        the newest snapshot of each of its last N periods; a snapshot any
+        rule keeps stays). A snapshot goes whole or not at all (renamed out
+        of the list first), with this machine's proofs of it. At least one
+        rule is needed (ValueError). Raises BackupError naming the snapshots
+        the server did not remove (``e.not_removed``; ``e.pruned`` what was
+        done)."""
+        rules: List[Tuple[str, int]] = []
+        for rule, n in (("last", keep_last), ("daily", keep_daily), ("weekly", keep_weekly),
+                        ("monthly", keep_monthly)):
+            if n is None:
+                continue
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(f"keep_{rule} is a count of snapshots, not {n!r}")
+            rules.append((rule, n))
+        if not rules:
+            raise ValueError("prune needs at least one of keep_last, keep_daily, keep_weekly, keep_monthly")
+        fates = _native.prune(self._n, name, rules, bool(dry_run))
+        gone = ("would_remove", "removed")
+        pruned = Pruned([s for s, f in fates if f == "kept"], [s for s, f in fates if f in gone], bool(dry_run))
+        failed = [s for s, f in fates if f == "not_removed"]
+        if failed:
+            e = BackupError("; ".join(f"{s} could not be removed" for s in failed))
+            e.not_removed, e.pruned = failed, pruned
+            raise e
+        return pruned
+
+    def verify(self, name: str, *, snapshot: Optional[str] = None,
+               sample: Optional[float] = None) -> Verified:
+        """Has the server prove it still holds the snapshot (the latest, or
+        ``snapshot``) of ``name``, as ``tf backup verify NAME[@SNAPSHOT]
+        [--sample PERCENT]`` does: it hashes every stored file (or a random
+        ``sample`` percent of them) under a secret key it never saw before,
+        so no stored answer can serve, and each answer is compared with the
+        one kept at backup time. Raises BackupError when a file is not held
+        as backed up (``e.bad``: a list of (path as bytes, why)) or when
+        nothing could be proven."""
+        snap, files, bad, strength, left, warning = _native.verify(self._n, name, snapshot, sample)
+        label = f"{name}@{snap}"
+        if bad:
+            said = [f"{label}: {_s(p)} {why}" for p, why in bad]
+            said.append(f"{label}: {len(bad)} of {files} files are not held as they were backed up")
+            e = BackupError("; ".join(said))
+            e.bad = [(p, why) for p, why in bad]
+            raise e
+        return Verified(snap, files, strength, left, warning)
