@@ -38,17 +38,18 @@ pub(crate) fn backup(
 }
 
 /// One snapshot as `snapshots` gives it.
-type Listed = (String, Option<(usize, u64)>, Option<String>);
+type Listed = (String, Option<(usize, u64)>, Option<String>, Option<u64>);
 
 /// `snapshots`: each complete snapshot of `name`, oldest first: (its time,
-/// (files, bytes) or None, why its index could not be read or None).
+/// (files, bytes) or None, why its index could not be read or None, the
+/// bytes it added to the server's disk or None).
 #[pyfunction]
 pub(crate) fn snapshots(py: Python<'_>, session: PyRef<'_, Session>, name: String) -> PyResult<Vec<Listed>> {
     let l = session.run_long(py, |c, _| snapshots_of::list(c, &name))?;
     Ok(l.into_iter()
         .map(|l| match l.held {
-            Ok(h) => (l.snapshot, Some(h), None),
-            Err(why) => (l.snapshot, None, Some(why.0)),
+            Ok(h) => (l.snapshot, Some(h), None, l.added),
+            Err(why) => (l.snapshot, None, Some(why.0), l.added),
         })
         .collect())
 }

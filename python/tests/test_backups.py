@@ -41,6 +41,8 @@ def test_backups_link_what_is_unchanged_list_and_restore_each_snapshot(tfd, sess
     snaps = session.snapshots(name)
     assert [s.name for s in snaps] == [one.snapshot.split("/")[1], two.snapshot.split("/")[1]]
     assert [(s.files, s.bytes) for s in snaps] == [(2, 8 + 50_000), (2, 17 + 50_000)]
+    # what each added on the server's disk: the second only its changed file
+    assert [s.added for s in snaps] == [8 + 50_000, 17]
     # the unchanged file is one inode in both snapshots on the server
     t1, t2 = (tfd.data / one.snapshot / "tree", tfd.data / two.snapshot / "tree")
     assert os.stat(t1 / "d" / "b.bin").st_ino == os.stat(t2 / "d" / "b.bin").st_ino

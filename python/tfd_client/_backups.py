@@ -17,12 +17,15 @@ from ._paths import PathLike, _b, _local, _s
 class Snapshot:
     """A complete snapshot of a backup: ``name`` its time (the directory
     below the backup's name), ``files`` and ``bytes`` what its index holds
-    (None when the index could not be read: ``note`` says why)."""
+    (None when the index could not be read: ``note`` says why), ``added``
+    the bytes it added to the server's disk (its files not linked from the
+    snapshot before; None when an index could not be read)."""
 
     name: str
     files: Optional[int]
     bytes: Optional[int]
     note: Optional[str] = None
+    added: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,8 @@ class _Backups:
     def snapshots(self, name: str) -> List[Snapshot]:
         """The complete snapshots of the backup ``name``, oldest first, as
         ``tf backup list NAME`` shows them ([] for a name never backed up)."""
-        return [Snapshot(t, held[0] if held else None, held[1] if held else None, note)
-                for t, held, note in _native.snapshots(self._n, name)]
+        return [Snapshot(t, held[0] if held else None, held[1] if held else None, note, added)
+                for t, held, note, added in _native.snapshots(self._n, name)]
 
     def restore(self, name: str, local_dir: PathLike, *, snapshot: Optional[str] = None,
                 paths: Sequence[PathLike] = ()) -> str:

@@ -1,4 +1,4 @@
-//! `tf backup`, `tf backup list` and `tf restore` (issue 69) through the real
+//! `tf backup`, `tf backup list`, `tf df BACKUP` and `tf restore` (issue 69) through the real
 //! binary against a real tfd: a tree backed up twice with one file changed
 //! (the second snapshot's unchanged files are the first's inodes on the
 //! server's disk, the changed file's bytes new, the index right), restores
@@ -132,6 +132,35 @@ fn backups_link_what_is_unchanged_and_restore_what_was() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains(&sn[0]) && out.contains(&sn[1]), "{out}");
     assert!(out.contains("4 files"), "{out}");
+    // what each snapshot added to the server's disk: all of the first, only
+    // the changed file of the second (the others are links)
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{}\t4 files\t300024 bytes\t300024 bytes added", sn[0]),
+            format!("{}\t4 files\t300032 bytes\t9 bytes added", sn[1])
+        ],
+        "{out}"
+    );
+    let o = srv.tf(&["df", "--raw", "bk"]);
+    ok(&o, "df bk");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.starts_with("available  "), "{out}");
+    assert!(
+        out.contains(&format!("bk@{}  adds 300024 of 300024 (4 files)\n", sn[0])),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("bk@{}  adds 9 of 300032 (4 files)\n", sn[1])),
+        "{out}"
+    );
+    let o = srv.tf(&["df", "nothing"]);
+    assert!(
+        !o.status.success() && text(&o).contains("nothing has no complete snapshot"),
+        "{}",
+        text(&o)
+    );
     // restore the first snapshot whole, and one path of it
     let dest = here.join("restored");
     let o = srv.tf(&["restore", &format!("bk@{}", sn[0]), s(&dest)]);
@@ -256,4 +285,49 @@ fn prune_keeps_what_restics_rules_keep_and_a_dry_run_removes_nothing() {
     assert!(!o.status.success());
     assert!(text(&o).contains("--keep-last"), "{}", text(&o));
     assert_eq!(snaps(&srv, "bk").len(), 2);
+}
+
+/// The next backup takes the previous snapshot's index from the copy this
+/// machine kept, once the server's SHA-256 says it is the same, instead of
+/// downloading it (5,000 files' index is most of a megabyte over the link):
+/// the server's transfer log shows no download of it; without the copy
+/// (another machine) it is downloaded, and the links are made either way.
+#[test]
+fn the_next_backup_reads_the_index_it_kept_not_the_servers() {
+    let log = tempdir("cli_snap_xferlog").join("xfer.log");
+    let srv = Server::start_with(&format!("xferlog {}\n", log.display()));
+    let here = tempdir("cli_snap_index");
+    let src = here.join("src");
+    source(&src);
+    ok(&srv.tf(&["backup", s(&src), "bk"]), "backup 1");
+    ok(&srv.tf(&["backup", s(&src), "bk"]), "backup 2");
+    let sn = snaps(&srv, "bk");
+    let first_index = format!("/bk/{}/index", sn[0]);
+    let fetched = crate::xferlog::moved(&log, &first_index, 0);
+    assert!(fetched.is_empty(), "the kept index was downloaded: {fetched:?}");
+    let same = |a: &str, b: &str| {
+        let (x, y) = (
+            srv.path(&format!("bk/{a}/tree/sub/b.bin")),
+            srv.path(&format!("bk/{b}/tree/sub/b.bin")),
+        );
+        fs::metadata(x).unwrap().ino() == fs::metadata(y).unwrap().ino()
+    };
+    assert!(same(&sn[0], &sn[1]), "the unchanged file is linked");
+    // without the kept copies the index comes from the server
+    let state = tempdir("cli_snap_index_state");
+    let o = srv
+        .tf_command(&["backup", s(&src), "bk"])
+        .env("XDG_STATE_HOME", &state)
+        .output()
+        .unwrap();
+    ok(&o, "backup 3");
+    let sn = snaps(&srv, "bk");
+    let second_index = format!("/bk/{}/index", sn[1]);
+    assert!(
+        !crate::xferlog::moved(&log, &second_index, 0).is_empty(),
+        "no index was downloaded"
+    );
+    assert!(same(&sn[1], &sn[2]), "the unchanged file is linked");
+    let _ = fs::remove_dir_all(&here);
+    let _ = fs::remove_dir_all(&state);
 }

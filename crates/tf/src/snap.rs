@@ -138,12 +138,17 @@ fn verify(x: &mut Ctx<'_>, what: &str, sample: Option<u64>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `tf backup list NAME`: each complete snapshot, its files and bytes.
+/// `tf backup list NAME`: each complete snapshot, its files and bytes, and
+/// the bytes it added to the server's disk.
 fn list(c: &mut tfp_client::Client, name: &str) -> Result<ExitCode, tfp_client::Error> {
     for l in backup::list(c, name)? {
-        match l.held {
-            Ok((files, bytes)) => println!("{}\t{files} files\t{bytes} bytes", shown(l.snapshot.as_bytes())),
-            Err(m) => eprintln!("tf: {m}"),
+        match (l.held, l.added) {
+            (Ok((files, bytes)), Some(added)) => println!(
+                "{}\t{files} files\t{bytes} bytes\t{added} bytes added",
+                shown(l.snapshot.as_bytes())
+            ),
+            (Ok((files, bytes)), None) => println!("{}\t{files} files\t{bytes} bytes", shown(l.snapshot.as_bytes())),
+            (Err(m), _) => eprintln!("tf: {m}"),
         }
     }
     Ok(ExitCode::SUCCESS)

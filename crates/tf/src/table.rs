@@ -58,7 +58,7 @@ pub static TABLE: &[Cmd] = {
     row("fupd", "PATH", "when a remote file last changed", Basic, P::All, basic::line).access(&[R]),
     row("sha256", "[--raw] PATH...", "SHA-256 of remote files, as sha256sum prints it", Basic, P::All, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)).access(&[R]),
     row("freesp", "[--raw]", "free space on the server", Basic, P::No, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)),
-    row("df", "[--raw]", "space left to use: free disk space, quota used and limit", Basic, P::No, basic::df),
+    row("df", "[--raw] [BACKUP]", "space left to use: free disk space, quota used and limit (and what each snapshot of BACKUP adds)", Basic, P::No, basic::df),
     row("stages", "[--discard [--all]] [PATH...]", "your staged uploads not committed (tf df counts them)", Basic, P::All, on_client!(stages::run)).access(&[R]),
     row("copy", "SRC DST", "copy a remote file", Basic, P::All, basic::two).access(&[R, C]),
     row("cpdir", "SRC DST", "copy a remote directory", Basic, P::All, basic::two).access(&[R, C]),

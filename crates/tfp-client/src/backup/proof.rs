@@ -155,6 +155,41 @@ impl Place {
     /// Forgets the proofs (the snapshot is gone).
     pub fn remove(&self) {
         let _ = sys::unlinkat(self.dir.as_fd(), &self.name, false);
+        let _ = sys::unlinkat(self.dir.as_fd(), &self.index_name(), false);
+    }
+
+    /// The name of the snapshot's index kept beside its proofs.
+    fn index_name(&self) -> CString {
+        let mut n = self.name.as_bytes().to_vec();
+        n.extend_from_slice(b".index");
+        CString::new(n).unwrap_or_default()
+    }
+
+    /// Keeps a copy of the snapshot's index here (0600, replaced
+    /// atomically): the next backup reads it instead of downloading it,
+    /// once the server's SHA-256 of its own says it is the same.
+    pub fn store_index(&self, text: &[u8]) -> std::io::Result<()> {
+        sys::private_file::Writer::new(0o600).write_at(self.dir.as_fd(), &self.index_name(), text)
+    }
+
+    /// The index copy kept, if there is one this user alone can change (no
+    /// link followed); anything else is as if none were kept.
+    pub fn load_index(&self) -> Option<Vec<u8>> {
+        let fd = sys::openat_nofollow(
+            self.dir.as_fd(),
+            &self.index_name(),
+            libc::O_RDONLY | libc::O_NONBLOCK,
+            0,
+        )
+        .ok()?;
+        let mut f = File::from(fd);
+        let meta = f.metadata().ok()?;
+        if !meta.is_file() || secret_files::refusal("a backup index", &self.path, &meta, Rule::Private).is_some() {
+            return None;
+        }
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut text).ok()?;
+        Some(text)
     }
 }
 
