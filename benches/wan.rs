@@ -39,6 +39,10 @@
 //! - `log` and `pytree`: what compresses (`benches/wan/compress.rs`): a
 //!   64 MiB web-server log made with a fixed seed (`--big-mib`) and the
 //!   machine's Python standard library, against `rsync -a` and `rsync -az`;
+//! - `backup`: daily backups with history (`benches/wan/backups.rs`): the
+//!   Python standard library backed up, then 1% of its files changed a day
+//!   for four days, `tf backup` against `rsync -a --link-dest` and
+//!   `rsync -az --link-dest` over ssh, with the space each day added;
 //! - `ops`: commands that move almost nothing, where the connection's round
 //!   trips are the cost: `tf echo hi` against `ssh HOST true`, and `tf ls` of
 //!   a directory of ten files against one `ls` through `sftp` (with
@@ -95,6 +99,7 @@ mod support;
 /// The benchmark's parts, in `benches/wan/`.
 mod wan {
     pub(crate) mod archive;
+    pub(crate) mod backups;
     pub(crate) mod bed;
     pub(crate) mod cases;
     pub(crate) mod compress;

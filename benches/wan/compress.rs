@@ -214,7 +214,7 @@ pub(crate) fn case_log(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> 
 }
 
 /// The Python standard library's directory, as the machine's python3 says.
-fn stdlib() -> Result<PathBuf, String> {
+pub(crate) fn stdlib() -> Result<PathBuf, String> {
     let o = Command::new("python3")
         .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
         .output()
@@ -230,7 +230,7 @@ fn stdlib() -> Result<PathBuf, String> {
 /// `__pycache__`, symlinks or anything else, at most `most` files (0: all):
 /// (files, directories below `to`, bytes). The directories are told
 /// because a tree's directories cost on the wire too (issue 62).
-fn copy_tree(from: &Path, to: &Path, most: usize) -> Result<(usize, usize, u64), String> {
+pub(crate) fn copy_tree(from: &Path, to: &Path, most: usize) -> Result<(usize, usize, u64), String> {
     let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
     let (mut files, mut dirs, mut bytes) = (0usize, 0usize, 0u64);
     while let Some((src, dst)) = stack.pop() {
@@ -256,7 +256,7 @@ fn copy_tree(from: &Path, to: &Path, most: usize) -> Result<(usize, usize, u64),
 }
 
 /// Every file below `root`, by relative path, with its SHA-256: one digest.
-fn tree_digest(root: &Path) -> Result<String, String> {
+pub(crate) fn tree_digest(root: &Path) -> Result<String, String> {
     let mut all = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {

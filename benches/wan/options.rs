@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub(crate) const CASES: &[&str] = &[
-    "big", "tree", "tree10k", "archive", "mirror", "delta", "edits", "log", "pytree", "ops",
+    "big", "tree", "tree10k", "archive", "mirror", "delta", "edits", "log", "pytree", "backup", "ops",
 ];
 pub(crate) const GCM: &str = "aes128-gcm@openssh.com";
 pub(crate) const USAGE: &str =
-    "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,archive,mirror,delta,edits,log,pytree,ops] \
+    "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,archive,mirror,delta,edits,log,pytree,backup,ops] \
                      [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf PATH] [--limit SECS] \
                      [--budget SECS] \
                      [--quick] [--smoke] [--same-fs]";

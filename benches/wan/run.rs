@@ -1,6 +1,7 @@
 //! The whole run: every profile, each with its cases.
 
 use super::archive::case_archive;
+use super::backups::case_backup;
 use super::bed::Bed;
 use super::cases::{case_big, case_mirror, case_ops, case_tree, cases_delta, cases_edits};
 use super::compress::{case_log, case_pytree};
@@ -71,6 +72,7 @@ pub(crate) fn run_profile(
         ("edits", Box::new(|b| cases_edits(b, deadline))),
         ("log", Box::new(|b| case_log(b, deadline))),
         ("pytree", Box::new(|b| case_pytree(b, deadline))),
+        ("backup", Box::new(|b| case_backup(b, deadline))),
         ("ops", Box::new(|b| case_ops(b, deadline))),
     ];
     for (case, f) in steps {
