@@ -331,3 +331,60 @@ fn the_next_backup_reads_the_index_it_kept_not_the_servers() {
     let _ = fs::remove_dir_all(&here);
     let _ = fs::remove_dir_all(&state);
 }
+
+/// A file whose data changed travels as a delta against its copy in the
+/// previous snapshot (issue 69), over a slow link where tf chooses deltas:
+/// the server's transfer log shows TFDDELTAPUT moving a fraction of the
+/// file; the previous snapshot keeps its own copy (bytes, mtime, inode) and
+/// the new one holds the new bytes.
+#[test]
+fn a_changed_file_goes_as_a_delta_against_the_previous_snapshot() {
+    let log = tempdir("cli_snap_delta_log").join("xfer.log");
+    let srv = Server::start_with(&format!("xferlog {}\n", log.display()));
+    let Some(link) = tfd_testkit::wan::SlowLink::to(&srv, 100, 10) else {
+        return;
+    };
+    let here = tempdir("cli_snap_delta");
+    let src = here.join("src");
+    let old = pattern(4 << 20, 21);
+    write(&src.join("big.bin"), &old, 0o644, 100);
+    write(&src.join("small.txt"), b"small", 0o644, 100);
+    ok(&link.tf(&srv, &["backup", s(&src), "bk"]), "backup 1");
+    let first = state(&src);
+    let mut new = old.clone();
+    new[1 << 20..(1 << 20) + 4096].copy_from_slice(&pattern(4096, 22));
+    write(&src.join("big.bin"), &new, 0o644, 10);
+    let seen = crate::xferlog::lines(&log);
+    ok(&link.tf(&srv, &["backup", s(&src), "bk"]), "backup 2");
+    let sn = snaps(&srv, "bk");
+    let (b1, b2) = (
+        srv.path(&format!("bk/{}/tree/big.bin", sn[0])),
+        srv.path(&format!("bk/{}/tree/big.bin", sn[1])),
+    );
+    assert!(fs::read(&b1).unwrap() == old, "the first snapshot's copy changed");
+    assert!(
+        fs::read(&b2).unwrap() == new,
+        "the second snapshot's copy is not the new file"
+    );
+    let (m1, m2) = (fs::metadata(&b1).unwrap(), fs::metadata(&b2).unwrap());
+    assert_ne!(m1.ino(), m2.ino());
+    assert_eq!(
+        state(&srv.path(&format!("bk/{}/tree", sn[0]))),
+        first,
+        "the first snapshot is the tree as it was"
+    );
+    assert_eq!(m1.nlink(), 1, "the first snapshot's copy is still linked elsewhere");
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().skip(seen).filter(|l| l.contains("big.bin")).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("TFDDELTAPUT")),
+        "big.bin did not go as a delta: {lines:?}"
+    );
+    let moved = crate::xferlog::moved(&log, &format!("/bk/.part-{}/tree/big.bin", sn[1]), seen);
+    assert!(
+        moved.iter().all(|(_, bytes, _)| *bytes < 256 << 10),
+        "most of big.bin crossed the link: {moved:?}"
+    );
+    assert_eq!(state(&srv.path(&format!("bk/{}/tree", sn[1]))), state(&src));
+    let _ = fs::remove_dir_all(&here);
+}

@@ -219,7 +219,8 @@ fn ok(st: Status) -> bool {
     matches!(st, Status::Ok(_))
 }
 
-/// Links each file of `now` that `old` has unchanged from `from` into `to`,
+/// Links each file of `now` that `old` has (unchanged, or changed in its data
+/// alone: the base of its delta) from `from` into `to`,
 /// making the directories they go into (a link that cannot be made leaves the
 /// file to the mirror, which sends it). Pipelined ([`pipelined`]): the
 /// directories first, parents before children (the server takes them in
@@ -228,9 +229,24 @@ fn ok(st: Status) -> bool {
 fn link_unchanged(c: &mut Client, from: &str, to: &str, old: &[Entry], now: &[Entry]) -> Result<(), Error> {
     let old: std::collections::HashMap<&[u8], &Entry> = old.iter().map(|e| (&e.path[..], e)).collect();
     let under = |top: &str, path: &[u8]| [top.as_bytes(), b"/", path].concat();
+    // a changed file is linked too, as the base its delta is made against:
+    // the mirror then replaces that name with a new file (the server never
+    // writes into a file it replaces), so the older snapshot keeps its own.
+    // Only where mode and owners are the same and the mirror cannot find
+    // the data the same (the size differs, or the mtime by two seconds or
+    // more; a second apart it compares contents): it sets attributes in
+    // place on files whose data it found the same, which would reach the
+    // older snapshot through the link
+    let base = |o: &Entry, e: &Entry| {
+        let secs = |ns: i128| ns.div_euclid(1_000_000_000);
+        o.kind == b'f'
+            && o.mode == e.mode
+            && (o.uid, o.gid) == (e.uid, e.gid)
+            && (o.size != e.size || (secs(o.mtime_ns) - secs(e.mtime_ns)).abs() >= 2)
+    };
     let linked: Vec<&Entry> = now
         .iter()
-        .filter(|e| e.kind == b'f' && old.get(&e.path[..]).is_some_and(|o| o.same_quick(e)))
+        .filter(|e| e.kind == b'f' && old.get(&e.path[..]).is_some_and(|o| o.same_quick(e) || base(o, e)))
         .collect();
     // only the directories a link goes into (the mirror makes the others in
     // its batches); a parent's path is a prefix of its children's: it sorts

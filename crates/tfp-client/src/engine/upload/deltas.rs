@@ -29,8 +29,10 @@ pub(crate) fn by_delta(c: &Client, rule: DeltaRule, stamps: bool, jobs: Vec<Up>)
 
 /// Sends `files` as deltas over a pool of `jobs` sessions (entering with
 /// Fast Access when `fai`), stamped as `keep` says.
-/// Returns the files done and those to send whole (a delta that would not
-/// pay or did not land: the server's file is as it was).
+/// Returns the files done, those to send whole (a delta that would not
+/// pay or did not land: the server's file is as it was) and the remote
+/// paths of those that landed as deltas (stamped to the second: TFDDELTAPUT's
+/// `,t` is seconds, so an archive copy stamps their nanoseconds after).
 pub(crate) fn send_deltas(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -39,17 +41,23 @@ pub(crate) fn send_deltas(
     keep: Keep,
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
-) -> (usize, Vec<Up>) {
+) -> (usize, Vec<Up>, Vec<Vec<u8>>) {
     if files.is_empty() {
-        return (0, Vec::new());
+        return (0, Vec::new(), Vec::new());
     }
     let whole = Mutex::new(Vec::new());
+    let landed = Mutex::new(Vec::new());
     let one = |c: &mut Client, u: &Up, p: &Progress| -> Result<Done, Error> {
         let counter = p.begin();
         let r = delta::put_keeping(c, &u.local, &u.remote, &counter.at, keep);
         p.end(&counter, matches!(r, Ok(delta::Outcome::Delta { .. })));
         match r {
-            Ok(delta::Outcome::Delta { .. }) => Ok(Done::Ok),
+            Ok(delta::Outcome::Delta { .. }) => {
+                if let Ok(mut l) = landed.lock() {
+                    l.push(u.remote.clone());
+                }
+                Ok(Done::Ok)
+            }
             Ok(delta::Outcome::Whole { .. }) => {
                 if let Ok(mut w) = whole.lock() {
                     w.push(u.remote.clone());
@@ -65,5 +73,5 @@ pub(crate) fn send_deltas(
     // those counted as done go whole now: the batch counts them
     t.report.transferred -= whole.len();
     let rest = files.into_iter().filter(|u| whole.contains(&u.remote)).collect();
-    (done - whole.len(), rest)
+    (done - whole.len(), rest, landed.into_inner().unwrap_or_default())
 }

@@ -181,7 +181,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
     let fold = archive && pairs.is_empty() && up_many::all_in_batches(&jobs, &deltas, cfg.sparse);
     // the deltas and the whole files are one plan on the progress line
     let moving = t.begin_moving(jobs.iter().chain(&deltas).map(|u| u.size));
-    let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
+    let (sent, whole, landed) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
     let owned: std::collections::HashSet<Vec<u8>> = jobs
         .iter()
@@ -191,6 +191,14 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
     if archive {
         let racy = attrs::racy_again(&p, &theirs);
         p.attrs.extend(racy);
+        // a delta stamps the mtime to the second: the last step gives the
+        // new file (never the old one, which only a delta that did not land
+        // left) its nanoseconds
+        for r in landed.iter().filter_map(|r| relative(r, &dst)) {
+            if !p.attrs.contains(&r) {
+                p.attrs.push(r);
+            }
+        }
     }
     let done = |failed_dirs: &[Vec<u8>]| {
         attrs::last_step(
