@@ -46,16 +46,21 @@ fn state_dir(srv: &Server) -> PathBuf {
     PathBuf::from(v.unwrap()).join("tf/backups")
 }
 
-/// The keys of the one proofs file below `dir`: (key, spent).
-fn keys(dir: &Path) -> Vec<([u8; 32], bool)> {
-    // beside the proofs, the snapshot's index kept for the next backup
+/// The one proofs file below `dir` (beside it, the snapshot's index kept
+/// for the next backup).
+fn proofs_file(dir: &Path) -> PathBuf {
     let files: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension() != Some(std::ffi::OsStr::new("index")))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    fs::read_to_string(&files[0])
+    files[0].clone()
+}
+
+/// The keys of the one proofs file below `dir`: (key, spent).
+fn keys(dir: &Path) -> Vec<([u8; 32], bool)> {
+    fs::read_to_string(proofs_file(dir))
         .unwrap()
         .lines()
         .filter_map(|l| l.strip_prefix("key "))
@@ -94,7 +99,7 @@ fn verify_proves_an_intact_snapshot_and_names_what_the_server_lost() {
     // the proofs: a private file in a private directory
     let dir = state_dir(&srv);
     assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    let f = fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let f = proofs_file(&dir);
     assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
     // a byte flipped on the server's disk, a file removed
     let tree = srv.path(&format!("bk/{snap}/tree"));
