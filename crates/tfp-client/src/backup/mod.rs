@@ -22,7 +22,7 @@ pub mod verify;
 
 use crate::engine::events::Events;
 use crate::escape::shown;
-use crate::remote::pipeline::pipelined;
+use crate::remote::pipeline::{pipelined, pipelined_statuses};
 use crate::tree::mirror::{self, Options};
 use crate::{Client, ClientConfig, Error};
 use index::Entry;
@@ -274,7 +274,7 @@ fn link_unchanged(c: &mut Client, from: &str, to: &str, old: &[Entry], now: &[En
             .encode()
         })
         .collect();
-    pipelined(c, tfp_wire::link::COMMAND, &links)?;
+    pipelined_statuses(c, tfp_wire::link::COMMAND, &links)?;
     Ok(())
 }
 
