@@ -138,15 +138,15 @@ fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
     entry_proved(p, rel, &[]).map(|(e, _)| e)
 }
 
-/// The entry at `p` and, for a file, its HMACs under `keys`.
-fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(Entry, Vec<[u8; 32]>)> {
+/// An entry scanned, with a file's HMACs under the snapshot's keys.
+pub type Scanned = (Entry, Vec<[u8; 32]>);
+
+/// The entry at `p` (a file's SHA-256 left for [`hash_files`]).
+fn entry_at(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
     let m = fs::symlink_metadata(p)?;
     let ft = m.file_type();
-    let mut macs = Vec::new();
     let (kind, sha256) = if ft.is_file() {
-        let (sum, m) = hash_file(p, keys)?;
-        macs = m;
-        (b'f', Some(sum))
+        (b'f', None)
     } else if ft.is_dir() {
         (b'd', None)
     } else if ft.is_symlink() {
@@ -155,7 +155,7 @@ fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(E
     } else {
         (b'o', None)
     };
-    let e = Entry {
+    Ok(Entry {
         kind,
         size: if kind == b'f' { m.len() } else { 0 },
         mode: m.mode() & 0o7777,
@@ -164,13 +164,24 @@ fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(E
         mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
         sha256,
         path: rel,
-    };
+    })
+}
+
+/// The entry at `p` and, for a file, its HMACs under `keys`.
+fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(Entry, Vec<[u8; 32]>)> {
+    let mut e = entry_at(p, rel)?;
+    let mut macs = Vec::new();
+    if e.kind == b'f' {
+        let (sum, m) = hash_file(p, keys)?;
+        e.sha256 = Some(sum);
+        macs = m;
+    }
     Ok((e, macs))
 }
 
 /// Every entry below `root` (not itself), parents first, names sorted; each
 /// file's HMACs under `keys` beside it (none for other entries).
-pub fn scan(root: &Path, keys: &[[u8; 32]]) -> std::io::Result<Vec<(Entry, Vec<[u8; 32]>)>> {
+pub fn scan(root: &Path, keys: &[[u8; 32]]) -> std::io::Result<Vec<Scanned>> {
     let mut out = Vec::new();
     let mut todo = vec![Vec::<u8>::new()];
     while let Some(rel) = todo.pop() {
@@ -186,15 +197,55 @@ pub fn scan(root: &Path, keys: &[[u8; 32]]) -> std::io::Result<Vec<(Entry, Vec<[
             } else {
                 [&rel[..], b"/", n.as_bytes()].concat()
             };
-            let e = entry_proved(&dir.join(&n), r.clone(), keys)?;
-            if e.0.kind == b'd' {
+            let e = entry_at(&dir.join(&n), r.clone())?;
+            if e.kind == b'd' {
                 subdirs.push(r);
             }
-            out.push(e);
+            out.push((e, Vec::new()));
         }
         todo.extend(subdirs.into_iter().rev());
     }
+    hash_files(root, keys, &mut out)?;
     Ok(out)
+}
+
+/// Hashes the files of `entries` (their SHA-256 and HMACs under `keys`) on
+/// as many threads as there are CPUs: nine SHA-256 passes over every byte
+/// (the sum and eight keys) are what a backup of a big tree spends its time
+/// on, 374 MB/s a pass on a CPU without SHA instructions.
+fn hash_files(root: &Path, keys: &[[u8; 32]], entries: &mut [Scanned]) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<&mut Scanned>> = entries.iter_mut().map(Mutex::new).collect();
+    let work = || -> std::io::Result<()> {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = slots.get(i) else { return Ok(()) };
+            let mut guard = slot
+                .lock()
+                .map_err(|_| std::io::Error::other("a hashing thread failed"))?;
+            let (e, macs) = &mut **guard;
+            if e.kind != b'f' {
+                continue;
+            }
+            let (sum, m) = hash_file(&root.join(std::ffi::OsStr::from_bytes(&e.path)), keys)?;
+            e.sha256 = Some(sum);
+            *macs = m;
+        }
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut r = work();
+        for h in helpers {
+            let done = h
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a hashing thread failed")));
+            r = r.and(done);
+        }
+        r
+    })
 }
 
 /// The paths below `dest` restored from `wanted` (empty: all) that differ
