@@ -349,8 +349,18 @@ fn a_changed_file_goes_as_a_delta_against_the_previous_snapshot() {
     let old = pattern(4 << 20, 21);
     write(&src.join("big.bin"), &old, 0o644, 100);
     write(&src.join("small.txt"), b"small", 0o644, 100);
+    // enough files for an index of more than 256 KiB, which goes as a delta
+    for i in 0..3000 {
+        write(
+            &src.join(format!("many/{:02}/f{i}", i % 50)),
+            format!("{i}").as_bytes(),
+            0o644,
+            100,
+        );
+    }
     ok(&link.tf(&srv, &["backup", s(&src), "bk"]), "backup 1");
     let first = state(&src);
+    let first_index = fs::read(srv.path(&format!("bk/{}/index", snaps(&srv, "bk")[0]))).unwrap();
     let mut new = old.clone();
     new[1 << 20..(1 << 20) + 4096].copy_from_slice(&pattern(4096, 22));
     write(&src.join("big.bin"), &new, 0o644, 10);
@@ -386,5 +396,26 @@ fn a_changed_file_goes_as_a_delta_against_the_previous_snapshot() {
         "most of big.bin crossed the link: {moved:?}"
     );
     assert_eq!(state(&srv.path(&format!("bk/{}/tree", sn[1]))), state(&src));
+    // the index too went as a delta against the previous one, which stays
+    let index = crate::xferlog::moved(&log, &format!("/bk/.part-{}/index", sn[1]), seen);
+    assert!(
+        index
+            .iter()
+            .any(|(cmd, bytes, _)| cmd == "TFDDELTAPUT" && *bytes < 64 << 10),
+        "the index did not go as a delta: {index:?} {:?}",
+        text.lines()
+            .skip(seen)
+            .filter(|l| l.contains("index"))
+            .collect::<Vec<_>>()
+    );
+    let i1 = srv.path(&format!("bk/{}/index", sn[0]));
+    assert!(
+        fs::read(&i1).unwrap() == first_index,
+        "the first snapshot's index changed"
+    );
+    assert_eq!(fs::metadata(&i1).unwrap().nlink(), 1);
+    let o = link.tf(&srv, &["restore", &format!("bk@{}", sn[1]), s(&here.join("back"))]);
+    ok(&o, "restore");
+    assert_eq!(state(&here.join("back")), state(&src));
     let _ = fs::remove_dir_all(&here);
 }
