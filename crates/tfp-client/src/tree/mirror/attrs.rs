@@ -276,10 +276,25 @@ pub(super) fn last_step(src: &Path, dst: &[u8], d: Done<'_>, (ours, top): (&Side
     Last { list, nodes, dirs_from }
 }
 
+/// What the last step of an archive upload stamps beyond the plan's
+/// attributes: [`racy_again`]'s copies, and the files that `landed` as
+/// deltas (remote paths below `dst`): a delta stamps the mtime to the
+/// second, and the last step gives the new file (never the old one, which
+/// only a delta that did not land left) its nanoseconds.
+pub(super) fn stamp_again(p: &mut Plan, theirs: &Side, landed: &[Vec<u8>], dst: &[u8]) {
+    let racy = racy_again(p, theirs);
+    p.attrs.extend(racy);
+    for r in landed.iter().filter_map(|r| super::ends::relative(r, dst)) {
+        if !p.attrs.contains(&r) {
+            p.attrs.push(r);
+        }
+    }
+}
+
 /// The copies compared by content for being made in their mtime's second
 /// (on the server, `theirs`), not already to be stamped: stamped again, so
 /// their new ctime ends the doubt.
-pub(super) fn racy_again(p: &Plan, theirs: &Side) -> Vec<Vec<u8>> {
+fn racy_again(p: &Plan, theirs: &Side) -> Vec<Vec<u8>> {
     p.same_by_sum
         .iter()
         .filter(|r| !p.attrs.contains(r))

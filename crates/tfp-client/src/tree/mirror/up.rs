@@ -189,16 +189,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         .map(|u| u.remote.clone())
         .collect();
     if archive {
-        let racy = attrs::racy_again(&p, &theirs);
-        p.attrs.extend(racy);
-        // a delta stamps the mtime to the second: the last step gives the
-        // new file (never the old one, which only a delta that did not land
-        // left) its nanoseconds
-        for r in landed.iter().filter_map(|r| relative(r, &dst)) {
-            if !p.attrs.contains(&r) {
-                p.attrs.push(r);
-            }
-        }
+        attrs::stamp_again(&mut p, &theirs, &landed, &dst);
     }
     let done = |failed_dirs: &[Vec<u8>]| {
         attrs::last_step(
