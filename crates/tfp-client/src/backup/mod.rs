@@ -153,15 +153,11 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     put_index(c, cfg, &work, done.last().map(|p| format!("{name}/{p}/index")), &text)?;
     // the proofs are kept before the snapshot shows: a complete snapshot
     // made here always has them
+    // the index beside them: the next run reads it instead of downloading it
     let kept = Place::of(cfg, name, &time).and_then(|p| {
         p.store(&proof::proofs(&keys, &scanned))
+            .and_then(|()| p.store_index(&text))
             .map_err(|e| format!("{}: {e}", crate::escape::path(p.path())).into())
-    });
-    let kept = kept.and_then(|()| {
-        Place::of(cfg, name, &time).and_then(|p| {
-            p.store_index(&text)
-                .map_err(|e| format!("{}: {e}", crate::escape::path(p.path())).into())
-        })
     });
     if let Err(m) = kept {
         notes.push(format!(
