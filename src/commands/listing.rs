@@ -9,19 +9,20 @@ use crate::fsys::secfs;
 use crate::fsys::walk::{Lister, Style};
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
-use log::warn;
+use log::{info, warn};
+use tfp_wire::compress::listing::{self as zlist, Form};
 use tfp_wire::secfs as bits;
 use tfp_wire::{command, Failed};
 
 fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
-    list_styled(s, arg, recursive, Style::Tagged)
+    list_styled(s, arg, recursive, Style::Tagged, None)
 }
 
 /// `TFDLIST <dir>` (tfd's extension, doc/compatibility.md "Listings with
 /// metadata"): LSR's walk, confined and bounded as LSR's, each line with
 /// the entry's size, mtime and mode and its name length-prefixed.
 pub fn tfdlist(s: &mut Session, arg: &[u8]) -> CmdResult {
-    list_styled(s, arg, true, Style::Stat)
+    list_styled(s, arg, true, Style::Stat, None)
 }
 
 /// `TFDNAMES <dir>` (tfd's extension, doc/compatibility.md "Listings with
@@ -30,7 +31,7 @@ pub fn tfdlist(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// and which a new connection's slow start pays for: 10,000 files listed in
 /// 190 KB instead of 390 KB.
 pub fn tfdnames(s: &mut Session, arg: &[u8]) -> CmdResult {
-    list_styled(s, arg, true, Style::Names)
+    list_styled(s, arg, true, Style::Names, None)
 }
 
 /// `TFDENTRIES <dir>` (tfd's extension, doc/compatibility.md "Archive
@@ -39,7 +40,7 @@ pub fn tfdnames(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// owner, device number, a link's target as stored), the listed directory
 /// itself first as `.`.
 pub fn tfdentries(s: &mut Session, arg: &[u8]) -> CmdResult {
-    list_styled(s, arg, true, Style::Entries)
+    list_styled(s, arg, true, Style::Entries, None)
 }
 
 /// `TFDDIRENTRIES <dir>` (tfd's extension, doc/compatibility.md "Archive
@@ -47,15 +48,39 @@ pub fn tfdentries(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// below: what `tf ls -l` shows (mode and owner) in one exchange, whatever
 /// the tree beneath holds.
 pub fn tfddirentries(s: &mut Session, arg: &[u8]) -> CmdResult {
-    list_styled(s, arg, false, Style::Entries)
+    list_styled(s, arg, false, Style::Entries, None)
 }
+
+/// `TFDLISTZ <choice> <form> <dir>` (tfd's extension, doc/compatibility.md
+/// "Compressed listings"): the listing `form` names, its chunks' data one
+/// zstd frame (`tfp_wire::compress::listing`); unknown where this server
+/// offers no compression, as a server without it answers.
+pub fn tfdlistz(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let Some(offer) = super::compress::offer(s) else {
+        return Ok(Reply::Unknown);
+    };
+    let (choice, form, dir) = zlist::parse(arg).ok_or(Failed::MissingParameter)?;
+    let (recursive, style) = match form {
+        Form::Stat => (true, Style::Stat),
+        Form::Names => (true, Style::Names),
+        Form::Entries => (true, Style::Entries),
+        Form::DirEntries => (false, Style::Entries),
+    };
+    let _held = s.hold(super::compress::stream_held(s), zlist::LISTZ)?;
+    let packer = zlist::Packer::new(zlist::level(choice, offer.level_max)).ok_or(Failed::Memory)?;
+    list_styled(s, dir, recursive, style, Some(packer))
+}
+
+/// The listing's text a compressed listing packs at a time: a flushed
+/// piece of the frame each (the chunk's carry cuts it where it ends).
+const TEXT_PER_FILL: usize = 64 << 10;
 
 /// The first chunk of a TFDLIST (or TFDNAMES): what a new connection's first flight
 /// carries (10 segments), so the first entries leave while the walk goes on
 /// (LS and LSR keep the reference's full chunks).
 const FIRST_CHUNK: usize = 12 << 10;
 
-fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> CmdResult {
+fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style, packer: Option<zlist::Packer>) -> CmdResult {
     let p = s.path(arg)?;
     let fd = match s.root().open_dir(&p) {
         Ok(fd) => fd,
@@ -75,7 +100,29 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> Cm
     let mut lister = Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, style)
         .or_failed(Failed::NoSuchDir)?
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
-    s.send_chunks_led(first, window, |buf, want| Ok(lister.fill(buf, want)))?;
+    match packer {
+        None => {
+            s.send_chunks_led(first, window, |buf, want| Ok(lister.fill(buf, want)))?;
+        }
+        Some(mut p) => {
+            let mut text = Vec::with_capacity(TEXT_PER_FILL + 4096);
+            let (mut plain, mut packed) = (0usize, 0usize);
+            s.send_chunks_led(first, window, |buf, _| {
+                text.clear();
+                let more = lister.fill(&mut text, TEXT_PER_FILL);
+                let before = buf.len();
+                p.pack(&text, !more, buf).map_err(|_| Failed::Memory)?;
+                plain += text.len();
+                packed += buf.len() - before;
+                Ok(more)
+            })?;
+            info!(
+                "{} {} listing: {plain} bytes as {packed} on the wire",
+                s.peer(),
+                zlist::LISTZ
+            );
+        }
+    };
     if lister.truncated {
         warn!(
             "{} listing incomplete (walk_limit {}, depth or descriptors)",

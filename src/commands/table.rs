@@ -211,6 +211,9 @@ pub static TABLE: &[Spec] = &[
     row(tfp_wire::entry::ENTRIES, listing::tfdentries, ANY, needs(&[bits::LRDIR])),
     // and the same of one level, what `tf ls -l` shows
     row(tfp_wire::entry::DIR_ENTRIES, listing::tfddirentries, ANY, needs(&[bits::LRDIR])),
+    // any of the four compressed, where the server offers compression
+    // (doc/compatibility.md "Compressed listings")
+    row(tfp_wire::compress::listing::LISTZ, listing::tfdlistz, ANY, needs(&[bits::LRDIR])),
 ];
 
 /// Finds a command by its upper-case name.

@@ -18,6 +18,7 @@ mod cli_compress_delta;
 mod cli_compress_framed;
 mod cli_compress_get;
 mod cli_compress_get_framed;
+mod cli_compress_listing;
 mod cli_compress_slow;
 mod cli_compress_streams;
 mod cli_copy_id;

@@ -50,11 +50,15 @@ pub enum Ext {
     /// plain probe's `OK dirs` ([`tfp_wire::batch::put::DIRS`]); without
     /// it a tree's directories go as MKDIRs.
     BatchDirs,
+    /// Compressed listings (`TFDLISTZ`, [`crate::remote::zlisting`]): a
+    /// server without them answers `UNKNOWN`, and is asked the plain
+    /// listings from then on.
+    ListZ,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 14;
+    const COUNT: usize = 15;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -73,6 +77,7 @@ impl Ext {
             Ext::DeltaGetZ => 11,
             Ext::GetFramed => 12,
             Ext::BatchDirs => 13,
+            Ext::ListZ => 14,
         }
     }
 }
@@ -141,6 +146,7 @@ mod tests {
             Ext::DeltaGetZ,
             Ext::GetFramed,
             Ext::BatchDirs,
+            Ext::ListZ,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

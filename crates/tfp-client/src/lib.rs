@@ -293,6 +293,9 @@ pub struct Client {
     binding: Option<[u8; tfp_wire::noise::LEN]>,
     /// The key that logged the session in ([`Client::key_name`]).
     key_name: Option<String>,
+    /// Whether tfd's listings are asked compressed: the run's `--compress`
+    /// ([`remote::zlisting`]).
+    pub(crate) listings: tfp_wire::compress::Choice,
 }
 
 impl Client {
@@ -387,6 +390,7 @@ impl Client {
             caps: Caps::default(),
             binding: None,
             key_name: None,
+            listings: cfg.compress,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -468,6 +472,7 @@ impl Client {
             caps: Caps::default(),
             binding: None,
             key_name: None,
+            listings: cfg.compress,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;

@@ -23,6 +23,7 @@ mod backup;
 mod delta;
 mod framed;
 mod link;
+mod listz;
 mod prove;
 pub mod reader;
 mod session_end;
@@ -34,6 +35,7 @@ pub use backup::backup;
 pub use delta::delta;
 pub use framed::framed;
 pub use link::link;
+pub use listz::listz;
 pub use prove::prove;
 use reader::Reader;
 pub use session_end::session_end;
@@ -69,6 +71,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("xattr", xattr),
     ("framed", framed),
     ("delta", delta),
+    ("listz", listz),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

@@ -186,6 +186,7 @@ impl Conn {
                 "TFDGETMANY" => self.getmany(shared, arg)?,
                 "TFDGETZ" => self.getz(shared, arg)?,
                 "TFDGETCANZ" => self.getcanz(shared, arg)?,
+                "TFDLISTZ" => self.listz(shared)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
             }

@@ -156,6 +156,8 @@ pub struct Script {
     getz: Option<Vec<Vec<u8>>>,
     /// TFDGETCANZ's units after the grant ([`Script::getcanz`]).
     getcanz: Option<Vec<Vec<u8>>>,
+    /// TFDLISTZ's chunks ([`Script::listz`]).
+    listz: Option<Vec<Vec<u8>>>,
 }
 
 impl Default for Script {
@@ -181,6 +183,7 @@ impl Script {
             getmany_framed: false,
             getz: None,
             getcanz: None,
+            listz: None,
         }
     }
 
@@ -373,6 +376,7 @@ impl Script {
             getmany_framed: false,
             getz: None,
             getcanz: None,
+            listz: None,
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }
@@ -435,6 +439,7 @@ mod conn;
 mod delta;
 mod getmany;
 mod getz;
+mod listz;
 
 use conn::Conn;
 

@@ -4,11 +4,13 @@
 //! and a link's target, and the listed directory's own (`.`).
 
 use super::listing::{hang_up, Bounded};
+use super::zlisting::{self, Asked};
 use crate::caps::{Ext, Known};
 use crate::error::TooBig;
 use crate::tree::names::{self, Refused};
 use crate::tree::MAX_ENTRIES;
 use crate::{Client, Error};
+use tfp_wire::compress::listing::Form;
 use tfp_wire::entry::{Entry, Mtime, ENTRIES};
 use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
@@ -94,26 +96,21 @@ pub fn parse(mut text: &[u8]) -> Option<Entries> {
 /// TFDENTRIES (remembered: never asked again on this session) or its answer
 /// does not parse; the caller describes the tree as before.
 pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
-    if !send_list(c, dir)? {
+    let Some(asked) = send_list(c, dir)? else {
+        return Ok(None);
+    };
+    recv_list(c, asked, dir)
+}
+
+/// Sends TFDENTRIES of `dir` (compressed where the session compresses,
+/// [`zlisting`]) without reading its answer (a tree download sends it
+/// behind the FSTAT that says the source is a directory: a round trip
+/// less); how it was asked, None and nothing sent where the server has none.
+pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<Option<Asked>, Error> {
+    if c.caps.get(Ext::Entries) == Known::No {
         return Ok(None);
     }
-    recv_list(c)
-}
-
-/// Sends TFDENTRIES of `dir` without reading its answer (a tree download
-/// sends it behind the FSTAT that says the source is a directory: a round
-/// trip less); false, and nothing sent, where the server has none.
-pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<bool, Error> {
-    if c.caps.get(Ext::Entries) == Known::No {
-        return Ok(false);
-    }
-    c.chan.tx.send_frame(&line(dir))?;
-    Ok(true)
-}
-
-/// The command line `TFDENTRIES <dir>`.
-fn line(dir: &[u8]) -> Vec<u8> {
-    [ENTRIES.as_bytes(), b" ", dir].concat()
+    zlisting::send(c, Form::Entries, dir).map(Some)
 }
 
 /// FSTAT of `src`, with the batch probe ahead of it and TFDENTRIES of
@@ -126,20 +123,20 @@ pub(crate) fn fstat_entries_ahead(
     c: &mut Client,
     src: &[u8],
     probe: Option<super::probe::Which>,
-) -> Result<(super::listing::Answer, bool), Error> {
+) -> Result<(super::listing::Answer, Option<Asked>), Error> {
     let fstat = [&b"FSTAT "[..], src].concat();
-    let list = (c.caps.get(Ext::Entries) != Known::No).then(|| line(src));
+    let list = (c.caps.get(Ext::Entries) != Known::No).then(|| zlisting::line(c, Form::Entries, src));
     let mut frames: Vec<&[u8]> = vec![&fstat];
-    frames.extend(list.as_deref());
+    frames.extend(list.as_ref().map(|(l, _)| &l[..]));
     super::listing::send_probing(c, &frames, probe)?;
-    let sent = list.is_some();
+    let sent = list.map(|(_, asked)| asked);
     Ok((super::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?), sent))
 }
 
-/// Reads and drops the answer of a TFDENTRIES sent ahead for what turned
-/// out to be no directory (a refusal, the expected answer).
-pub(crate) fn drain_list(c: &mut Client) -> Result<(), Error> {
-    match recv_list(c) {
+/// Reads and drops the answer of a TFDENTRIES sent ahead (as `asked`) for
+/// what turned out to be no directory (a refusal, the expected answer).
+pub(crate) fn drain_list(c: &mut Client, asked: Asked) -> Result<(), Error> {
+    match recv_answer(c, asked, None) {
         Err(e) if super::listing::session_failed(&e) => Err(e),
         // one over the bound left the session hung up
         Err(Error::TooBig(t)) => Err(Error::Protocol(format!("the listing sent ahead: {t}"))),
@@ -147,11 +144,19 @@ pub(crate) fn drain_list(c: &mut Client) -> Result<(), Error> {
     }
 }
 
-/// The answer of a TFDENTRIES sent ([`send_list`]), as [`list`] reads it.
-pub(crate) fn recv_list(c: &mut Client) -> Result<Option<Entries>, Error> {
+/// The answer of a TFDENTRIES of `dir` sent as `asked` ([`send_list`]),
+/// as [`list`] reads it.
+pub(crate) fn recv_list(c: &mut Client, asked: Asked, dir: &[u8]) -> Result<Option<Entries>, Error> {
+    recv_answer(c, asked, Some(dir))
+}
+
+/// [`recv_list`]; without `dir`, of a listing to drop (a compressed one
+/// the server did not know is not asked again).
+fn recv_answer(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Option<Entries>, Error> {
     let mut out = Bounded(Vec::new());
-    match c.recv_chunks(&mut out) {
+    match zlisting::recv(c, asked, dir, &mut out) {
         Ok(Status::Ok(_)) => c.caps.learn(Ext::Entries, true),
+        Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
         Ok(Status::Unknown) => {
             c.caps.learn(Ext::Entries, false);
             return Ok(None);

@@ -2,12 +2,14 @@
 //! server) read with a bound, its lines parsed into entries whose names have
 //! passed [`names::check`], and FSTAT for a size and a modification time.
 
+use super::zlisting::{self, Asked};
 use crate::caps::{Ext, Known};
 use crate::error::TooBig;
 use crate::tree::names::{self, Refused};
 use crate::tree::{MAX_ENTRIES, MAX_LISTING_BYTES};
 use crate::{Client, Error};
 use std::io::{self, Write};
+use tfp_wire::compress::listing::Form;
 use tfp_wire::Status;
 
 /// What a listing line says an entry is.
@@ -296,23 +298,22 @@ fn list_stat_probing(
     if c.caps.get(Ext::TfdList) == Known::No {
         return Ok(None);
     }
-    let cmd = [&b"TFDLIST "[..], dir].concat();
+    let (cmd, asked) = zlisting::line(c, Form::Stat, dir);
     send_probing(c, &[&cmd], probe)?;
-    recv_stat(c)
+    recv_listing(c, asked, Some(dir))
 }
 
-/// A TFDLIST answer whose command was sent, bounded and parsed as
-/// [`list_stat`] says.
-fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
-    recv_listing(c, false)
-}
-
-/// [`recv_stat`] of TFDNAMES (`names`) or TFDLIST.
-fn recv_listing(c: &mut Client, names: bool) -> Result<Option<StatListing>, Error> {
+/// The answer of a TFDLIST or TFDNAMES sent as `asked` (compressed or
+/// not, [`zlisting`]), bounded and parsed as [`list_stat`] says; `dir`,
+/// the listed directory, to ask again plain (None: a listing to drop).
+fn recv_listing(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Option<StatListing>, Error> {
+    let names = asked.form == Form::Names;
     let ext = if names { Ext::TfdNames } else { Ext::TfdList };
     let mut out = Bounded(Vec::new());
-    match c.recv_chunks(&mut out) {
+    match zlisting::recv(c, asked, dir, &mut out) {
         Ok(Status::Ok(_)) => c.caps.learn(ext, true),
+        // the compressed form refused, and not asked again: says nothing of the plain one
+        Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
         Ok(Status::Unknown) => {
             c.caps.learn(ext, false);
             return Ok(None);
@@ -367,9 +368,8 @@ fn tree_or_lsr(
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ahead {
     probe: Option<super::probe::Which>,
-    tfdlist: bool,
-    /// TFDNAMES rather than TFDLIST.
-    names: bool,
+    /// TFDNAMES or TFDLIST, and how they were asked.
+    listed: Option<Asked>,
 }
 
 /// Sends what [`list_tree`] would send first (the probe, if still to ask,
@@ -393,15 +393,16 @@ pub(crate) fn send_tree_listing(
     // listing that a new connection's slow start carries
     let tfdlist = c.caps.get(Ext::TfdList) != Known::No;
     let names = tfdlist && !sized && c.caps.get(Ext::TfdNames) != Known::No;
-    if tfdlist {
-        let cmd: &[u8] = if names { b"TFDNAMES " } else { b"TFDLIST " };
-        // no CONT ahead of its first chunk: tfd sends the next chunk
-        // without waiting for that answer, and a server without the
-        // command, or a listing refused or empty, would read one as a
-        // command
-        c.chan.tx.send_frame(&[cmd, dir].concat())?;
-    }
-    Ok(Ahead { probe, tfdlist, names })
+    // no CONT ahead of its first chunk: tfd sends the next chunk without
+    // waiting for that answer, and a server without the command, or a
+    // listing refused or empty, would read one as a command
+    let form = if names { Form::Names } else { Form::Stat };
+    let listed = if tfdlist {
+        Some(zlisting::send(c, form, dir)?)
+    } else {
+        None
+    };
+    Ok(Ahead { probe, listed })
 }
 
 /// FSTAT of `path`, with a batch command's probe riding ahead of it when
@@ -469,9 +470,13 @@ fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
 /// [`list_tree`] of what [`send_tree_listing`] sent ahead.
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
     recv_probe(c, a)?;
-    let mut stat = if a.tfdlist { recv_listing(c, a.names)? } else { None };
-    let mut sized = !a.names;
-    if stat.is_none() && a.names && c.caps.get(Ext::TfdNames) == Known::No {
+    let names = a.listed.is_some_and(|l| l.form == Form::Names);
+    let mut stat = match a.listed {
+        Some(asked) => recv_listing(c, asked, Some(dir))?,
+        None => None,
+    };
+    let mut sized = !names;
+    if stat.is_none() && names && c.caps.get(Ext::TfdNames) == Known::No {
         // a tfd from before TFDNAMES: its TFDLIST, a round trip more
         stat = list_stat(c, dir)?;
         sized = true;
@@ -484,8 +489,8 @@ pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<
 /// made a directory meanwhile is read to its end, bounded).
 pub(crate) fn drain_tree_listing(c: &mut Client, a: Ahead) -> Result<(), Error> {
     recv_probe(c, a)?;
-    if a.tfdlist {
-        match recv_listing(c, a.names) {
+    if let Some(asked) = a.listed {
+        match recv_listing(c, asked, None) {
             Ok(_) => {}
             Err(e) if session_failed(&e) => return Err(e),
             // a refusal is the expected answer; one over the bound left the

@@ -10,3 +10,4 @@ pub mod glob;
 pub mod listing;
 pub mod pipeline;
 pub(crate) mod probe;
+pub(crate) mod zlisting;

@@ -60,19 +60,19 @@ pub(crate) fn up(
         remote_shown: names::shown(dst),
         local_shown: crate::escape::path(src),
         seen,
-        listed_ahead: false,
+        listed_ahead: None,
         named: named.to_vec(),
     };
     run(c, cfg, &ends, &mirror_options(o, keeps, true), t)
 }
 
 /// Copies the remote directory `src` (which the caller found to be a
-/// directory this run, and whose TFDENTRIES it sent ahead when `ahead`) to
+/// directory this run, and whose TFDENTRIES it sent ahead as `ahead` says) to
 /// `dst` here, its items named below `named`.
 pub(crate) fn down(
     c: &mut Client,
     cfg: &ClientConfig,
-    (src, ahead, named): (&[u8], bool, &[u8]),
+    (src, ahead, named): (&[u8], Option<crate::remote::zlisting::Asked>, &[u8]),
     dst: &Path,
     o: &Options,
     keeps: Keeps,

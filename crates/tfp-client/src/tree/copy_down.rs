@@ -91,11 +91,16 @@ struct Gathered {
     /// The directory sources copied as a mirror copies a tree, where each
     /// lands ([`by_mirror`]), whether its listing was sent ahead, and its
     /// name below the destination as given (or empty).
-    trees: Vec<(Vec<u8>, PathBuf, bool, Vec<u8>)>,
+    trees: Vec<TreeSource>,
     /// A tree's listing may go behind its FSTAT and wait there: a run of
     /// one source, whose session does nothing else in between.
     list_ahead: bool,
 }
+
+/// A directory source copied as a mirror copies a tree: its remote path,
+/// where it lands, how its listing was sent ahead (if it was), its name
+/// below the destination as given.
+type TreeSource = (Vec<u8>, PathBuf, Option<crate::remote::zlisting::Asked>, Vec<u8>);
 
 /// Where a run's local destination stands.
 struct Here<'a> {
@@ -135,6 +140,8 @@ pub fn get(
     ev: &dyn Events,
 ) -> Result<Report, Error> {
     let mut t = Tally::new(ev, "get");
+    // the run's listings are asked as its data goes (remote::zlisting)
+    c.listings = cfg.compress;
     let (remotes, patterned) = remotes_of(c, sources, &mut t)?;
     if remotes.is_empty() {
         return Ok(t.report);
@@ -217,11 +224,11 @@ fn gather(
         (st, None, sent)
     } else {
         let (st, ahead) = listing::fstat_listing_ahead(c, src, (ahead_wanted, o.sized), probe)?;
-        (st, ahead, false)
+        (st, ahead, None)
     };
     let st = st.split()?;
-    if entries_ahead && !matches!(&st, Ok(s) if s.kind == Kind::Dir) {
-        crate::remote::entries::drain_list(c)?;
+    if let Some(asked) = entries_ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
+        crate::remote::entries::drain_list(c, asked)?;
     }
     if let Some(a) = ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
         listing::drain_tree_listing(c, a)?;
@@ -240,8 +247,8 @@ fn gather(
             if let Some(a) = ahead.filter(|_| st.kind == Kind::Dir) {
                 listing::drain_tree_listing(c, a)?;
             }
-            if entries_ahead && st.kind == Kind::Dir {
-                crate::remote::entries::drain_list(c)?;
+            if let Some(asked) = entries_ahead.filter(|_| st.kind == Kind::Dir) {
+                crate::remote::entries::drain_list(c, asked)?;
             }
             return Ok(true);
         }

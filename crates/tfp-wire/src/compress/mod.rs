@@ -32,6 +32,7 @@ mod decide;
 mod decode;
 mod encode;
 pub mod get;
+pub mod listing;
 mod offer;
 mod sample;
 mod squeeze;

@@ -15,9 +15,10 @@ pub(crate) struct Ends {
     /// What the remote end is, when the caller asked the server this run
     /// (`None` inside: nothing there): not asked again.
     pub(crate) seen: Option<Option<Kind>>,
-    /// The caller sent TFDENTRIES of the remote end, and its answer is the
-    /// next on the session (a download's source, listed behind its FSTAT).
-    pub(crate) listed_ahead: bool,
+    /// The caller sent TFDENTRIES of the remote end (as this says), and
+    /// its answer is the next on the session (a download's source, listed
+    /// behind its FSTAT).
+    pub(crate) listed_ahead: Option<crate::remote::zlisting::Asked>,
     /// The tree's name below the destination as given, which the items
     /// ([`crate::engine::events::Events::item`]) start with; empty: the destination itself.
     pub(crate) named: Vec<u8>,

@@ -46,6 +46,8 @@ pub fn mirror(
     ev: &dyn Events,
 ) -> Result<MirrorReport, Error> {
     let mut t = Tally::new(ev, "mirror");
+    // the run's listings are asked as its data goes (remote::zlisting)
+    c.listings = cfg.compress;
     let (remote, local) = if o.upload { (dst, src) } else { (src, dst) };
     let ends = Ends {
         remote: remote_path(remote),
@@ -53,7 +55,7 @@ pub fn mirror(
         remote_shown: remote.to_string(),
         local_shown: local.to_string(),
         seen: None,
-        listed_ahead: false,
+        listed_ahead: None,
         named: Vec::new(),
     };
     let backup = o.backup.as_ref().filter(|_| o.upload && !o.dry_run);

@@ -9,6 +9,7 @@ use super::super::sync::{self, Facts, Keeps, Meta, Side};
 use crate::engine::events::Tally;
 use crate::remote::entries::{self, Entries};
 use crate::remote::listing::{self, Kind};
+use crate::remote::zlisting::Asked;
 use crate::{Client, Error};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -49,15 +50,15 @@ fn told_refused(refused: &[(Vec<u8>, Refused)], shown: &str, t: &mut Tally<'_>) 
 /// The remote side below `dir`: with every fact an archive copy keeps
 /// where `facts` asks for them and the server says them, else as
 /// [`remote_side`] describes it; the directory's own facts with the first.
-/// `ahead`: its TFDENTRIES was sent, and the answer waits.
+/// `ahead`: its TFDENTRIES was sent (as this says), and the answer waits.
 pub(super) fn listed(
     c: &mut Client,
     dir: &[u8],
     for_upload: bool,
-    (facts, ahead): (bool, bool),
+    (facts, ahead): (bool, Option<Asked>),
     t: &mut Tally<'_>,
 ) -> Result<(Listed, Option<Meta>), Error> {
-    if facts || ahead {
+    if facts || ahead.is_some() {
         if let Ok(x) = archive_side(c, dir, ahead, t)? {
             return Ok(x);
         }
@@ -71,14 +72,13 @@ pub(super) fn listed(
 fn archive_side(
     c: &mut Client,
     dir: &[u8],
-    ahead: bool,
+    ahead: Option<Asked>,
     t: &mut Tally<'_>,
 ) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
     let shown = names::shown(dir);
-    let listed = if ahead {
-        entries::recv_list(c)
-    } else {
-        entries::list(c, dir)
+    let listed = match ahead {
+        Some(asked) => entries::recv_list(c, asked, dir),
+        None => entries::list(c, dir),
     };
     let l = match listed {
         Ok(Some(l)) => l,
@@ -298,7 +298,7 @@ pub(super) fn follow_links(
                     side.insert(rel, stated(&st));
                 }
                 Ok(st) if st.kind == Kind::Dir => {
-                    let (listed, top) = listed(c, path, false, (true, false), t)?;
+                    let (listed, top) = listed(c, path, false, (true, None), t)?;
                     let Some((below, _)) = listed else { continue };
                     let top = top.unwrap_or(stated(&st));
                     for (r, m) in below {

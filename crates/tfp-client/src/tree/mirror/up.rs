@@ -115,7 +115,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         None => false,
     };
     let (theirs, top) = if exists {
-        let (listed, top) = sides::listed(c, &dst, true, (o.keeps != Keeps::default(), false), t)?;
+        let (listed, top) = sides::listed(c, &dst, true, (o.keeps != Keeps::default(), None), t)?;
         let Some((s, w)) = listed else {
             return Ok(None);
         };

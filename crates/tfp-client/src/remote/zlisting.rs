@@ -1,0 +1,117 @@
+//! tfd's listings compressed (TFDLISTZ, doc/compatibility.md "Compressed
+//! listings"): where this session compresses (`--compress`, or by default
+//! over a slow link, as the engine's transfers decide), a TFDLIST,
+//! TFDNAMES, TFDENTRIES or TFDDIRENTRIES is asked as `TFDLISTZ <choice>
+//! <form> <dir>` and its chunks decoded as they come, into the same bound
+//! the plain answer has. A server without it (or with compression off)
+//! answers `UNKNOWN`: the plain command is asked then, and never the
+//! compressed one again on this session.
+
+use super::listing::{hang_up, Bounded};
+use crate::caps::{Ext, Known};
+use crate::engine::route::{compresses, Link};
+use crate::{Client, Error};
+use std::io::{self, Write};
+use tfp_wire::compress::listing::{self as zlist, Form, UnpackError, Unpacker};
+use tfp_wire::Status;
+
+/// How a listing was asked: the plain command, or compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Asked {
+    pub form: Form,
+    pub zipped: bool,
+}
+
+/// The command that asks `form` of `dir`: compressed where this session
+/// compresses and the server has not said it cannot; how it was asked, for
+/// [`recv`].
+pub(crate) fn line(c: &Client, form: Form, dir: &[u8]) -> (Vec<u8>, Asked) {
+    let zipped = c.caps.get(Ext::ListZ) != Known::No && compresses(c.listings, Link::of(c));
+    let line = if zipped {
+        zlist::encode(c.listings, form, dir)
+    } else {
+        [form.word().as_bytes(), b" ", dir].concat()
+    };
+    (line, Asked { form, zipped })
+}
+
+/// Sends [`line`].
+pub(crate) fn send(c: &mut Client, form: Form, dir: &[u8]) -> Result<Asked, Error> {
+    let (line, asked) = line(c, form, dir);
+    c.chan.tx.send_frame(&line)?;
+    Ok(asked)
+}
+
+/// Reads the answer of what [`send`] asked into `out` (its bound is the
+/// plain listing's, whatever the frame expands to): its status, as
+/// [`Client::recv_chunks`] gives it. A compressed listing the server did
+/// not know is asked again plain (of `dir`; without one, a listing to
+/// drop, its `UNKNOWN` is the answer), and its answer read. A frame
+/// that does not decode, or does not end with the listing, breaks the
+/// session off (the rest of it is unread) as a protocol error.
+pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut Bounded) -> Result<Status, Error> {
+    if !asked.zipped {
+        return c.recv_chunks(out);
+    }
+    let unpacker = Unpacker::new().ok_or_else(|| Error::Local(io::Error::other("zstd has no memory")))?;
+    let mut sink = Sink {
+        unpacker,
+        out,
+        broken: None,
+    };
+    let st = c.recv_chunks(&mut sink);
+    let broken = |c: &Client, why: &str| {
+        hang_up(c);
+        Err(Error::Protocol(format!(
+            "the server's compressed {} listing {why}",
+            asked.form.word()
+        )))
+    };
+    match (st, sink.broken) {
+        (Err(Error::Local(_)), Some(UnpackError::Corrupt)) => broken(c, "does not decode"),
+        (Ok(Status::Unknown), _) => {
+            c.caps.learn(Ext::ListZ, false);
+            let Some(dir) = dir else {
+                return Ok(Status::Unknown);
+            };
+            send(c, asked.form, dir)?;
+            c.recv_chunks(out)
+        }
+        (Ok(Status::Ok(d)), _) => {
+            c.caps.learn(Ext::ListZ, true);
+            match sink.unpacker.finish() {
+                Ok(()) => Ok(Status::Ok(d)),
+                Err(_) => broken(c, "ended before its frame"),
+            }
+        }
+        (st, _) => st,
+    }
+}
+
+/// The chunks' writer of a compressed listing: each chunk decoded into the
+/// listing's bounded text.
+struct Sink<'a> {
+    unpacker: Unpacker,
+    out: &'a mut Bounded,
+    broken: Option<UnpackError>,
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        let out = &mut *self.out;
+        match self
+            .unpacker
+            .unpack(chunk, &mut |text| out.write_all(text).map_err(|_| ()))
+        {
+            Ok(()) => Ok(chunk.len()),
+            Err(e) => {
+                self.broken = Some(e);
+                Err(io::Error::other("a compressed listing refused"))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
