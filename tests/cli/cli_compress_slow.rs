@@ -59,3 +59,45 @@ fn a_small_compressible_tree_goes_compressed_by_default_over_a_slow_link() {
     same_tree(&noise, &srv.path("noise"));
     assert_eq!(srv.log().matches("zstd").count(), seen, "{}", srv.log());
 }
+
+/// `mib` MiB of web-server log lines, each its own.
+fn log_lines(mib: usize) -> Vec<u8> {
+    let mut out = String::with_capacity((mib << 20) + 200);
+    let mut i = 0u64;
+    while out.len() < mib << 20 {
+        out.push_str(&format!(
+            "10.0.{}.{} - - [28/Nov/2026:10:{:02}:{:02} +0000] \"GET /api/v1/items?id={i} HTTP/1.1\" {} {}\n",
+            i % 251,
+            i % 7,
+            (i / 60) % 60,
+            i % 60,
+            [200, 200, 304, 404][(i % 4) as usize],
+            (i * 7919) % 50_000
+        ));
+        i += 1;
+    }
+    out.into_bytes()
+}
+
+#[test]
+fn a_big_compressible_file_goes_compressed_by_default_over_a_slow_link() {
+    // one file of 64 MiB over 100 Mbit/s and 50 ms, on a fresh session:
+    // before the socket measured the link's rate, its slow start alone
+    // made zstd look slower than the link, and the file crossed as it is
+    let srv = Server::start();
+    let Some(link) = SlowLink::to(&srv, 100, 50) else {
+        return;
+    };
+    let d = tempdir("cli-zslow-big");
+    let f = d.join("access.log");
+    fs::write(&f, log_lines(64)).unwrap();
+    ok(&link.tf(&srv, &["put", f.to_str().unwrap(), "access.log"]), "put");
+    assert!(fs::read(srv.path("access.log")).unwrap() == fs::read(&f).unwrap());
+    let line = srv
+        .settled_log()
+        .lines()
+        .find(|l| l.contains("TFDPUTMANY stored 1 of 1 files"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(line.contains("zstd"), "{}", srv.log());
+}
