@@ -46,13 +46,15 @@ fn state_dir(srv: &Server) -> PathBuf {
     PathBuf::from(v.unwrap()).join("tf/backups")
 }
 
-/// The one proofs file below `dir` (beside it, the snapshot's index kept
-/// for the next backup).
+/// The one snapshot's proofs file below `dir` (beside it, the snapshot's
+/// index kept for the next backup, and once a verify spent a key the
+/// name's ledger of spent keys, which proves no file).
 fn proofs_file(dir: &Path) -> PathBuf {
     let files: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension() != Some(std::ffi::OsStr::new("index")))
+        .filter(|p| fs::read_to_string(p).unwrap().contains("\nfile "))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files[0].clone()
@@ -186,14 +188,13 @@ fn sample_asks_a_part_and_spent_keys_or_no_proofs_fall_back_to_a_weaker_check() 
     assert!(stdout(&o).contains("SHA-256 only, a weaker check"), "{}", text(&o));
     // a snapshot pruned takes its proofs with it
     let proofs = state_dir(&srv);
-    // its proofs and its index kept for the next backup
-    assert_eq!(fs::read_dir(&proofs).unwrap().count(), 2);
+    // its proofs, its index kept for the next backup, the name's ledger
+    assert_eq!(fs::read_dir(&proofs).unwrap().count(), 3);
     ok(&srv.tf(&["backup", "prune", "bk", "--keep-last", "0"]), "prune");
-    assert_eq!(
-        fs::read_dir(&proofs).unwrap().count(),
-        0,
-        "the pruned snapshot's proofs stayed"
-    );
+    // the ledger of spent keys stays: a key it lists never proves again
+    let left: Vec<_> = fs::read_dir(&proofs).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(left.len(), 1, "the pruned snapshot's proofs stayed: {left:?}");
+    assert!(!fs::read_to_string(&left[0]).unwrap().contains("\nfile "));
     let _ = fs::remove_dir_all(&here);
 }
 

@@ -110,8 +110,9 @@ pub fn parse(text: &[u8]) -> Option<Vec<Entry>> {
 }
 
 /// A file's SHA-256 and its HMAC-SHA256 under each of `keys` (the proofs
-/// `tf backup verify` asks the server for), from one read of its bytes.
-fn hash_file(p: &Path, keys: &[[u8; 32]]) -> std::io::Result<([u8; 32], Vec<[u8; 32]>)> {
+/// `tf backup verify` asks the server for, their kept part), from one read
+/// of its bytes.
+fn hash_file(p: &Path, keys: &[[u8; 32]]) -> std::io::Result<([u8; 32], Vec<Mac>)> {
     let crypto = |e: openssl::error::ErrorStack| std::io::Error::other(e.to_string());
     let mut f = fs::File::open(p)?;
     let mut h = Sha256::new();
@@ -124,7 +125,10 @@ fn hash_file(p: &Path, keys: &[[u8; 32]]) -> std::io::Result<([u8; 32], Vec<[u8;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
-            let macs = macs.into_iter().map(Hasher::finish).collect::<Result<_, _>>();
+            let macs = macs
+                .into_iter()
+                .map(|m| m.finish().map(|full| super::proof::cut(&full)))
+                .collect::<Result<_, _>>();
             return Ok((h.finalize().into(), macs.map_err(crypto)?));
         }
         h.update(&buf[..n]);
@@ -138,8 +142,15 @@ fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
     entry_proved(p, rel, &[]).map(|(e, _)| e)
 }
 
+/// A file's HMAC under one key, its kept part.
+pub type Mac = [u8; super::proof::MAC_LEN];
+
 /// An entry scanned, with a file's HMACs under the snapshot's keys.
-pub type Scanned = (Entry, Vec<[u8; 32]>);
+pub type Scanned = (Entry, Vec<Mac>);
+
+/// What a scan may take as known instead of reading a file: its SHA-256
+/// and HMACs as the previous snapshot has them (None: read it).
+pub type Known<'a> = &'a dyn Fn(&Entry) -> Option<([u8; 32], Vec<Mac>)>;
 
 /// The entry at `p` (a file's SHA-256 left for [`hash_files`]).
 fn entry_at(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
@@ -168,7 +179,7 @@ fn entry_at(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
 }
 
 /// The entry at `p` and, for a file, its HMACs under `keys`.
-fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(Entry, Vec<[u8; 32]>)> {
+fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<Scanned> {
     let mut e = entry_at(p, rel)?;
     let mut macs = Vec::new();
     if e.kind == b'f' {
@@ -180,8 +191,11 @@ fn entry_proved(p: &Path, rel: Vec<u8>, keys: &[[u8; 32]]) -> std::io::Result<(E
 }
 
 /// Every entry below `root` (not itself), parents first, names sorted; each
-/// file's HMACs under `keys` beside it (none for other entries).
-pub fn scan(root: &Path, keys: &[[u8; 32]]) -> std::io::Result<Vec<Scanned>> {
+/// file's HMACs under `keys` beside it (none for other entries). A file
+/// `known` answers for (unchanged since the previous snapshot by the quick
+/// check, as rsync judges, its proofs under the same keys kept) is not
+/// read: a daily run reads what changed, not nine passes over every byte.
+pub fn scan(root: &Path, keys: &[[u8; 32]], known: Known<'_>) -> std::io::Result<Vec<Scanned>> {
     let mut out = Vec::new();
     let mut todo = vec![Vec::<u8>::new()];
     while let Some(rel) = todo.pop() {
@@ -197,11 +211,18 @@ pub fn scan(root: &Path, keys: &[[u8; 32]]) -> std::io::Result<Vec<Scanned>> {
             } else {
                 [&rel[..], b"/", n.as_bytes()].concat()
             };
-            let e = entry_at(&dir.join(&n), r.clone())?;
+            let mut e = entry_at(&dir.join(&n), r.clone())?;
             if e.kind == b'd' {
                 subdirs.push(r);
             }
-            out.push((e, Vec::new()));
+            let mut macs = Vec::new();
+            if e.kind == b'f' {
+                if let Some((sum, m)) = known(&e) {
+                    e.sha256 = Some(sum);
+                    macs = m;
+                }
+            }
+            out.push((e, macs));
         }
         todo.extend(subdirs.into_iter().rev());
     }
@@ -227,7 +248,8 @@ fn hash_files(root: &Path, keys: &[[u8; 32]], entries: &mut [Scanned]) -> std::i
                 .lock()
                 .map_err(|_| std::io::Error::other("a hashing thread failed"))?;
             let (e, macs) = &mut **guard;
-            if e.kind != b'f' {
+            // a file known from the previous snapshot is not read
+            if e.kind != b'f' || e.sha256.is_some() {
                 continue;
             }
             let (sum, m) = hash_file(&root.join(std::ffi::OsStr::from_bytes(&e.path)), keys)?;

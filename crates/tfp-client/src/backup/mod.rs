@@ -28,6 +28,7 @@ use crate::{Client, ClientConfig, Error};
 use index::Entry;
 use proof::Place;
 use remote::{read_index, snapshots, split_at, Sentence};
+use std::collections::HashMap;
 use std::path::Path;
 use tfp_wire::link::Link;
 use tfp_wire::Status;
@@ -119,22 +120,44 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     }
     c.call("MKDIR", format!("{work}/tree").as_bytes())?;
     c.call("DEL", format!("{work}/index").as_bytes())?;
-    let keys = proof::new_keys().map_err(|e| format!("no random keys for the snapshot's proofs: {e}"))?;
-    let scanned =
-        index::scan(src_dir, &keys).map_err(|e| format!("{} could not be read: {e}", shown(src.as_bytes())))?;
-    let entries = proof::entries(&scanned);
     let mut notes = Vec::new();
-    if let Some(prev) = done.last() {
-        match previous_index(c, cfg, name, prev) {
-            Ok(old) => link_unchanged(
-                c,
-                &format!("{name}/{prev}/tree"),
-                &format!("{work}/tree"),
-                &old,
-                &entries,
-            )?,
-            Err(m) => notes.push(format!("{m}; every file is sent")),
+    let old = match done.last().map(|prev| previous_index(c, cfg, name, prev)) {
+        Some(Ok(old)) => Some(old),
+        Some(Err(m)) => {
+            notes.push(format!("{m}; every file is sent"));
+            None
         }
+        None => None,
+    };
+    let carried = done.last().and_then(|prev| carried(cfg, name, prev));
+    let keys = match &carried {
+        Some(k) => k.keys.clone(),
+        None => proof::new_keys().map_err(|e| format!("no random keys for the snapshot's proofs: {e}"))?,
+    };
+    let before: HashMap<&[u8], &Entry> = old.iter().flatten().map(|e| (&e.path[..], e)).collect();
+    // a file whose mtime is not older than the previous run's start by a
+    // second could have changed since within the same tick: read it (the
+    // mirror compares such a copy by content too)
+    let trusted = done
+        .last()
+        .and_then(|p| started(p))
+        .map(|t| (t - 1) as i128 * 1_000_000_000);
+    let known = |e: &Entry| {
+        let was = before.get(&e.path[..]).filter(|o| o.same_quick(e))?;
+        (e.mtime_ns < trusted?).then_some(())?;
+        carried.as_ref()?.file(&e.path, &was.sha256?)
+    };
+    let scanned =
+        index::scan(src_dir, &keys, &known).map_err(|e| format!("{} could not be read: {e}", shown(src.as_bytes())))?;
+    let entries = proof::entries(&scanned);
+    if let (Some(prev), Some(old)) = (done.last(), &old) {
+        link_unchanged(
+            c,
+            &format!("{name}/{prev}/tree"),
+            &format!("{work}/tree"),
+            old,
+            &entries,
+        )?;
     }
     let o = Options {
         upload: true,
@@ -224,6 +247,32 @@ fn previous_index(c: &mut Client, cfg: &ClientConfig, name: &str, prev: &str) ->
     read_index(c, &path)
 }
 
+/// What the snapshot `prev` of `name` leaves the next one of its proofs
+/// ([`proof::Carried`]): None (new keys, every file read) where it kept
+/// none, too few keys are unspent, or the name's ledger of spent keys
+/// cannot be read (a key it might list is never carried).
+fn carried(cfg: &ClientConfig, name: &str, prev: &str) -> Option<proof::Carried> {
+    let spent = proof::spent(cfg, name).ok()?;
+    let proofs = Place::of(cfg, name, prev).ok()?.load().ok()??;
+    proof::Carried::of(&proofs, &spent)
+}
+
+/// When the run that made the snapshot `name` started (seconds since the
+/// epoch), read back from its name ([`now_name`]).
+fn started(name: &str) -> Option<i64> {
+    let (date, time) = name.split_once('T')?;
+    let mut d = date.split('-').map(|w| w.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let t = time.get(..6)?;
+    let (h, mi, sec) = (
+        t.get(..2)?.parse::<i64>().ok()?,
+        t.get(2..4)?.parse::<i64>().ok()?,
+        t.get(4..6)?.parse::<i64>().ok()?,
+    );
+    let days = tfp_wire::date::days_from_civil(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?);
+    Some(days * 86400 + h * 3600 + mi * 60 + sec)
+}
+
 /// A UTC time as a snapshot's name: `2026-11-28T061500.123Z`.
 fn now_name() -> String {
     let d = std::time::SystemTime::now()
@@ -270,9 +319,13 @@ fn link_unchanged(c: &mut Client, from: &str, to: &str, old: &[Entry], now: &[En
             && (o.uid, o.gid) == (e.uid, e.gid)
             && (o.size != e.size || (secs(o.mtime_ns) - secs(e.mtime_ns)).abs() >= 2)
     };
+    // the quick check says unchanged and so do the contents (a file whose
+    // bytes changed behind it, read for new keys, goes again, or the index
+    // would describe bytes the server does not hold)
+    let same = |o: &Entry, e: &Entry| o.same_quick(e) && o.sha256 == e.sha256;
     let linked: Vec<&Entry> = now
         .iter()
-        .filter(|e| e.kind == b'f' && old.get(&e.path[..]).is_some_and(|o| o.same_quick(e) || base(o, e)))
+        .filter(|e| e.kind == b'f' && old.get(&e.path[..]).is_some_and(|o| same(o, e) || base(o, e)))
         .collect();
     // only the directories a link goes into (the mirror makes the others in
     // its batches); a parent's path is a prefix of its children's: it sorts
@@ -479,5 +532,21 @@ fn join(a: &str, p: &str) -> String {
         a.to_string()
     } else {
         format!("{}/{p}", a.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_snapshots_name_reads_back_as_its_start() {
+        let name = super::now_name();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let t = super::started(&name).unwrap();
+        assert!((now - 2..=now).contains(&t), "{name}: {t} {now}");
+        assert_eq!(super::started("2026-11-28T061500.123Z"), Some(1_795_846_500));
+        assert_eq!(super::started(".part-x"), None);
     }
 }

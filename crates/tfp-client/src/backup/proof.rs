@@ -1,11 +1,14 @@
-//! The proofs `tf backup verify` asks for: for each snapshot it
-//! makes, `tf backup` chooses [`KEYS`] secret random keys and keeps, for
-//! every file it sends or links, the file's SHA-256 and its HMAC-SHA256
-//! under each key (computed from the bytes it reads for the index anyway).
+//! The proofs `tf backup verify` asks for: each snapshot `tf backup`
+//! makes has [`KEYS`] secret random keys (or, where at least
+//! [`MIN_CARRIED`] of the previous snapshot's are unspent, those: see
+//! [`Carried`]) and keeps, for every file it sends or links, the file's
+//! SHA-256 and its HMAC-SHA256 under each key (computed from the bytes it
+//! reads for the index anyway, or carried for a file unchanged since).
 //! The server never sees a key until a verify spends it, so it cannot have
-//! an answer ready: it must hold the bytes. A key is marked spent in the
-//! file, atomically, before it is sent: a key is asked once, and an answer
-//! kept from an earlier verify never serves a later one.
+//! an answer ready: it must hold the bytes. A key is recorded spent in the
+//! name's ledger ([`spend`]) and marked spent in the file, atomically,
+//! before it is sent: a key is asked once, whichever snapshot holds it,
+//! and an answer kept from an earlier verify never serves a later one.
 //!
 //! One file a snapshot, in `$XDG_STATE_HOME/tf/backups` (else
 //! `~/.local/state/tf/backups`), named by a digest of the server, login,
@@ -24,11 +27,12 @@
 //! Each mac is the HMAC's first [`MAC_LEN`] bytes (RFC 2104 allows cutting
 //! to half the hash's length).
 
-use super::index::Entry;
+use super::index::{Entry, Mac, Scanned};
 use super::remote::Sentence;
 use crate::secret_files::{self, Rule};
 use crate::ClientConfig;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
@@ -52,7 +56,7 @@ pub struct FileProof {
     /// Its contents' SHA-256.
     pub sha256: [u8; 32],
     /// One a key, in the keys' order.
-    pub macs: Vec<[u8; MAC_LEN]>,
+    pub macs: Vec<Mac>,
 }
 
 /// A snapshot's proofs.
@@ -245,7 +249,7 @@ pub fn cut(mac: &[u8; 32]) -> [u8; MAC_LEN] {
 
 /// The proofs of a snapshot being made: `keys` and each file's entry and
 /// HMACs from the scan.
-pub fn proofs(keys: &[[u8; 32]], scanned: &[(Entry, Vec<[u8; 32]>)]) -> Proofs {
+pub fn proofs(keys: &[[u8; 32]], scanned: &[Scanned]) -> Proofs {
     Proofs {
         keys: keys.iter().map(|k| (*k, false)).collect(),
         files: scanned
@@ -255,7 +259,7 @@ pub fn proofs(keys: &[[u8; 32]], scanned: &[(Entry, Vec<[u8; 32]>)]) -> Proofs {
                 Some(FileProof {
                     path: e.path.clone(),
                     sha256: e.sha256?,
-                    macs: macs.iter().map(cut).collect(),
+                    macs: macs.clone(),
                 })
             })
             .collect(),
@@ -263,8 +267,86 @@ pub fn proofs(keys: &[[u8; 32]], scanned: &[(Entry, Vec<[u8; 32]>)]) -> Proofs {
 }
 
 /// The index's entries of a scan.
-pub fn entries(scanned: &[(Entry, Vec<[u8; 32]>)]) -> Vec<Entry> {
+pub fn entries(scanned: &[Scanned]) -> Vec<Entry> {
     scanned.iter().map(|(e, _)| e.clone()).collect()
+}
+
+/// Fewer unspent keys than this in the previous snapshot's proofs: the
+/// next snapshot draws [`KEYS`] new ones (and reads every file for them)
+/// rather than carry the few left.
+pub const MIN_CARRIED: usize = 4;
+
+/// What a new snapshot carries from the previous one's proofs: the keys
+/// still unspent, and each file's SHA-256 and HMACs under them. A file
+/// unchanged since then has the same HMACs under the same keys, so the
+/// run does not read it again; the keys are shared by both snapshots, and
+/// spent for both at once ([`spend`]).
+#[derive(Debug, Default)]
+pub struct Carried {
+    /// The keys, in the new snapshot's order.
+    pub keys: Vec<[u8; 32]>,
+    files: std::collections::HashMap<Vec<u8>, ([u8; 32], Vec<Mac>)>,
+}
+
+impl Carried {
+    /// What `prev` (the previous snapshot's proofs) leaves a new snapshot:
+    /// None when fewer than [`MIN_CARRIED`] of its keys are unspent (by
+    /// its file or by `spent`, the name's ledger).
+    pub fn of(prev: &Proofs, spent: &HashSet<[u8; 32]>) -> Option<Carried> {
+        let kept: Vec<usize> = (0..prev.keys.len())
+            .filter(|&i| !prev.keys[i].1 && !spent.contains(&prev.keys[i].0))
+            .collect();
+        if kept.len() < MIN_CARRIED {
+            return None;
+        }
+        let files = prev
+            .files
+            .iter()
+            .filter(|f| f.macs.len() == prev.keys.len())
+            .map(|f| (f.path.clone(), (f.sha256, kept.iter().map(|&i| f.macs[i]).collect())))
+            .collect();
+        Some(Carried {
+            keys: kept.iter().map(|&i| prev.keys[i].0).collect(),
+            files,
+        })
+    }
+
+    /// The SHA-256 and HMACs of `path` when its contents' SHA-256 is `sum`.
+    pub fn file(&self, path: &[u8], sum: &[u8; 32]) -> Option<([u8; 32], Vec<Mac>)> {
+        self.files.get(path).filter(|(s, _)| s == sum).cloned()
+    }
+}
+
+/// The ledger of `name`'s keys spent on this machine: one place for the
+/// name's snapshots, since they share keys ([`Carried`]). A snapshot
+/// name holds no `/`, so no snapshot's place is the ledger's.
+fn ledger(cfg: &ClientConfig, name: &str) -> Result<Place, Sentence> {
+    Place::of(cfg, name, "/spent")
+}
+
+/// The keys of `name` spent by any verify on this machine.
+pub fn spent(cfg: &ClientConfig, name: &str) -> Result<HashSet<[u8; 32]>, Sentence> {
+    Ok(ledger(cfg, name)?
+        .load()?
+        .map(|p| p.keys.into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default())
+}
+
+/// Records `key` spent for every snapshot of `name`, before it is sent: a
+/// key the server has seen never proves anything again, whichever
+/// snapshot's proofs hold it.
+pub fn spend(cfg: &ClientConfig, name: &str, key: [u8; 32]) -> Result<(), Sentence> {
+    let place = ledger(cfg, name)?;
+    let mut all = place.load()?.unwrap_or(Proofs {
+        keys: Vec::new(),
+        files: Vec::new(),
+    });
+    if !all.keys.iter().any(|(k, _)| *k == key) {
+        all.keys.push((key, true));
+    }
+    place
+        .store(&all)
+        .map_err(|e| Sentence(format!("{}: {e}", crate::escape::path(place.path()))))
 }
 
 #[cfg(test)]

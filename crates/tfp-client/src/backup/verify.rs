@@ -14,7 +14,7 @@
 //! says so. A sample asks a random part of the files.
 
 use super::index::Entry;
-use super::proof::{Place, Proofs};
+use super::proof::{self, Place, Proofs};
 use super::remote::{read_index, snapshots, Sentence};
 use super::Failure;
 use crate::escape::shown;
@@ -139,21 +139,35 @@ pub fn verify(
     let label = format!("{}@{}", shown(name.as_bytes()), shown(snap.as_bytes()));
     let place = Place::of(cfg, name, &snap)?;
     let (key, wants, strength) = match place.load()? {
-        Some(mut p) => match p.keys.iter().position(|(_, spent)| !spent) {
-            Some(i) => {
-                p.keys[i].1 = true;
-                if let Err(e) = place.store(&p) {
-                    return Err(format!(
-                        "the key to spend could not be marked spent in {}: {e}; nothing was asked",
-                        crate::escape::path(place.path())
-                    )
-                    .into());
-                }
-                let left = p.keys.iter().filter(|(_, s)| !s).count();
-                (Key::Hmac(p.keys[i].0), keyed(&p, i), Strength::Keyed { left })
+        Some(mut p) => {
+            // a key another snapshot's verify spent is spent here too
+            let ledger = proof::spent(cfg, name)?;
+            for (k, spent) in &mut p.keys {
+                *spent |= ledger.contains(k);
             }
-            None => (Key::Plain, plain(&p), Strength::Spent),
-        },
+            match p.keys.iter().position(|(_, spent)| !spent) {
+                Some(i) => {
+                    p.keys[i].1 = true;
+                    // spent for every snapshot sharing it before it is sent
+                    proof::spend(cfg, name, p.keys[i].0).map_err(|e| {
+                        format!(
+                            "the key to spend could not be recorded spent ({}); nothing was asked",
+                            e.0
+                        )
+                    })?;
+                    if let Err(e) = place.store(&p) {
+                        return Err(format!(
+                            "the key to spend could not be marked spent in {}: {e}; nothing was asked",
+                            crate::escape::path(place.path())
+                        )
+                        .into());
+                    }
+                    let left = p.keys.iter().filter(|(_, s)| !s).count();
+                    (Key::Hmac(p.keys[i].0), keyed(&p, i), Strength::Keyed { left })
+                }
+                None => (Key::Plain, plain(&p), Strength::Spent),
+            }
+        }
         None => {
             let index = read_index(c, &format!("{name}/{snap}/index"))?;
             (Key::Plain, from_index(&index), Strength::Unproven)
