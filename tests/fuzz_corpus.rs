@@ -423,6 +423,11 @@ fn prove() {
 }
 
 #[test]
+fn listz() {
+    run("listz");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

@@ -79,6 +79,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // empty: locking off, as it already is
         "LOCK" => p(b"", Flow::Frame),
         "LS" | "LSR" | "TFDLIST" | "TFDNAMES" | "TFDENTRIES" | "TFDDIRENTRIES" => p(MISSING, Flow::Chunks),
+        // the same listing asked compressed: refused before any chunk
+        "TFDLISTZ" => p(&[&b"yes TFDNAMES "[..], MISSING].concat(), Flow::Chunks),
         "RCVFILE" => p(&flag_missing, Flow::Chunks),
         "SNDFILE" => p(&flag_missing, Flow::Sndfile),
         "SUP" => p(MISSING, Flow::Sup),
