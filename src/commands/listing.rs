@@ -111,7 +111,7 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style, packe
                 text.clear();
                 let more = lister.fill(&mut text, TEXT_PER_FILL);
                 let before = buf.len();
-                p.pack(&text, !more, buf).map_err(|_| Failed::Memory)?;
+                p.pack(&text, !more, buf).or_failed(Failed::Memory)?;
                 plain += text.len();
                 packed += buf.len() - before;
                 Ok(more)

@@ -127,7 +127,7 @@ fn hash_file(p: &Path, keys: &[[u8; 32]]) -> std::io::Result<([u8; 32], Vec<Mac>
         if n == 0 {
             let macs = macs
                 .into_iter()
-                .map(|m| m.finish().map(|full| super::proof::cut(&full)))
+                .map(|m| m.finish().map(|full| cut(&full)))
                 .collect::<Result<_, _>>();
             return Ok((h.finalize().into(), macs.map_err(crypto)?));
         }
@@ -142,8 +142,19 @@ fn entry_of(p: &Path, rel: Vec<u8>) -> std::io::Result<Entry> {
     entry_proved(p, rel, &[]).map(|(e, _)| e)
 }
 
-/// A file's HMAC under one key, its kept part.
-pub type Mac = [u8; super::proof::MAC_LEN];
+/// The bytes of an HMAC kept.
+pub const MAC_LEN: usize = 16;
+
+/// A file's HMAC under one key, its kept part (RFC 2104 allows cutting to
+/// half the hash's length).
+pub type Mac = [u8; MAC_LEN];
+
+/// The kept part of an HMAC.
+pub fn cut(mac: &[u8; 32]) -> Mac {
+    let mut m = [0u8; MAC_LEN];
+    m.copy_from_slice(&mac[..MAC_LEN]);
+    m
+}
 
 /// An entry scanned, with a file's HMACs under the snapshot's keys.
 pub type Scanned = (Entry, Vec<Mac>);

@@ -27,6 +27,7 @@
 //! Each mac is the HMAC's first [`MAC_LEN`] bytes (RFC 2104 allows cutting
 //! to half the hash's length).
 
+pub use super::index::{cut, MAC_LEN};
 use super::index::{Entry, Mac, Scanned};
 use super::remote::Sentence;
 use crate::secret_files::{self, Rule};
@@ -43,8 +44,6 @@ use tfp_wire::hex;
 
 /// Keys a snapshot gets: each verify spends one.
 pub const KEYS: usize = 8;
-/// The bytes of an HMAC kept.
-pub const MAC_LEN: usize = 16;
 const HEAD: &str = "tf-backup-proofs 1";
 const WHAT: &str = "the directory of tf's backup proofs";
 
@@ -238,13 +237,6 @@ fn parse(id: &str, text: &str) -> Option<Proofs> {
         }
     }
     (!p.keys.is_empty()).then_some(p)
-}
-
-/// The kept part of an HMAC.
-pub fn cut(mac: &[u8; 32]) -> [u8; MAC_LEN] {
-    let mut m = [0u8; MAC_LEN];
-    m.copy_from_slice(&mac[..MAC_LEN]);
-    m
 }
 
 /// The proofs of a snapshot being made: `keys` and each file's entry and

@@ -64,3 +64,5 @@ pub mod staged;
 mod streams;
 pub mod upload;
 pub mod zpays;
+
+pub(crate) use route::compressed_listing;

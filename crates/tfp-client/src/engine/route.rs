@@ -110,6 +110,14 @@ pub fn compresses(choice: tfp_wire::compress::Choice, link: Link) -> bool {
     }
 }
 
+/// How a tree's listing is asked ([`crate::remote::zlisting`]): compressed
+/// under the run's choice where [`compresses`] says data would go
+/// compressed over the session's link (a listing is text: it always
+/// shrinks), else plain (None).
+pub(crate) fn compressed_listing(c: &crate::Client) -> Option<tfp_wire::compress::Choice> {
+    compresses(c.listings, Link::of(c)).then_some(c.listings)
+}
+
 /// [`compresses`] for a batch: forced, or measured where the link is slow
 /// and what compressing saves beats asking ([`super::zpays::pays`]), from
 /// `measure`: the socket's view of the link (None: it cannot tell, and

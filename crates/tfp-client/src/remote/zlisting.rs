@@ -7,9 +7,7 @@
 //! answers `UNKNOWN`: the plain command is asked then, and never the
 //! compressed one again on this session.
 
-use super::listing::{hang_up, Bounded};
 use crate::caps::{Ext, Known};
-use crate::engine::route::{compresses, Link};
 use crate::{Client, Error};
 use std::io::{self, Write};
 use tfp_wire::compress::listing::{self as zlist, Form, UnpackError, Unpacker};
@@ -26,13 +24,18 @@ pub(crate) struct Asked {
 /// compresses and the server has not said it cannot; how it was asked, for
 /// [`recv`].
 pub(crate) fn line(c: &Client, form: Form, dir: &[u8]) -> (Vec<u8>, Asked) {
-    let zipped = c.caps.get(Ext::ListZ) != Known::No && compresses(c.listings, Link::of(c));
-    let line = if zipped {
-        zlist::encode(c.listings, form, dir)
-    } else {
-        [form.word().as_bytes(), b" ", dir].concat()
+    let choice = crate::engine::compressed_listing(c).filter(|_| c.caps.get(Ext::ListZ) != Known::No);
+    let line = match choice {
+        Some(choice) => zlist::encode(choice, form, dir),
+        None => [form.word().as_bytes(), b" ", dir].concat(),
     };
-    (line, Asked { form, zipped })
+    (
+        line,
+        Asked {
+            form,
+            zipped: choice.is_some(),
+        },
+    )
 }
 
 /// Sends [`line`].
@@ -49,7 +52,7 @@ pub(crate) fn send(c: &mut Client, form: Form, dir: &[u8]) -> Result<Asked, Erro
 /// drop, its `UNKNOWN` is the answer), and its answer read. A frame
 /// that does not decode, or does not end with the listing, breaks the
 /// session off (the rest of it is unread) as a protocol error.
-pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut Bounded) -> Result<Status, Error> {
+pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut dyn Write) -> Result<Status, Error> {
     if !asked.zipped {
         return c.recv_chunks(out);
     }
@@ -61,7 +64,8 @@ pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut B
     };
     let st = c.recv_chunks(&mut sink);
     let broken = |c: &Client, why: &str| {
-        hang_up(c);
+        // the rest of the listing is unread: the session cannot go on
+        let _ = c.chan.stream().shutdown(std::net::Shutdown::Both);
         Err(Error::Protocol(format!(
             "the server's compressed {} listing {why}",
             asked.form.word()
@@ -92,7 +96,7 @@ pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut B
 /// listing's bounded text.
 struct Sink<'a> {
     unpacker: Unpacker,
-    out: &'a mut Bounded,
+    out: &'a mut dyn Write,
     broken: Option<UnpackError>,
 }
 

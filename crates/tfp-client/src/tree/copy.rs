@@ -63,8 +63,7 @@ pub fn put(
     ev: &dyn Events,
 ) -> Result<Report, Error> {
     let mut t = Tally::new(ev, "put");
-    // the run's listings are asked as its data goes (remote::zlisting)
-    c.listings = cfg.compress;
+    c.listings = cfg.compress; // its listings go as its data (remote::zlisting)
     let (locals, patterned) = locals_of(sources, &mut t);
     // a tree's sessions open while this one looks at the destination,
     // walks the sources and makes the directories
