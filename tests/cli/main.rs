@@ -66,6 +66,7 @@ mod cli_truth;
 mod cli_v251;
 mod cli_visible;
 mod cli_xattrs;
+mod cli_xattrs_landing;
 mod docs;
 mod interrupted;
 mod output;

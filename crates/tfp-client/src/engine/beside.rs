@@ -32,6 +32,9 @@ pub struct Beside {
     /// Where the file a commit replaces is kept (`--backup`), and its path
     /// below the destination's root.
     keep: Option<(Arc<Backups>, Vec<u8>)>,
+    /// The attributes its commit gives the file before the rename (`-X`,
+    /// `-A`: [`super::land_attrs`]), and its path below the tree.
+    given: Option<(Arc<super::land_attrs::LandAttrs>, Vec<u8>)>,
 }
 
 /// The first 200 bytes of `name` (never half a UTF-8 character): a long
@@ -68,6 +71,7 @@ impl Beside {
             name: cstr(name)?,
             dir_shown,
             keep: None,
+            given: None,
         })
     }
 
@@ -88,6 +92,7 @@ impl Beside {
             name: cstr(name)?,
             dir_shown,
             keep: land.backup_of(rel),
+            given: land.attrs_of(rel),
         })
     }
 
@@ -183,6 +188,10 @@ impl Beside {
         sys::fchmod(file.as_fd(), mode)?;
         if let Some(t) = mtime {
             file.set_modified(system_time(t))?;
+        }
+        // after the mode: an ACL's mask is its file's group bits
+        if let Some((attrs, rel)) = &self.given {
+            attrs.apply(file.as_fd(), rel);
         }
         if let Some((backups, rel)) = &self.keep {
             backups.link(self.dir.as_fd(), &self.name, rel)?;

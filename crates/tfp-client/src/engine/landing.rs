@@ -6,6 +6,7 @@
 //! (client::engine: its resumable partial and journal beside the final name,
 //! in the directory handed out here, renamed over it when complete).
 
+use super::land_attrs::LandAttrs;
 use crate::engine::backup::Backups;
 use crate::tree::names;
 use std::ffi::{CString, OsStr};
@@ -49,6 +50,9 @@ pub struct Landing {
     /// Where replaced files are kept (`--backup`), and this landing's path
     /// below the destination's root the backups are placed by.
     backups: Option<(Arc<Backups>, Vec<u8>)>,
+    /// The attributes each file is given as it lands (`-X`, `-A`), and
+    /// this landing's path below the tree's root they are registered by.
+    attrs: Option<(Arc<LandAttrs>, Vec<u8>)>,
 }
 
 impl Landing {
@@ -65,6 +69,7 @@ impl Landing {
             root,
             path: dir.to_path_buf(),
             backups: None,
+            attrs: None,
         })
     }
 
@@ -73,6 +78,20 @@ impl Landing {
     pub fn keeping(mut self, backups: Option<Arc<Backups>>) -> Landing {
         self.backups = backups.map(|b| (b, Vec::new()));
         self
+    }
+
+    /// This landing giving each file the attributes `attrs` holds for it
+    /// as it lands ([`LandAttrs`]; its own root being the tree's).
+    pub fn giving(mut self, attrs: Arc<LandAttrs>) -> Landing {
+        self.attrs = Some((attrs, Vec::new()));
+        self
+    }
+
+    /// The attributes registered for the file `rel` below this landing,
+    /// and its path below the tree's root.
+    pub(crate) fn attrs_of(&self, rel: &[u8]) -> Option<(Arc<LandAttrs>, Vec<u8>)> {
+        let (a, at) = self.attrs.as_ref()?;
+        Some((a.clone(), join(at, rel)))
     }
 
     /// Where a replaced file `rel` below this landing is kept, and its path
@@ -94,6 +113,7 @@ impl Landing {
             root: self.dir(rel)?,
             path: self.path.join(OsStr::from_bytes(rel)),
             backups: self.backups.as_ref().map(|(b, at)| (b.clone(), join(at, rel))),
+            attrs: self.attrs.as_ref().map(|(a, at)| (a.clone(), join(at, rel))),
         })
     }
 

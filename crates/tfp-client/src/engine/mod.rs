@@ -51,6 +51,7 @@ pub mod item;
 mod job;
 pub mod journal;
 pub mod keep;
+pub mod land_attrs;
 pub mod landing;
 pub mod lanes;
 pub mod memory;

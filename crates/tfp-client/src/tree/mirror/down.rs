@@ -11,6 +11,7 @@ use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
 use crate::engine::download::plan::File;
 use crate::engine::events::{Fault, Tally};
+use crate::engine::land_attrs::LandAttrs;
 use crate::engine::landing::Landing;
 use crate::remote::listing::{self, Kind};
 use crate::replies::Split as _;
@@ -133,7 +134,8 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
             return Ok(None);
         }
     }
-    let (land, root) = match landing(o, &dst) {
+    let (given, fetched) = xattrs::before_data(c, cfg, &src, (&p.copy, &theirs), t)?;
+    let (land, root) = match landing(o, &dst, given.clone()) {
         Ok(x) => x,
         Err(e) => {
             t.local(format!("{}: {dst_arg}: {e}", t.verb));
@@ -192,17 +194,17 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
     );
     n.transferred += nodes;
     // after the modes: an ACL's mask is its file's group bits
-    for kind in xattrs::kinds(cfg) {
-        xattrs::down(c, (kind, &src, &land), &theirs, &failed_dirs, t)?;
-    }
+    xattrs::after_data(c, cfg, (&src, &land), (&theirs, &fetched, &given), &failed_dirs, t)?;
     moves::after(c, (o.remove_source, false), (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))
 }
 
 /// The landing at `dst` (keeping what it replaces as `o.backup` asks) and
 /// `dst` open.
-fn landing(o: &Options, dst: &Path) -> std::io::Result<(Landing, std::fs::File)> {
+fn landing(o: &Options, dst: &Path, given: std::sync::Arc<LandAttrs>) -> std::io::Result<(Landing, std::fs::File)> {
     let backups = o.backup.as_ref().map(|w| w.local(dst)).transpose()?;
-    let land = Landing::open(dst)?.keeping(backups.map(std::sync::Arc::new));
+    let land = Landing::open(dst)?
+        .keeping(backups.map(std::sync::Arc::new))
+        .giving(given);
     Ok((land, std::fs::File::open(dst)?))
 }

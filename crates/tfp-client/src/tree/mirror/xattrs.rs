@@ -24,6 +24,7 @@
 use super::super::names::{self, rjoin};
 use super::super::sync::Side;
 use crate::engine::events::Tally;
+use crate::engine::land_attrs::{crosses, Given, LandAttrs};
 use crate::engine::landing::Landing;
 use crate::remote::listing::{self, Kind as Entry};
 use crate::remote::pipeline::pipelined;
@@ -32,7 +33,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tfp_wire::xattr::{self as wire, acl_carried, carried, Listing, Scope, Set, Xattrs};
+use tfp_wire::xattr::{self as wire, acl_carried, Listing, Scope, Set, Xattrs};
 use tfp_wire::Status;
 
 /// Set when a server had no attribute commands, until a run tells it.
@@ -105,15 +106,6 @@ fn remote_of(dir: &[u8], rel: &[u8]) -> Vec<u8> {
         b"/".to_vec()
     } else {
         p
-    }
-}
-
-/// Whether `name` crosses between a session of `scope` and this end: an
-/// ACL whatever the ends' users (the kernel lets the owner set it).
-fn crosses(scope: Scope, name: &[u8]) -> bool {
-    match scope {
-        Scope::Acl => scope.takes(name),
-        _ => carried(name, scope == Scope::All && tfd_sys::geteuid() == 0),
     }
 }
 
@@ -245,16 +237,98 @@ pub(super) fn up(
     Ok(())
 }
 
-/// Down: the local entries below `land` get the sets of `kind` of the
-/// server's `src`'s.
-pub(super) fn down(
+/// Down, before the data, for every kind `cfg` asks: the sets of the files
+/// among `copy` (the plan's copies) registered for their landing; the
+/// registry and the files asked.
+pub(super) fn before_data(
     c: &mut Client,
-    (kind, src, land): (Kind, &[u8], &Landing),
-    theirs: &Side,
+    cfg: &crate::ClientConfig,
+    src: &[u8],
+    (copy, theirs): (&[Vec<u8>], &Side),
+    t: &mut Tally<'_>,
+) -> Result<(std::sync::Arc<LandAttrs>, Vec<Vec<u8>>), Error> {
+    let given = std::sync::Arc::new(LandAttrs::default());
+    let mut fetched = Vec::new();
+    if kinds(cfg).next().is_some() {
+        fetched = copy
+            .iter()
+            .filter(|r| theirs.get(*r).is_some_and(|m| m.kind == Entry::File))
+            .cloned()
+            .collect();
+    }
+    for kind in kinds(cfg) {
+        ahead(c, (kind, src), &fetched, &given, t)?;
+    }
+    Ok((given, fetched))
+}
+
+/// Down, after the data: what could not be set on the files as they
+/// landed is told, and every other entry gets its sets ([`down`]).
+pub(super) fn after_data(
+    c: &mut Client,
+    cfg: &crate::ClientConfig,
+    (src, land): (&[u8], &Landing),
+    (theirs, fetched, given): (&Side, &[Vec<u8>], &LandAttrs),
     failed_dirs: &[Vec<u8>],
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    let rels = entries(theirs, failed_dirs);
+    for (rel, why) in given.failures() {
+        let local = land.path().join(std::ffi::OsStr::from_bytes(&rel));
+        t.local(format!(
+            "{}: {}: attributes: {why}",
+            t.verb,
+            crate::escape::path(&local)
+        ));
+    }
+    let fetched: std::collections::HashSet<&[u8]> = fetched.iter().map(|r| &r[..]).collect();
+    for kind in kinds(cfg) {
+        down(c, (kind, src, land), (theirs, &fetched), failed_dirs, t)?;
+    }
+    Ok(())
+}
+
+/// Down, before the data: the server's sets of `kind` of the files `rels`
+/// the run fetches, registered in `given`, so each is made on its file's
+/// landing temporary before the rename: never a new file with its old
+/// attributes, whatever interrupts the run.
+fn ahead(
+    c: &mut Client,
+    (kind, src): (Kind, &[u8]),
+    rels: &[Vec<u8>],
+    given: &LandAttrs,
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let Some(lists) = listings(c, (kind, src), rels, t)? else {
+        return Ok(());
+    };
+    for (rel, l) in rels.iter().zip(lists) {
+        let Some(l) = l else { continue };
+        let scope = l.scope;
+        let want = l
+            .xattrs
+            .pairs()
+            .iter()
+            .filter(|(n, _)| crosses(scope, n))
+            .cloned()
+            .collect();
+        given.give(rel, Given { scope, want });
+    }
+    Ok(())
+}
+
+/// Down, after the data: the local entries below `land` other than the
+/// files fetched (`fetched`, given theirs as they landed; one that did not
+/// land keeps its old data and so its old attributes) get the sets of
+/// `kind` of the server's `src`'s, compared first.
+fn down(
+    c: &mut Client,
+    (kind, src, land): (Kind, &[u8], &Landing),
+    (theirs, fetched): (&Side, &std::collections::HashSet<&[u8]>),
+    failed_dirs: &[Vec<u8>],
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let mut rels = entries(theirs, failed_dirs);
+    rels.retain(|r| !fetched.contains(&r[..]));
     let Some(lists) = listings(c, (kind, src), &rels, t)? else {
         return Ok(());
     };

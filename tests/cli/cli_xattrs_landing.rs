@@ -1,0 +1,119 @@
+//! A download's attributes arrive with its data (issue 67: "never a mix"):
+//! `tf mirror -X` and `tf get -r -a -X` give each file its extended
+//! attributes on its landing temporary, before the rename, so SIGKILL of
+//! tf once some files landed leaves every file either old (its old bytes
+//! and attributes) or new (the server's bytes and attributes), never new
+//! bytes with old attributes; the rerun completes.
+
+use crate::cli_xattrs::s;
+use crate::output::text;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::fs;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tfd_testkit::*;
+
+fn set(p: &Path, value: &str) {
+    let f = fs::File::open(p).unwrap();
+    tfd_sys::fsetxattr(f.as_fd(), c"user.v", value.as_bytes()).unwrap();
+}
+
+fn get(p: &Path) -> Option<String> {
+    let f = fs::File::open(p).unwrap();
+    tfd_sys::fgetxattr(f.as_fd(), c"user.v", 4096)
+        .ok()
+        .map(|v| String::from_utf8(v).unwrap())
+}
+
+#[test]
+fn a_killed_download_leaves_each_file_old_or_new_with_its_own_attributes() {
+    for (i, args) in [
+        vec!["mirror", "-X", "--jobs", "2"],
+        vec!["get", "-r", "-a", "-X", "--jobs", "2"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        killed(i, &args);
+    }
+}
+
+fn killed(run: usize, args: &[&str]) {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let _there = tmpfs::mount(&srv.path("src"), "64m");
+    let here = tempdir("cli_xattrs_landing");
+    let _here = tmpfs::mount(&here, "64m");
+    let local = here.join("src");
+    fs::create_dir_all(&local).unwrap();
+    let n = 24;
+    let mut olds = Vec::new();
+    for i in 0..n {
+        let name = format!("f{i:02}.bin");
+        let old = pattern(300_000, 100 + i);
+        fs::write(local.join(&name), &old).unwrap();
+        set(&local.join(&name), "old");
+        fs::write(srv.path("src").join(&name), pattern(700_000, 1000 + i)).unwrap();
+        set(&srv.path("src").join(&name), &format!("new-{i}"));
+        olds.push((name, old));
+    }
+    let (from, to) = if args[0] == "mirror" {
+        ("src".to_string(), s(&local).to_string())
+    } else {
+        ("src".to_string(), s(&here).to_string())
+    };
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([from.as_str(), to.as_str()]);
+    let mut child = srv
+        .tf_command(&all)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !olds.iter().any(|(n, old)| fs::read(local.join(n)).unwrap() != *old) {
+        assert!(Instant::now() < deadline, "{run}: nothing landed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    let (mut new_n, mut old_n) = (0, 0);
+    for (i, (name, old)) in olds.iter().enumerate() {
+        let p = local.join(name);
+        let got = fs::read(&p).unwrap();
+        if got == *old {
+            assert_eq!(
+                get(&p).as_deref(),
+                Some("old"),
+                "{run}: {name}: old bytes, other attributes"
+            );
+            old_n += 1;
+        } else {
+            assert_eq!(
+                got,
+                fs::read(srv.path("src").join(name)).unwrap(),
+                "{name} is neither old nor new"
+            );
+            assert_eq!(
+                get(&p),
+                Some(format!("new-{i}")),
+                "{run} {args:?}: {name}: new bytes with the old attributes"
+            );
+            new_n += 1;
+        }
+    }
+    assert!(
+        new_n > 0 && old_n > 0,
+        "{run}: killed too late or too early: {new_n} new, {old_n} old"
+    );
+    let o = srv.tf(&all);
+    assert!(o.status.success(), "{}", text(&o));
+    for (i, (name, _)) in olds.iter().enumerate() {
+        assert_eq!(
+            get(&local.join(name)),
+            Some(format!("new-{i}")),
+            "{run}: after the rerun"
+        );
+    }
+}
