@@ -95,11 +95,11 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
             safe_links: g.flag("--safe-links"),
             // devices only where both ends are root: here (down), or a
             // session tfd serves as root (up: asked before anything moves)
-            devices: g.flag("-D") && (g.flag("-R") || tfd_sys::geteuid() == 0),
+            devices: (g.flag("-D") || g.flag("-a")) && (g.flag("-R") || tfd_sys::geteuid() == 0),
             // as rsync -a: owners where the receiving side may give them
             // (tf as root, down); up, asked for, to a session run as root
             owners: if g.flag("-R") {
-                g.flag("--owner")
+                g.flag("--owner") || g.flag("-a")
             } else {
                 tfd_sys::geteuid() == 0 || g.flag("--owner")
             },

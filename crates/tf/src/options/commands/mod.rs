@@ -445,6 +445,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
+        name: "-a",
+        value: "",
+        kind: FLAG,
+        help: "archive, as rsync -a: what mirror keeps anyway, and devices (-D) and\nowners (--owner) where the ends allow",
+        doc: "Archive: keep what\n.B rsync \\-a\nkeeps. A mirror keeps modes, mtimes, symlinks and FIFOs and sockets anyway;\n.B \\-a\nadds\n.B \\-D\nand\n.BR \\-\\-owner ,\neach where the ends allow it (see them), so that rsync's command lines, such as\n.BR \"mirror \\-aHSXA\" ,\nrun as typed.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
         name: "-D",
         value: "",
         kind: FLAG,
@@ -592,6 +601,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
 /// spells both: the family, the short name, the long one.
 pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Tree, "-a", "--archive"),
+    (Family::Mirror, "-a", "--archive"),
     (Family::Tree, "-L", "--copy-links"),
     (Family::Mirror, "-L", "--copy-links"),
 ];
