@@ -7,10 +7,11 @@
 //! of spent keys, kept 0600 beside the proofs). Fewer than four unspent
 //! keys left: the next snapshot draws new ones.
 
+use crate::cli_snap_verify::state_dir;
 use crate::output::{ok, stdout, text};
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 use tfd_testkit::*;
 
@@ -27,16 +28,6 @@ fn snaps(srv: &Server, name: &str) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// tf's backup state directory for `srv`'s runs.
-fn state_dir(srv: &Server) -> PathBuf {
-    let c = srv.tf_command(&[]);
-    let (_, v) = c
-        .get_envs()
-        .find(|(k, _)| *k == "XDG_STATE_HOME")
-        .expect("the kit sets XDG_STATE_HOME");
-    PathBuf::from(v.unwrap()).join("tf/backups")
 }
 
 /// The keys (key, spent) of `snap`'s proofs file: the one whose `for`

@@ -37,7 +37,7 @@ fn only_snap(srv: &Server, name: &str) -> String {
 }
 
 /// tf's state directory for `srv`'s runs.
-fn state_dir(srv: &Server) -> PathBuf {
+pub(crate) fn state_dir(srv: &Server) -> PathBuf {
     let c = srv.tf_command(&[]);
     let (_, v) = c
         .get_envs()

@@ -303,17 +303,24 @@ fn ahead(
     };
     for (rel, l) in rels.iter().zip(lists) {
         let Some(l) = l else { continue };
-        let scope = l.scope;
-        let want = l
-            .xattrs
-            .pairs()
-            .iter()
-            .filter(|(n, _)| crosses(scope, n))
-            .cloned()
-            .collect();
-        given.give(rel, Given { scope, want });
+        given.give(rel, given_of(&l));
     }
     Ok(())
+}
+
+/// What a server's listing `l` makes here: the names that cross with its
+/// session's scope (a server's names this end may not handle are left as
+/// they are).
+fn given_of(l: &Listing) -> Given {
+    let scope = l.scope;
+    let want = l
+        .xattrs
+        .pairs()
+        .iter()
+        .filter(|(n, _)| crosses(scope, n))
+        .cloned()
+        .collect();
+    Given { scope, want }
 }
 
 /// Down, after the data: the local entries below `land` other than the
@@ -334,14 +341,7 @@ fn down(
     };
     for (rel, l) in rels.iter().zip(lists) {
         let Some(l) = l else { continue };
-        let scope = l.scope;
-        let want: Vec<(Vec<u8>, Vec<u8>)> = l
-            .xattrs
-            .pairs()
-            .iter()
-            .filter(|(n, _)| crosses(scope, n))
-            .cloned()
-            .collect();
+        let Given { scope, want } = given_of(&l);
         let r = checked(land.open_entry(rel, OPEN)).and_then(|fd| {
             tfd_sys::freplace_xattrs(
                 fd.as_fd(),
