@@ -5,7 +5,9 @@
 //!   (tfd's staged upload, where compression is wired today), `-z` and
 //!   `--no-compress`, rsync -a and rsync -az;
 //! - `pytree`: the machine's own Python standard library, copied without
-//!   `__pycache__` and symlinks, `put -r`/`get -r` against rsync -a and -az.
+//!   `__pycache__` and symlinks, `put -r`/`get -r` as tf decides by itself
+//!   and with `--no-compress` (auto must never cost time where the link is
+//!   not the bottleneck), against rsync -a and -az.
 //!
 //! The bytes each command put on the link are reported beside its time by
 //! the bench itself (the interface counters of the clients' end).
@@ -110,7 +112,7 @@ pub(crate) fn case_log(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> 
     let l = p(&local);
     let l = &l;
     let data = b.data();
-    println!("  [log] {mib} MiB of log up: tf put (auto, --streams 4, -z, --no-compress), rsync -a, rsync -az ...");
+    println!("  [log] {mib} MiB of log up: tf put (auto, --streams 4, -z, --no-compress alone and -s 4), rsync -a, rsync -az ...");
     let up = alternate(
         b,
         b.o.rounds,
@@ -134,6 +136,14 @@ pub(crate) fn case_log(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> 
                 data.join("tfz.log"),
                 is(want, sha),
                 |_| b.tf(&["put", "-z", "--streams", "4", l, "tfz.log"]),
+            ),
+            contender(
+                "tfn1",
+                "tf put --no-compress",
+                true,
+                data.join("tfn1.log"),
+                is(want, sha),
+                |_| b.tf(&["put", "--no-compress", l, "tfn1.log"]),
             ),
             contender(
                 "tfnz",
@@ -164,7 +174,9 @@ pub(crate) fn case_log(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> 
     let src = data.join("access.log");
     fs::copy(&local, &src).map_err(|e| format!("{}: {e}", src.display()))?;
     let d = &b.dir;
-    println!("  [log] {mib} MiB of log down: tf get, tf get --streams 4, rsync -a, rsync -az ...");
+    println!(
+        "  [log] {mib} MiB of log down: tf get (auto, --no-compress), tf get --streams 4, rsync -a, rsync -az ..."
+    );
     let down = alternate(
         b,
         b.o.rounds,
@@ -173,6 +185,14 @@ pub(crate) fn case_log(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> 
             contender("tf", "tf get", true, d.join("tf.log"), is(want, sha), |to| {
                 b.tf(&["get", "access.log", &p(to)])
             }),
+            contender(
+                "tfnz",
+                "tf get --no-compress",
+                true,
+                d.join("tfnz.log"),
+                is(want, sha),
+                |to| b.tf(&["get", "--no-compress", "access.log", &p(to)]),
+            ),
             contender(
                 "tf4",
                 "tf get --streams 4",
@@ -292,7 +312,7 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
     let l = p(&local);
     let l = &l;
     let data = b.data();
-    println!("  [pytree] {what} up: tf put -r, rsync -a, rsync -az ...");
+    println!("  [pytree] {what} up: tf put -r (auto, --no-compress), rsync -a, rsync -az ...");
     let up = alternate(
         b,
         b.o.rounds,
@@ -305,6 +325,14 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
                 data.join("pytf"),
                 is(want, tree_digest),
                 |_| b.tf(&["put", "-r", l, "pytf"]),
+            ),
+            contender(
+                "tfnz",
+                "tf put -r --no-compress",
+                true,
+                data.join("pytfnz"),
+                is(want, tree_digest),
+                |_| b.tf(&["put", "-r", "--no-compress", l, "pytfnz"]),
             ),
             contender(
                 "rsync",
@@ -327,7 +355,7 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
     let src = data.join("pylib-src");
     copy_tree(&local, &src, 0)?;
     let d = &b.dir;
-    println!("  [pytree] {what} down: tf get -r, rsync -a, rsync -az ...");
+    println!("  [pytree] {what} down: tf get -r (auto, --no-compress), rsync -a, rsync -az ...");
     let down = alternate(
         b,
         b.o.rounds,
@@ -336,6 +364,14 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
             contender("tf", "tf get -r", true, d.join("pytf"), is(want, tree_digest), |to| {
                 b.tf(&["get", "-r", "pylib-src", &p(to)])
             }),
+            contender(
+                "tfnz",
+                "tf get -r --no-compress",
+                true,
+                d.join("pytfnz"),
+                is(want, tree_digest),
+                |to| b.tf(&["get", "-r", "--no-compress", "pylib-src", &p(to)]),
+            ),
             contender(
                 "rsync",
                 "rsync -a",
