@@ -1,9 +1,10 @@
 //! A download's attributes arrive with its data (issue 67: "never a mix"):
 //! `tf mirror -X` and `tf get -r -a -X` give each file its extended
 //! attributes on its landing temporary, before the rename, so SIGKILL of
-//! tf once some files landed leaves every file either old (its old bytes
-//! and attributes) or new (the server's bytes and attributes), never new
-//! bytes with old attributes; the rerun completes.
+//! tf once some files landed (and Ctrl-C, SIGKILL of the sessions, of tfd)
+//! leaves every file either old (its old bytes and attributes) or new (the
+//! server's bytes and attributes), never new bytes with old attributes;
+//! the rerun completes.
 
 use crate::cli_xattrs::s;
 use crate::output::text;
@@ -36,11 +37,31 @@ fn a_killed_download_leaves_each_file_old_or_new_with_its_own_attributes() {
     .into_iter()
     .enumerate()
     {
-        killed(i, &args);
+        killed(i, &args, Cut::KillTf);
     }
 }
 
-fn killed(run: usize, args: &[&str]) {
+/// What interrupts the download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// SIGKILL of tf.
+    KillTf,
+    /// Ctrl-C: SIGINT of tf.
+    CtrlC,
+    /// SIGKILL of every session on the server.
+    KillSessions,
+    /// SIGKILL of tfd and its sessions.
+    KillTfd,
+}
+
+#[test]
+fn ctrl_c_and_a_killed_session_or_server_leave_each_file_old_or_new_with_its_own_attributes() {
+    for (i, cut) in [Cut::CtrlC, Cut::KillSessions, Cut::KillTfd].into_iter().enumerate() {
+        killed(i, &["mirror", "-X", "--jobs", "2"], cut);
+    }
+}
+
+fn killed(run: usize, args: &[&str], cut: Cut) {
     let srv = Server::start_with("rate_limit_session 4M\n");
     let _there = tmpfs::mount(&srv.path("src"), "64m");
     let here = tempdir("cli_xattrs_landing");
@@ -76,7 +97,23 @@ fn killed(run: usize, args: &[&str]) {
         assert!(Instant::now() < deadline, "{run}: nothing landed:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(5));
     }
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let sessions = || tfd_testkit::children_of(srv.pid()).0;
+    match cut {
+        Cut::KillTf => kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap(),
+        Cut::CtrlC => kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap(),
+        Cut::KillSessions => {
+            for p in sessions() {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+        Cut::KillTfd => {
+            let all = sessions();
+            let _ = kill(Pid::from_raw(srv.pid()), Signal::SIGKILL);
+            for p in all {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+    }
     let _ = child.wait();
     let (mut new_n, mut old_n) = (0, 0);
     for (i, (name, old)) in olds.iter().enumerate() {
@@ -107,6 +144,10 @@ fn killed(run: usize, args: &[&str]) {
         new_n > 0 && old_n > 0,
         "{run}: killed too late or too early: {new_n} new, {old_n} old"
     );
+    if cut == Cut::KillTfd {
+        // no server to run again against: old or new was the point
+        return;
+    }
     let o = srv.tf(&all);
     assert!(o.status.success(), "{}", text(&o));
     for (i, (name, _)) in olds.iter().enumerate() {
