@@ -261,16 +261,8 @@ fn carried(cfg: &ClientConfig, name: &str, prev: &str) -> Option<proof::Carried>
 /// epoch), read back from its name ([`now_name`]).
 fn started(name: &str) -> Option<i64> {
     let (date, time) = name.split_once('T')?;
-    let mut d = date.split('-').map(|w| w.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let t = time.get(..6)?;
-    let (h, mi, sec) = (
-        t.get(..2)?.parse::<i64>().ok()?,
-        t.get(2..4)?.parse::<i64>().ok()?,
-        t.get(4..6)?.parse::<i64>().ok()?,
-    );
-    let days = tfp_wire::date::days_from_civil(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?);
-    Some(days * 86400 + h * 3600 + mi * 60 + sec)
+    let (h, mi, sec) = (time.get(..2)?, time.get(2..4)?, time.get(4..6)?);
+    tfp_wire::date::parse_utc(&format!("{date} {h}:{mi}:{sec}"))
 }
 
 /// A UTC time as a snapshot's name: `2026-11-28T061500.123Z`.
