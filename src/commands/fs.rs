@@ -59,7 +59,7 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let p = s.path(arg)?;
     s.check_lock_parent(&p)?;
     let mut made = 0usize;
-    let outcome = make_levels(s, &p, &mut made);
+    let outcome = make_levels(s, &p, &mut made, |s, q| s.secfs().pin_again(s.root(), q));
     match outcome {
         Err(CmdError::Failed(f)) if made > 0 && f != Failed::RecursiveMkdir => {
             info!(
@@ -74,13 +74,20 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
 }
 
-fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
+/// Makes every missing directory of `p` (RMKDIR's steps, TFDLINKS' parents),
+/// counting those made into `made`; each level pinned and judged by `pin`.
+pub(crate) fn make_levels(
+    s: &Session,
+    p: &RelPath,
+    made: &mut usize,
+    pin: impl Fn(&Session, &RelPath) -> Result<RelPath, FsError>,
+) -> CmdResult {
     let mut at = RelPath::default();
     for c in p.components() {
         // each directory made needs MKDIR where it is made: `a/b/c` with `a`
         // secure and `b` missing is judged in `a` too, not only in `b`; judged
         // and made through one pinned descriptor
-        at = match s.secfs().pin_again(s.root(), &at.join(c)) {
+        at = match pin(s, &at.join(c)) {
             Ok(q) => q,
             Err(_) => return Err(Failed::AccessDenied.into()),
         };

@@ -15,15 +15,24 @@
 //! The new name is never replaced (`FAILED 12` when it exists): a link
 //! costs no data, so no quota is reserved, and the quota's usage walk counts
 //! a file with several names once ([`crate::fsys::quota`]).
+//!
+//! `TFDLINKS <from>\0<to>\0<path>...` ([`tfp_wire::link::Links`]) makes many
+//! such links in one command, each exactly as TFDLINK makes it, the
+//! directories each new name goes into made first where missing, as RMKDIR
+//! makes them (mode 0755 less the umask; LOCK and TFPSFS judged for each);
+//! one answer word a link. Its work is bounded by the grammar (at most
+//! [`tfp_wire::link::MAX_PATHS`] links a command), and it logs one line a
+//! command, not one a refusal, so a command of refusals cannot flood the log.
 
 use super::no_room;
-use super::{CmdResult, DeniedOr, Reply};
-use crate::fsys::{open_regular_at, FsError, IntoFs};
+use super::{CmdError, CmdResult, DeniedOr, Reply};
+use crate::fsys::{open_regular_at, FsError, IntoFs, RelPath};
 use crate::session::Session;
-use log::{info, warn};
+use log::{debug, info, warn};
 use std::os::fd::AsFd;
 use tfd_sys as sys;
-use tfp_wire::link::Link;
+use tfp_wire::link::{self, Link, Links};
+use tfp_wire::secfs as bits;
 use tfp_wire::Failed;
 
 /// `TFDLINK <existing> | <new>` → `OK`; `FAILED 16` for an argument the
@@ -34,38 +43,259 @@ pub fn tfdlink(s: &mut Session, arg: &[u8]) -> CmdResult {
     let l = Link::parse(arg).ok_or(Failed::MissingParameter)?;
     let old = s.path(&l.existing)?;
     let new = s.path(&l.new)?;
+    match link_one(s, &old, &new) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(Refused { answer, why }) => {
+            if let Some(why) = why {
+                info!("{} TFDLINK refused: {why}", s.peer());
+            }
+            Err(answer)
+        }
+    }
+}
+
+/// `TFDLINKS <from>\0<to>\0<path>...` → `OK <code>...`, a word a path: `0`
+/// linked, else TFDLINK's FAILED code for it; `FAILED 16` for an argument
+/// the grammar does not hold.
+pub fn tfdlinks(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let m = Links::parse(arg).ok_or(Failed::MissingParameter)?;
+    let mut codes = Vec::with_capacity(m.paths.len());
+    let mut dirs = Dirs::default();
+    let mut first_refusal = None;
+    // each side's directory pinned and judged once for the files in it
+    let (mut held_old, mut held_new) = (None, None);
+    for p in &m.paths {
+        let dir = p.iter().rposition(|&b| b == b'/').map_or(&p[..0], |i| &p[..i]);
+        let outcome = (|| {
+            let old = s.path_near_for(&join(&m.from, p), bits::RFILE, &mut held_old)?;
+            // directories are made for a file that can be linked: a
+            // refusal changes nothing (the source's refusal is link_one's)
+            if dirs.ready.as_deref() != Some(dir) && regular(s, &old) {
+                dirs.ready(s, &m.to, dir)?;
+            }
+            let new = s.path_near_for(&join(&m.to, p), bits::WFILE, &mut held_new)?;
+            link_one(s, &old, &new)
+        })();
+        codes.push(match outcome {
+            Ok(()) => {
+                dirs.touched.insert(dir.to_vec());
+                0
+            }
+            Err(r) => {
+                let code = match r.answer {
+                    CmdError::Failed(f) | CmdError::Told(f, _) => u16::from(f.code()),
+                    other => return Err(other),
+                };
+                first_refusal.get_or_insert((code, r.why));
+                code
+            }
+        });
+    }
+    dirs.as_theirs(s, &m);
+    let linked = codes.iter().filter(|&&c| c == 0).count();
+    match first_refusal {
+        None => debug!("{} TFDLINKS: {linked} linked", s.peer()),
+        Some((code, why)) => info!(
+            "{} TFDLINKS: {linked} linked, {} refused (the first: FAILED {code}{})",
+            s.peer(),
+            codes.len() - linked,
+            why.map(|w| format!(", {w}")).unwrap_or_default()
+        ),
+    }
+    Ok(Reply::Data(link::encode_answers(&codes)))
+}
+
+/// Whether the pinned `p` is a regular file (not followed if a symlink).
+fn regular(s: &Session, p: &RelPath) -> bool {
+    s.root()
+        .lstat(p)
+        .is_ok_and(|st| crate::fsys::Kind::of(&st) == crate::fsys::Kind::File)
+}
+
+/// `top/rel`, or `top` for the empty `rel`.
+fn join(top: &[u8], rel: &[u8]) -> Vec<u8> {
+    if rel.is_empty() {
+        top.to_vec()
+    } else {
+        [top, b"/", rel].concat()
+    }
+}
+
+/// The directories below `to` one TFDLINKS made and linked into (paths
+/// relative to `to`, "" for `to` itself): each is given its counterpart's
+/// mtime below `from` once the command's links are made (a link moves its
+/// directory's mtime), and each made its mode, so a tree linked whole
+/// looks as the one it came from (cp -al's) and a backup's mirror finds
+/// its unchanged directories the same, with nothing to set.
+#[derive(Default)]
+struct Dirs {
+    /// The directory the last link went into, made or found: a tree's
+    /// links come sorted, a directory's files together, so each is made once.
+    ready: Option<Vec<u8>>,
+    touched: std::collections::BTreeSet<Vec<u8>>,
+    made: std::collections::BTreeSet<Vec<u8>>,
+    /// Directories found or made by this command: a directory whose
+    /// parent is one is made by one MKDIR, not level by level from the root.
+    known: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Dirs {
+    /// Makes `to/dir` and its missing parents, as RMKDIR would (each level
+    /// judged as MKDIR judges its path).
+    fn ready(&mut self, s: &Session, to: &[u8], dir: &[u8]) -> Result<(), Refused> {
+        if self.ready.as_deref() == Some(dir) {
+            return Ok(());
+        }
+        let p = s.path_for(&join(to, dir), bits::MKDIR)?;
+        s.check_lock_parent(&p)?;
+        let mut made = 0;
+        let parent = dir.iter().rposition(|&b| b == b'/').map_or(&dir[..0], |i| &dir[..i]);
+        if !dir.is_empty() && self.known.contains(parent) {
+            // as MKDIR makes it; a name taken is left to the links, which
+            // are refused where it is no directory
+            let (pd, name) = s.root().parent_new(&p).denied_or(Failed::AccessDenied)?;
+            match sys::mkdirat(pd.as_fd(), &name, 0o755).into_fs() {
+                Ok(()) => made = 1,
+                Err(FsError::Exists) => {}
+                Err(e) => {
+                    return Err(Refused {
+                        answer: Failed::AccessDenied.into(),
+                        why: Some(format!("its directory could not be made: {e}")),
+                    })
+                }
+            }
+        } else {
+            let pin = |s: &Session, q: &RelPath| s.secfs().pin_for(s.root(), q, bits::MKDIR);
+            if let Err(answer) = super::fs::make_levels(s, &p, &mut made, pin) {
+                let why = Some("its directory could not be made".into());
+                return Err(Refused { answer, why });
+            }
+            // every level is there now
+            let mut level = dir;
+            while let Some(i) = level.iter().rposition(|&b| b == b'/') {
+                level = &level[..i];
+                self.known.insert(level.to_vec());
+            }
+            self.known.insert(Vec::new());
+        }
+        self.known.insert(dir.to_vec());
+        // the levels made are the deepest: `dir` and its parents, up to `made`
+        let mut level = dir;
+        for _ in 0..made {
+            self.made.insert(level.to_vec());
+            let parent = level
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map_or(&level[..0], |i| &level[..i]);
+            self.touched.insert(parent.to_vec());
+            if level.is_empty() {
+                break;
+            }
+            level = parent;
+        }
+        self.ready = Some(dir.to_vec());
+        Ok(())
+    }
+
+    /// Gives each directory touched its counterpart's mtime, and each made
+    /// its mode (with the owner's rights kept: a later command may still
+    /// link into it; the mirror sets the rest). What cannot be is left as
+    /// it is: attributes only, which a backup's mirror sets anyway.
+    fn as_theirs(&self, s: &Session, m: &Links) {
+        for rel in self.touched.iter().chain(self.made.difference(&self.touched)) {
+            let made = self.made.contains(rel);
+            if let Some(e) = counterpart(s, (&join(&m.from, rel), &join(&m.to, rel)), made) {
+                debug!("{} TFDLINKS: a directory's attributes were not set: {e}", s.peer());
+            }
+        }
+    }
+}
+
+/// Gives the directory `to` the mtime (and where `made`, the mode) of the
+/// directory `from`: None, or why not, in words for the log.
+fn counterpart(s: &Session, (from, to): (&[u8], &[u8]), made: bool) -> Option<String> {
+    let (Ok(src), Ok(dst)) = (s.path_for(from, bits::STAT), s.path_for(to, bits::UXPERM)) else {
+        return Some("a path was refused".into());
+    };
+    let st = match s.root().lstat(&src) {
+        Ok(st) if crate::fsys::Kind::of(&st) == crate::fsys::Kind::Dir => st,
+        Ok(_) => return Some("its counterpart is no directory".into()),
+        Err(e) => return Some(e.to_string()),
+    };
+    let fd = match s.root().open_dir(&dst) {
+        Ok(fd) => fd,
+        Err(e) => return Some(e.to_string()),
+    };
+    let mode = if made {
+        sys::fchmod(fd.as_fd(), (st.st_mode & 0o7777) | 0o700)
+    } else {
+        Ok(())
+    };
+    let set = mode.and_then(|()| sys::set_mtime_ns(fd.as_fd(), st.st_mtime, st.st_mtime_nsec as u32));
+    set.err().map(|e| e.to_string())
+}
+
+/// Why one link was not made: its answer, and what to log of it.
+struct Refused {
+    answer: CmdError,
+    why: Option<String>,
+}
+
+impl From<Failed> for Refused {
+    fn from(f: Failed) -> Refused {
+        Refused {
+            answer: f.into(),
+            why: None,
+        }
+    }
+}
+
+/// Makes `new` another name of the regular file `old` (both pinned and
+/// judged), as TFDLINK does.
+fn link_one(s: &Session, old: &RelPath, new: &RelPath) -> Result<(), Refused> {
     if old.is_root() {
         return Err(Failed::CannotLinkDir.into());
     }
     if new.is_root() {
         return Err(Failed::FileExists.into());
     }
-    s.check_lock_parent(&old)?;
-    s.check_lock_parent(&new)?;
+    s.check_lock_parent(old)?;
+    s.check_lock_parent(new)?;
     let opened = s
         .root()
-        .parent(&old)
-        .and_then(|(od, on)| open_regular_at(od.as_fd(), &on, libc::O_RDONLY, 0).map(|f| (od, on, f)));
-    let (od, on, (file, st)) = match opened {
+        .parent_lent(old)
+        .and_then(|o| open_regular_at(o.dir(), o.name(), libc::O_RDONLY, 0).map(|f| (o, f)));
+    let (o, (file, st)) = match opened {
         Ok(x) => x,
-        Err(e) => return Err(source_failed(s, e).into()),
+        Err(e) => {
+            return Err(Refused {
+                answer: source_failed(&e).into(),
+                why: Some(format!("the existing file: {e}")),
+            })
+        }
     };
-    let (nd, nn) = s.root().parent_new(&new).denied_or(Failed::AccessDenied)?;
-    match sys::linkat(od.as_fd(), &on, nd.as_fd(), &nn).into_fs() {
+    let n = s.root().parent_new_lent(new).denied_or(Failed::AccessDenied)?;
+    let (nd, nn) = (n.dir(), n.name());
+    match sys::linkat(o.dir(), o.name(), nd, nn).into_fs() {
         Ok(()) => {}
         Err(FsError::Exists) => return Err(Failed::FileExists.into()),
         Err(e @ (FsError::NoSpace | FsError::QuotaFull)) => {
-            return Err(no_room(&e).unwrap_or_else(|| Failed::Quota.into()))
+            return Err(Refused {
+                answer: no_room(&e).unwrap_or_else(|| Failed::Quota.into()),
+                why: Some(e.to_string()),
+            })
         }
         Err(e) => {
-            info!("{} TFDLINK refused: {e}", s.peer());
-            return Err(Failed::AccessDenied.into());
+            return Err(Refused {
+                answer: Failed::AccessDenied.into(),
+                why: Some(e.to_string()),
+            })
         }
     }
-    let made = sys::fstatat(nd.as_fd(), &nn, false);
+    let made = sys::fstatat(nd, nn, false);
     if !made.is_ok_and(|m| m.st_dev == st.st_dev && m.st_ino == st.st_ino) {
         // the name was swapped between the open and the link: undo
-        if let Err(e) = sys::unlinkat(nd.as_fd(), &nn, false) {
+        if let Err(e) = sys::unlinkat(nd, nn, false) {
             warn!(
                 "{} TFDLINK: a link to a swapped file could not be removed: {e}",
                 s.peer()
@@ -75,12 +305,11 @@ pub fn tfdlink(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::AccessDenied.into());
     }
     drop(file);
-    Ok(Reply::Ok)
+    Ok(())
 }
 
 /// The FAILED code for an existing file that cannot be linked.
-fn source_failed(s: &Session, e: FsError) -> Failed {
-    info!("{} TFDLINK source refused: {e}", s.peer());
+fn source_failed(e: &FsError) -> Failed {
     match e {
         FsError::NotFound | FsError::NotDir => Failed::NoSource,
         FsError::IsDir => Failed::CannotLinkDir,

@@ -121,6 +121,29 @@ impl SecfsState {
         Ok(pinned)
     }
 
+    /// [`SecfsState::pin_in`] judged for `need`, whatever the command's row
+    /// says: TFDLINKS' existing files are judged as TFDLINK judges its
+    /// first path (read), their new names as its second (write), however
+    /// many it links.
+    pub fn pin_in_for(&self, root: &Root, p: &RelPath, need: u32, held: &mut Option<Held>) -> Result<RelPath, FsError> {
+        let parent = p.parent().to_bytes();
+        let need = (self.rule != Tfpsfs::Manages).then_some(need);
+        let same = held.as_ref().filter(|h| h.parent == parent && h.need == need);
+        let dir = same.and_then(|h| h.dir.try_clone().ok());
+        let kept = dir.is_some();
+        let pinned = root.pin_in(p, dir);
+        if need.is_some() {
+            secfs::judge(root, &pinned, self.id(), need, kept)?;
+        }
+        if !kept {
+            *held = match pinned.pinned() {
+                Some(Pin::At(e)) => e.dir.try_clone().ok().map(|dir| Held { parent, dir, need }),
+                _ => None,
+            };
+        }
+        Ok(pinned)
+    }
+
     /// Pins `p` and judges it for `need`, whatever the command's row says:
     /// a batch's entry doing another command's work (an archive batch's
     /// attributes alone are judged as CHMOD judges them).

@@ -12,6 +12,7 @@ pub(crate) mod backup;
 pub(crate) mod entries;
 mod errno;
 pub mod names;
+mod parent;
 pub(crate) mod place;
 pub mod quota;
 pub mod secfs;

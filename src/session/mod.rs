@@ -18,9 +18,7 @@ use crate::dispatch::{CmdError, Families, Held, Reply, SecfsState, Spec};
 use crate::fsys::{FsError, RelPath, Root};
 use crate::services::metrics::{Counter, Refusal, Row};
 use log::{debug, info, warn};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::time::Instant;
+use std::{net::SocketAddr, net::TcpStream, sync::Arc, time::Instant};
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
@@ -236,25 +234,28 @@ const STALE_SETTLE: &[std::time::Duration] = &[
 
 impl Session {
     /// Normalises a path argument, pins it ([`crate::fsys::Root::pin`]: the
-    /// command then acts through the descriptors judged, never a second lookup by
-    /// name) and applies TFPSFS to it; any malformed or
-    /// escaping path, any path naming secure-FS metadata and any path the running
-    /// command may not use in a secure directory is `FAILED 1` (the reference's
-    /// answer when its path check refuses). Every client path passes here, so the
-    /// command table's `tfpsfs` rule is enforced in this one place.
+    /// command then acts through the descriptors judged, never a second lookup
+    /// by name) and applies TFPSFS to it; any malformed or escaping path, any
+    /// path naming secure-FS metadata and any path the running command may not
+    /// use in a secure directory is `FAILED 1` (the reference's answer when its
+    /// path check refuses). Every client path passes here, so the command
+    /// table's `tfpsfs` rule is enforced in this one place.
     pub fn path(&self, arg: &[u8]) -> Result<RelPath, Failed> {
         self.path_by(arg, |p| self.secfs.pin(&self.root, p))
     }
 
-    /// [`Session::path`] for a batch's next file: one in the directory
-    /// `held` holds (the file before's) is pinned in it, neither looked up
-    /// nor judged again ([`SecfsState::pin_in`]).
+    /// [`Session::path`] for a batch's next file: one in the directory `held`
+    /// holds is pinned in it, not looked up nor judged again ([`SecfsState::pin_in`]).
     pub fn path_near(&self, arg: &[u8], held: &mut Option<Held>) -> Result<RelPath, Failed> {
         self.path_by(arg, |p| self.secfs.pin_in(&self.root, p, held))
     }
 
-    /// [`Session::path`] judged for the TFPSFS bits `need` rather than the
-    /// command's own ([`SecfsState::pin_for`]).
+    /// [`Session::path_near`] judged for `need` ([`SecfsState::pin_in_for`]).
+    pub fn path_near_for(&self, arg: &[u8], need: u32, held: &mut Option<Held>) -> Result<RelPath, Failed> {
+        self.path_by(arg, |p| self.secfs.pin_in_for(&self.root, p, need, held))
+    }
+
+    /// [`Session::path`] judged for `need`, not the command's ([`SecfsState::pin_for`]).
     pub fn path_for(&self, arg: &[u8], need: u32) -> Result<RelPath, Failed> {
         self.path_by(arg, |p| self.secfs.pin_for(&self.root, p, need))
     }

@@ -119,6 +119,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDBACKUP" => p(b"off", Flow::Frame),
         // no argument: FAILED 16, nothing linked
         "TFDLINK" => p(MISSING, Flow::Frame),
+        // no NUL-separated directories and paths: FAILED 16, nothing linked
+        "TFDLINKS" => p(MISSING, Flow::Frame),
         // no argument: FAILED 16, nothing hashed
         "TFDHMAC" => p(MISSING, Flow::Frame),
         // the probe: a batch of no files is answered OK alone

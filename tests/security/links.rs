@@ -4,7 +4,8 @@
 //! through a link, `..` above her root, and a name swapped by renames
 //! between her own file and a symlink to /etc/passwd while she links it:
 //! each refused with FAILED or linking her own file, never anything else;
-//! four sessions at once, each going on.
+//! TFDLINKS of the same, and to destinations out of her root, alike; four
+//! sessions at once, each going on.
 
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
-use tfp_wire::link::Link;
+use tfp_wire::link::{Link, Links};
 use tfp_wire::Status;
 
 fn line(a: &str, b: &str) -> Vec<u8> {
@@ -22,6 +23,21 @@ fn line(a: &str, b: &str) -> Vec<u8> {
     }
     .line()
     .unwrap()
+}
+
+/// TFDLINKS `from` → `to` of `paths`: each path's code (a refused command:
+/// every path's code).
+fn many(c: &mut tfp_client::Client, from: &str, to: &str, paths: &[&str]) -> Vec<u16> {
+    let l = Links {
+        from: from.into(),
+        to: to.into(),
+        paths: paths.iter().map(|p| p.as_bytes().to_vec()).collect(),
+    };
+    match c.command(&[&b"TFDLINKS "[..], &l.encode().unwrap()].concat()).unwrap() {
+        Status::Ok(text) => tfp_wire::link::parse_answers(&text, paths.len()).unwrap(),
+        Status::Failed(n, _) => vec![n as u16; paths.len()],
+        st => panic!("TFDLINKS: {st:?}"),
+    }
 }
 
 fn owned(p: &Path, uid: u32, mode: u32, text: &[u8]) {
@@ -88,6 +104,16 @@ fn a_jailed_user_links_only_her_own_readable_files() {
                         }
                         // raced: either refused or a link to her own file
                         let _ = c.command(&line("/home/x", &format!("/home/r{t}_{i}"))).unwrap();
+                        // the same as TFDLINKS: each refused, but her own
+                        // file and the raced name; no directory made for a
+                        // refusal, none out of her root
+                        let paths = ["bobs", "bobs_public", "etc/passwd", "evil", "out/secret", "x"];
+                        let codes = many(&mut c, "/home", &format!("/home/L{t}_{i}"), &paths);
+                        assert!(codes[..5].iter().all(|&c| c != 0), "TFDLINKS: {codes:?}");
+                        for to in ["/home/out", "/home/etc", "/../x", "/home/../../x"] {
+                            let codes = many(&mut c, "/home", &format!("{to}/L{t}_{i}"), &["mine"]);
+                            assert_ne!(codes, [0], "TFDLINKS to {to}");
+                        }
                     }
                     assert_ok(c.command(&line("/home/mine", &format!("/home/ok{t}"))).unwrap());
                 })
@@ -99,6 +125,14 @@ fn a_jailed_user_links_only_her_own_readable_files() {
         stop.store(true, Ordering::Relaxed);
     });
     assert_eq!(fs::metadata("/etc/passwd").unwrap().nlink(), passwd_links);
+    for t in 0..4 {
+        for i in 0..40 {
+            assert!(
+                !Path::new(&format!("/etc/L{t}_{i}")).exists(),
+                "TFDLINKS made a directory in /etc"
+            );
+        }
+    }
     assert_eq!(fs::metadata(home.join("bobs")).unwrap().nlink(), 1);
     assert_eq!(fs::metadata(home.join("bobs_public")).unwrap().nlink(), 1);
     assert_eq!(fs::metadata(outside.join("secret")).unwrap().nlink(), 1);
@@ -108,6 +142,18 @@ fn a_jailed_user_links_only_her_own_readable_files() {
         let e = e.unwrap();
         let name = e.file_name().into_string().unwrap();
         assert!(!name.starts_with('n'), "a refused link made {name}");
+        if name.starts_with('L') {
+            // a TFDLINKS' destination: her raced file at most
+            for f in fs::read_dir(e.path()).unwrap() {
+                let f = f.unwrap();
+                let m = fs::symlink_metadata(f.path()).unwrap();
+                assert!(
+                    f.file_name() == "x" && m.is_file() && m.ino() == mine,
+                    "{name}: {:?}",
+                    f.file_name()
+                );
+            }
+        }
         if name.starts_with('r') || name.starts_with("ok") {
             let m = fs::symlink_metadata(e.path()).unwrap();
             assert!(m.is_file() && m.ino() == mine, "{name} is not her file");
