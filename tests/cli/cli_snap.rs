@@ -109,7 +109,13 @@ fn backups_link_what_is_unchanged_and_restore_what_was() {
     assert_eq!(state(&t1), first, "the first snapshot is the tree as it was");
     assert_eq!(state(&t2), state(&src), "the second snapshot is the tree as it is");
     // the index: one line an entry, each file's SHA-256
-    let index = fs::read_to_string(srv.path(&format!("bk/{}/index", sn[1]))).unwrap();
+    // kept compressed, as one zstd frame
+    let kept = fs::read(srv.path(&format!("bk/{}/index", sn[1]))).unwrap();
+    assert!(
+        tfp_wire::compress::whole::is_frame(&kept),
+        "the index is not kept compressed"
+    );
+    let index = String::from_utf8(tfp_client::backup::index::text(&kept).unwrap().into_owned()).unwrap();
     let mut lines = index.lines();
     assert_eq!(lines.next(), Some("tf-backup-index 1"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(' ').collect()).collect();
@@ -349,7 +355,7 @@ fn a_changed_file_goes_as_a_delta_against_the_previous_snapshot() {
     let old = pattern(4 << 20, 21);
     write(&src.join("big.bin"), &old, 0o644, 100);
     write(&src.join("small.txt"), b"small", 0o644, 100);
-    // enough files for an index of more than 256 KiB, which goes as a delta
+    // enough files for an index of more than 256 KiB
     for i in 0..3000 {
         write(
             &src.join(format!("many/{:02}/f{i}", i % 50)),
@@ -396,17 +402,16 @@ fn a_changed_file_goes_as_a_delta_against_the_previous_snapshot() {
         "most of big.bin crossed the link: {moved:?}"
     );
     assert_eq!(state(&srv.path(&format!("bk/{}/tree", sn[1]))), state(&src));
-    // the index too went as a delta against the previous one, which stays
-    let index = crate::xferlog::moved(&log, &format!("/bk/.part-{}/index", sn[1]), seen);
+    // the index is kept compressed, a fraction of its text, and the
+    // previous one stays
+    let kept = fs::read(srv.path(&format!("bk/{}/index", sn[1]))).unwrap();
+    let text = tfp_client::backup::index::text(&kept).unwrap().into_owned();
+    assert!(text.len() > 256 << 10, "{}", text.len());
     assert!(
-        index
-            .iter()
-            .any(|(cmd, bytes, _)| cmd == "TFDDELTAPUT" && *bytes < 64 << 10),
-        "the index did not go as a delta: {index:?} {:?}",
-        text.lines()
-            .skip(seen)
-            .filter(|l| l.contains("index"))
-            .collect::<Vec<_>>()
+        tfp_wire::compress::whole::is_frame(&kept) && kept.len() < text.len() / 2,
+        "the index is not kept compressed: {} bytes of {} of text",
+        kept.len(),
+        text.len()
     );
     let i1 = srv.path(&format!("bk/{}/index", sn[0]));
     assert!(

@@ -60,7 +60,8 @@ fn spent(k: &[(String, bool)]) -> BTreeSet<String> {
 /// The index line of `rel` in the server's snapshot.
 fn index_line(srv: &Server, snap: &str, rel: &str) -> String {
     let hex = tfp_wire::hex::encode(rel.as_bytes());
-    fs::read_to_string(srv.path(&format!("bk/{snap}/index")))
+    let kept = fs::read(srv.path(&format!("bk/{snap}/index"))).unwrap();
+    String::from_utf8(tfp_client::backup::index::text(&kept).unwrap().into_owned())
         .unwrap()
         .lines()
         .find(|l| l.ends_with(&format!(" {hex}")))

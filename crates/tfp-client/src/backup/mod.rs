@@ -2,11 +2,11 @@
 //! the Python package's `backup`, `restore` and `snapshots` run these.
 //!
 //! A snapshot is the directory `NAME/<UTC time>` holding `tree/` (the copy
-//! of the source) and `index` (one line an entry, [`index`]). It is made
-//! under `NAME/.part-<time>`: first every file unchanged since the previous
-//! complete snapshot (size, mtime to the nanosecond, mode and owners, the
-//! index's quick check) is linked to its copy there with TFDLINK (no data
-//! crosses), then `tree/` is made a copy of the source by the one engine's
+//! of the source) and `index` (one line an entry, kept compressed,
+//! [`index`]). It is made under `NAME/.part-<time>`: first every file
+//! unchanged since the previous complete snapshot (size, mtime to the
+//! nanosecond, mode and owners, the index's quick check) is linked to its
+//! copy there with TFDLINKS (no data crosses), then `tree/` is made a copy of the source by the one engine's
 //! mirror (`-a`'s fidelity, removing what the source no longer has, so the
 //! linked files are found the same and only the others travel), then the
 //! index is written, last, and the directory renamed to its time: a name
@@ -121,7 +121,6 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     .into_iter()
     .chain(prev_index.iter().map(|i| format!("SHA256 {i}")))
     .map(String::into_bytes)
-    .chain(index_base(&work, prev_index.as_deref()))
     .collect();
     let lines: Vec<&[u8]> = steps.iter().map(Vec::as_slice).collect();
     let answers = pipelined_lines(c, &lines, "", &[])?;
@@ -131,9 +130,6 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
             return Err(format!("{} could not be made on the server", shown(work.as_bytes())).into());
         }
         c.call("MKDIR", format!("{work}/tree").as_bytes())?;
-        if let Some(l) = index_base(&work, prev_index.as_deref()) {
-            c.command(&l)?;
-        }
     }
     let theirs = match answers.get(3) {
         Some(Status::Ok(h)) => Some(h.clone()),
@@ -194,7 +190,7 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
         )
         .into());
     }
-    let text = index::render(&entries);
+    let text = index::stored(&entries);
     put_index(c, cfg, &work, &text)?;
     // the proofs are kept before the snapshot shows: a complete snapshot
     // made here always has them
@@ -221,23 +217,8 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     })
 }
 
-/// The TFDLINK that gives the snapshot's index a base for its delta: the
-/// previous snapshot's index linked at `work/index` (a delta builds a new
-/// file, the older snapshot keeps its own). None for a first snapshot.
-fn index_base(work: &str, prev_index: Option<&str>) -> Option<Vec<u8>> {
-    Link {
-        existing: prev_index?.as_bytes().to_vec(),
-        new: format!("{work}/index").into_bytes(),
-    }
-    .line()
-}
-
-/// Writes the snapshot's index at `work/index` by the engine's route for
-/// its bytes: over a slow link a delta against the previous snapshot's
-/// index (linked there with the part's first steps, [`index_base`]), a
-/// day's 1% of changes, not the whole index again (8 MB for 31,000 files),
-/// else compressed in a batch where that pays, else SNDFILE; where the
-/// server refused the link (an older server), whole.
+/// Writes the snapshot's index, compressed ([`index::stored`]), at
+/// `work/index` by the engine's route for its bytes.
 fn put_index(c: &mut Client, cfg: &ClientConfig, work: &str, text: &[u8]) -> Result<(), Failure> {
     let at = format!("{work}/index");
     let (done, total) = (
@@ -269,7 +250,7 @@ fn make_name(c: &mut Client, name: &str) -> Result<(), Error> {
 /// The index of the snapshot `prev` of `name`: the copy this machine kept
 /// when it made it, when the server's SHA-256 of its own (`theirs`, in hex,
 /// asked with the part's steps) is the copy's (not the index's bytes:
-/// 31,000 files' index is 8 MB), else read from the server.
+/// 31,000 files' index is 1.5 MB compressed), else read from the server.
 fn previous_index(
     c: &mut Client,
     cfg: &ClientConfig,

@@ -36,6 +36,7 @@ pub mod listing;
 mod offer;
 mod sample;
 mod squeeze;
+pub mod whole;
 
 pub use choice::Choice;
 pub use decide::{Decider, Plan, LINK_WINDOW, MARGIN};
