@@ -57,6 +57,7 @@ mod cli_session;
 mod cli_shown_one;
 mod cli_single_user_keys;
 mod cli_snap;
+mod cli_snap_cuts;
 mod cli_snap_keys;
 mod cli_snap_verify;
 mod cli_sparse;

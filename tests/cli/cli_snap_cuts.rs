@@ -1,0 +1,202 @@
+//! `tf backup` cut short every way issue 69 names besides tf's SIGKILL
+//! (cli_snap): Ctrl-C, SIGKILL of the session, of tfd and its sessions, a
+//! quota and a full disk on the server. After each, every snapshot the
+//! server lists is complete (its tree is the source, its index there);
+//! and the next run (against a new tfd on the same files, after tfd's
+//! kill; with the source shrunk to fit, after the quota and the full disk)
+//! completes one, leaving no part behind.
+
+use crate::output::{ok, text};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tfd_testkit::*;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Each entry below `root`: a file's mode, mtime and SHA-256, a directory's mode.
+fn state(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for e in fs::read_dir(root.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            let v = if m.is_dir() {
+                stack.push(r.clone());
+                format!("dir {:o}", m.mode())
+            } else {
+                use sha2::Digest;
+                let d = sha2::Sha256::digest(fs::read(e.path()).unwrap());
+                format!("file {:o} {}.{} {d:x}", m.mode(), m.mtime(), m.mtime_nsec())
+            };
+            out.insert(r, v);
+        }
+    }
+    out
+}
+
+/// The names below the server's `bk`: (complete snapshots, parts).
+fn below(data: &Path) -> (Vec<String>, Vec<String>) {
+    let Ok(dir) = fs::read_dir(data.join("bk")) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut names: Vec<String> = dir.map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names.into_iter().partition(|n| !n.starts_with('.'))
+}
+
+/// Every snapshot listed is whole: its tree is `src`, its index there.
+fn only_whole(data: &Path, src: &Path, what: &str) {
+    for sn in below(data).0 {
+        assert!(
+            data.join(format!("bk/{sn}/index")).exists(),
+            "{what}: {sn} has no index"
+        );
+        assert_eq!(
+            state(&data.join(format!("bk/{sn}/tree"))),
+            state(src),
+            "{what}: {sn} is listed and is not complete"
+        );
+    }
+}
+
+/// `n` files of 20 kB in 10 directories, a minute old.
+fn source(src: &Path, n: usize) {
+    for i in 0..n {
+        let p = src.join(format!("d{}/f{i}", i % 10));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, pattern(20_000, i as u64)).unwrap();
+        let t = std::time::SystemTime::now() - Duration::from_secs(60);
+        fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cut {
+    CtrlC,
+    KillSessions,
+    KillTfd,
+}
+
+#[test]
+fn ctrl_c_or_a_killed_session_or_server_leaves_no_incomplete_snapshot_and_the_next_run_completes() {
+    for cut in [Cut::CtrlC, Cut::KillSessions, Cut::KillTfd] {
+        // slow enough to be cut mid-run: 8 MB at 4 MB/s
+        let srv = Server::start_with("rate_limit_session 4M\n");
+        let here = tempdir("cli_snap_cuts");
+        let src = here.join("src");
+        source(&src, 400);
+        let mut child = srv
+            .tf_command(&["backup", s(&src), "bk"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // cut once the part holds some of the files
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let parts = below(&srv.path("")).1;
+            let landed = parts
+                .iter()
+                .any(|p| fs::read_dir(srv.path(&format!("bk/{p}/tree/d0"))).is_ok_and(|d| d.count() > 3));
+            if landed {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{cut:?}: nothing landed:\n{}", srv.log());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sessions = tfd_testkit::children_of(srv.pid()).0;
+        match cut {
+            Cut::CtrlC => kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap(),
+            Cut::KillSessions => {
+                for p in sessions {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
+            }
+            Cut::KillTfd => {
+                let _ = kill(Pid::from_raw(srv.pid()), Signal::SIGKILL);
+                for p in sessions {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
+            }
+        }
+        let st = child.wait().unwrap();
+        assert!(!st.success(), "{cut:?}: the cut run said it made a snapshot");
+        let data = srv.path("");
+        only_whole(&data, &src, &format!("{cut:?}"));
+        assert!(below(&data).0.is_empty(), "{cut:?}: cut before its end, yet a snapshot");
+        // the next run, against a tfd serving the same files (after tfd's
+        // kill, a new one they are moved to)
+        let next = if cut == Cut::KillTfd {
+            let again = Server::start();
+            fs::rename(srv.path("bk"), again.path("bk")).unwrap();
+            again
+        } else {
+            srv
+        };
+        ok(
+            &next.tf(&["backup", s(&src), "bk"]),
+            &format!("the backup after {cut:?}"),
+        );
+        let data = next.path("");
+        let (done, parts) = below(&data);
+        assert_eq!(done.len(), 1, "{cut:?}: {done:?}");
+        assert!(parts.is_empty(), "{cut:?}: parts left: {parts:?}");
+        only_whole(&data, &src, &format!("{cut:?}, then a run"));
+        drop(next);
+        let _ = fs::remove_dir_all(&here);
+    }
+}
+
+#[test]
+fn a_quota_or_a_full_disk_leaves_no_incomplete_snapshot_and_the_next_run_completes() {
+    for full in ["quota", "disk"] {
+        let srv = match full {
+            "quota" => Server::start_with("quota_default 3M\n"),
+            _ => Server::start(),
+        };
+        let _small = (full == "disk").then(|| tmpfs::mount(&srv.path("bk"), "3m"));
+        let here = tempdir("cli_snap_full");
+        let src = here.join("src");
+        source(&src, 400);
+        let o = srv.tf(&["backup", s(&src), "bk"]);
+        assert!(!o.status.success(), "{full}: 8 MB in 3 MB: {}", text(&o));
+        assert!(
+            text(&o).contains("not complete"),
+            "{full}: no plain sentence: {}",
+            text(&o)
+        );
+        let data = srv.path("");
+        assert!(below(&data).0.is_empty(), "{full}: a snapshot of what did not fit");
+        only_whole(&data, &src, full);
+        // what fits goes: the next run completes a snapshot of it
+        for i in 40..400 {
+            fs::remove_file(src.join(format!("d{}/f{i}", i % 10))).unwrap();
+        }
+        ok(
+            &srv.tf(&["backup", s(&src), "bk"]),
+            &format!("the backup after the {full}"),
+        );
+        let (done, parts) = below(&data);
+        assert_eq!(done.len(), 1, "{full}: {done:?}");
+        assert!(parts.is_empty(), "{full}: parts left: {parts:?}");
+        only_whole(&data, &src, &format!("{full}, then a run"));
+        let o = srv.tf(&["backup", "list", "bk"]);
+        ok(&o, "backup list");
+        assert_eq!(text(&o).matches("40 files").count(), 1, "{}", text(&o));
+        let _ = fs::remove_dir_all(&here);
+    }
+}
