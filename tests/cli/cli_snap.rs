@@ -36,7 +36,7 @@ fn source(root: &Path) {
 }
 
 /// Every entry below `root`: type, mode, mtime (files' to the ns), bytes.
-fn state(root: &Path) -> BTreeMap<PathBuf, String> {
+pub(crate) fn state(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {

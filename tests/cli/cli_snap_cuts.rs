@@ -6,41 +6,17 @@
 //! kill; with the source shrunk to fit, after the quota and the full disk)
 //! completes one, leaving no part behind.
 
+use crate::cli_snap::state;
 use crate::output::{ok, text};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tfd_testkit::*;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Each entry below `root`: a file's mode, mtime and SHA-256, a directory's mode.
-fn state(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in fs::read_dir(root.join(&rel)).unwrap() {
-            let e = e.unwrap();
-            let r = rel.join(e.file_name());
-            let m = fs::symlink_metadata(e.path()).unwrap();
-            let v = if m.is_dir() {
-                stack.push(r.clone());
-                format!("dir {:o}", m.mode())
-            } else {
-                use sha2::Digest;
-                let d = sha2::Sha256::digest(fs::read(e.path()).unwrap());
-                format!("file {:o} {}.{} {d:x}", m.mode(), m.mtime(), m.mtime_nsec())
-            };
-            out.insert(r, v);
-        }
-    }
-    out
 }
 
 /// The names below the server's `bk`: (complete snapshots, parts).
