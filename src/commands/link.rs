@@ -78,7 +78,7 @@ pub fn tfdlinks(s: &mut Session, arg: &[u8]) -> CmdResult {
         })();
         codes.push(match outcome {
             Ok(()) => {
-                dirs.touched.insert(dir.to_vec());
+                dirs.note(Set::Touched, dir);
                 0
             }
             Err(r) => {
@@ -103,6 +103,30 @@ pub fn tfdlinks(s: &mut Session, arg: &[u8]) -> CmdResult {
         ),
     }
     Ok(Reply::Data(link::encode_answers(&codes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Dirs, Set, HELD};
+
+    #[test]
+    fn the_directories_noted_hold_at_most_their_budget() {
+        let mut d = Dirs::default();
+        let level = vec![b'a'; 4000];
+        for i in 0..3000 {
+            let mut p = level.clone();
+            p.extend_from_slice(format!("/{i}").as_bytes());
+            d.note([Set::Touched, Set::Made, Set::Known][i % 3], &p);
+        }
+        let bytes: usize = d.touched.iter().chain(&d.made).chain(&d.known).map(Vec::len).sum();
+        assert!(bytes <= HELD && d.held == bytes, "{bytes} {}", d.held);
+        assert!(bytes > HELD - 5000, "{bytes}");
+        // a path noted twice is held once
+        let before = d.held;
+        d.note(Set::Known, b"new");
+        d.note(Set::Known, b"new");
+        assert_eq!(d.held, before + 3);
+    }
 }
 
 /// Whether the pinned `p` is a regular file (not followed if a symlink).
@@ -137,9 +161,43 @@ struct Dirs {
     /// Directories found or made by this command: a directory whose
     /// parent is one is made by one MKDIR, not level by level from the root.
     known: std::collections::HashSet<Vec<u8>>,
+    /// The bytes of the paths the sets hold ([`HELD`] at most).
+    held: usize,
+}
+
+/// The most bytes of directory paths one TFDLINKS notes. Its paths are one
+/// frame, but each level of a deep path is a path of its own: 256 paths
+/// 1,000 levels deep would be some 500 MB of levels. Past it, directories
+/// are made level by level and keep the attributes the links gave them (a
+/// backup's mirror sets them).
+const HELD: usize = 4 << 20;
+
+/// Which of [`Dirs`]' sets.
+#[derive(Clone, Copy)]
+enum Set {
+    Touched,
+    Made,
+    Known,
 }
 
 impl Dirs {
+    /// Notes `dir` in `set` while [`HELD`] allows.
+    fn note(&mut self, set: Set, dir: &[u8]) {
+        let set = match set {
+            Set::Touched => &mut self.touched,
+            Set::Made => &mut self.made,
+            Set::Known => {
+                if self.held + dir.len() <= HELD && self.known.insert(dir.to_vec()) {
+                    self.held += dir.len();
+                }
+                return;
+            }
+        };
+        if self.held + dir.len() <= HELD && set.insert(dir.to_vec()) {
+            self.held += dir.len();
+        }
+    }
+
     /// Makes `to/dir` and its missing parents, as RMKDIR would (each level
     /// judged as MKDIR judges its path).
     fn ready(&mut self, s: &Session, to: &[u8], dir: &[u8]) -> Result<(), Refused> {
@@ -174,20 +232,20 @@ impl Dirs {
             let mut level = dir;
             while let Some(i) = level.iter().rposition(|&b| b == b'/') {
                 level = &level[..i];
-                self.known.insert(level.to_vec());
+                self.note(Set::Known, level);
             }
-            self.known.insert(Vec::new());
+            self.note(Set::Known, b"");
         }
-        self.known.insert(dir.to_vec());
+        self.note(Set::Known, dir);
         // the levels made are the deepest: `dir` and its parents, up to `made`
         let mut level = dir;
         for _ in 0..made {
-            self.made.insert(level.to_vec());
+            self.note(Set::Made, level);
             let parent = level
                 .iter()
                 .rposition(|&b| b == b'/')
                 .map_or(&level[..0], |i| &level[..i]);
-            self.touched.insert(parent.to_vec());
+            self.note(Set::Touched, parent);
             if level.is_empty() {
                 break;
             }
