@@ -106,19 +106,7 @@ impl SecfsState {
     pub fn pin_in(&self, root: &Root, p: &RelPath, held: &mut Option<Held>) -> Result<RelPath, FsError> {
         let n = self.next.get();
         self.next.set(n.saturating_add(1));
-        let parent = p.parent().to_bytes();
-        let need = self.need(n);
-        let same = held.as_ref().filter(|h| h.parent == parent && h.need == need);
-        let dir = same.and_then(|h| h.dir.try_clone().ok());
-        let kept = dir.is_some();
-        let pinned = self.pin_judged(root, p, n, dir)?;
-        if !kept {
-            *held = match pinned.pinned() {
-                Some(Pin::At(e)) => e.dir.try_clone().ok().map(|dir| Held { parent, dir, need }),
-                _ => None,
-            };
-        }
-        Ok(pinned)
+        self.in_held(p, self.need(n), held, |dir| self.pin_judged(root, p, n, dir))
     }
 
     /// [`SecfsState::pin_in`] judged for `need`, whatever the command's row
@@ -126,15 +114,32 @@ impl SecfsState {
     /// first path (read), their new names as its second (write), however
     /// many it links.
     pub fn pin_in_for(&self, root: &Root, p: &RelPath, need: u32, held: &mut Option<Held>) -> Result<RelPath, FsError> {
-        let parent = p.parent().to_bytes();
         let need = (self.rule != Tfpsfs::Manages).then_some(need);
+        self.in_held(p, need, held, |dir| {
+            let kept = dir.is_some();
+            let pinned = root.pin_in(p, dir);
+            if need.is_some() {
+                secfs::judge(root, &pinned, self.id(), need, kept)?;
+            }
+            Ok(pinned)
+        })
+    }
+
+    /// `p` pinned and judged for `need` by `pin`, given the directory
+    /// `held` holds where that is `p`'s, judged for the same need; else
+    /// `held` then holds `p`'s directory, once judged.
+    fn in_held(
+        &self,
+        p: &RelPath,
+        need: Option<u32>,
+        held: &mut Option<Held>,
+        pin: impl FnOnce(Option<OwnedFd>) -> Result<RelPath, FsError>,
+    ) -> Result<RelPath, FsError> {
+        let parent = p.parent().to_bytes();
         let same = held.as_ref().filter(|h| h.parent == parent && h.need == need);
         let dir = same.and_then(|h| h.dir.try_clone().ok());
         let kept = dir.is_some();
-        let pinned = root.pin_in(p, dir);
-        if need.is_some() {
-            secfs::judge(root, &pinned, self.id(), need, kept)?;
-        }
+        let pinned = pin(dir)?;
         if !kept {
             *held = match pinned.pinned() {
                 Some(Pin::At(e)) => e.dir.try_clone().ok().map(|dir| Held { parent, dir, need }),

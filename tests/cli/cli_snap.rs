@@ -18,7 +18,8 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn write(p: &Path, data: &[u8], mode: u32, secs_ago: u64) {
+/// Writes `p` (its directories made) with `mode`, `secs_ago` old.
+pub(crate) fn write(p: &Path, data: &[u8], mode: u32, secs_ago: u64) {
     fs::create_dir_all(p.parent().unwrap()).unwrap();
     fs::write(p, data).unwrap();
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();

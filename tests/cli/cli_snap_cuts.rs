@@ -6,7 +6,7 @@
 //! kill; with the source shrunk to fit, after the quota and the full disk)
 //! completes one, leaving no part behind.
 
-use crate::cli_snap::state;
+use crate::cli_snap::{state, write};
 use crate::output::{ok, text};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -48,15 +48,7 @@ fn only_whole(data: &Path, src: &Path, what: &str) {
 fn source(src: &Path, n: usize) {
     for i in 0..n {
         let p = src.join(format!("d{}/f{i}", i % 10));
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, pattern(20_000, i as u64)).unwrap();
-        let t = std::time::SystemTime::now() - Duration::from_secs(60);
-        fs::File::options()
-            .write(true)
-            .open(&p)
-            .unwrap()
-            .set_modified(t)
-            .unwrap();
+        write(&p, &pattern(20_000, i as u64), 0o644, 60);
     }
 }
 
