@@ -10,7 +10,7 @@ use super::{CmdError, CmdResult, Reply};
 use crate::session::Session;
 use log::warn;
 use std::borrow::Cow;
-use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
+use tfp_wire::batch::put::{AttrsHead, DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{get, is_end, Trailer, GETMANY, PUTMANY};
 use tfp_wire::entry::Head;
 use tfp_wire::fstat::FileType;
@@ -38,11 +38,20 @@ pub(super) fn getmany_held(n: u64) -> u64 {
 /// groups being committed, a header; and with `blocks` (`z`) its zstd
 /// stream, what `compression_memory` allows it (the window and zstd's own
 /// buffers), and one decoded block.
-pub(super) fn putmany_held(s: &Session, n: u64, blocks: bool) -> u64 {
-    let stream = if blocks { super::compress::stream_held(s) } else { 0 };
-    n.saturating_mul(PER_FILE)
+pub(super) fn putmany_held(s: &Session, batch: PutMany) -> u64 {
+    let stream = if batch.blocks {
+        super::compress::stream_held(s)
+    } else {
+        0
+    };
+    // with `x`: an attributes frame and the sets it gives, one at a time
+    let attrs = if batch.attrs { 2 * AttrsHead::MAX } else { 0 };
+    batch
+        .n
+        .saturating_mul(PER_FILE)
         .saturating_add(GROUPS)
         .saturating_add(MAX_HEADER as u64)
+        .saturating_add(attrs as u64)
         .saturating_add(stream)
 }
 
@@ -83,6 +92,9 @@ pub(super) fn refuse_getmany(s: &mut Session, n: u64, e: CmdError) -> CmdResult 
 /// neither); None when it does not parse.
 fn announced(head: &[u8], archive: bool) -> Option<(u64, bool)> {
     if !archive {
+        if DirHead::parse(head).is_some() {
+            return Some((0, false));
+        }
         return FileHead::parse(head).map(|h| (h.size, true));
     }
     let h = Head::parse(head)?;
@@ -100,10 +112,9 @@ fn announced(head: &[u8], archive: bool) -> Option<(u64, bool)> {
 pub(super) fn refuse_putmany(s: &mut Session, batch: PutMany, e: CmdError) -> CmdResult {
     let (code, why) = told(e)?;
     let n = batch.n;
-    let max_header = if batch.archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
-        let head = s.chan_mut().rx.recv_frame_max(max_header)?;
-        let Some((size, trailer)) = announced(&head, batch.archive) else {
+        let read = super::putmany_frames::header_with_land(batch, |max| Ok(s.chan_mut().rx.recv_frame_max(max)?))?;
+        let Some((size, trailer)) = read.ok().and_then(|(head, _)| announced(&head, batch.archive)) else {
             return out_of_step(s, PUTMANY, &format!("file {i}: a header that does not parse"));
         };
         let mut left = size;

@@ -436,7 +436,12 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer());
                 failed_frame(Failed::TransferApi, "the file changed during the delta")
             } else {
-                match up.stamp(mode, mtime).and_then(|()| up.commit(true)) {
+                let land = super::land::landing_for(s, &p);
+                let mut stamped = up.stamp(mode, mtime);
+                if let (Ok(()), Some(l)) = (&stamped, &land) {
+                    stamped = up.give_land(l);
+                }
+                match stamped.and_then(|()| up.commit(true)) {
                     Ok(()) => {
                         super::quota::settle(&mut budget);
                         t.complete = true;

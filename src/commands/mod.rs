@@ -19,6 +19,7 @@ mod getmany_frames;
 pub mod hpf;
 pub mod intrw;
 pub mod keylogin;
+pub mod land;
 pub mod layer;
 pub mod link;
 pub mod listing;

@@ -28,11 +28,12 @@
 use super::compress::{Inflow, Piece};
 use super::putmany_archive::{self as archive, Refusal};
 use super::putmany_dirs::{self as dirs, Unmade};
-use super::putmany_frames::Source;
+use super::putmany_frames::{header_with_land, Source};
 use super::quota::Pending;
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
 use crate::dispatch::Held;
+use crate::fsys::land::Landing;
 use crate::fsys::place::Attrs;
 use crate::fsys::upload::Upload;
 use crate::fsys::FsError;
@@ -45,12 +46,13 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
-use tfp_wire::batch::put::probe_ok;
-use tfp_wire::batch::put::{DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
+use tfp_wire::batch::put::{probe_ok, probe_scope_word};
+use tfp_wire::batch::put::{DirHead, Failure, FileHead, PutMany, Stored, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
 use tfp_wire::compress::Offer;
 use tfp_wire::entry::{Head, Mtime};
 use tfp_wire::fstat::FileType;
+use tfp_wire::xattr::Land;
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// Opens a batch of `n` files, for both directions: refused past
@@ -301,7 +303,13 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // the archive probe says whether this session may keep owners, so a
     // tree copy learns it in the round trip that asks for archive batches
     let owners = archive.then(|| archive::privileged(s));
-    if !open_batch(s, n, probe_ok(owners))? {
+    let mut probe = probe_ok(owners);
+    if batch.attrs {
+        // which names an attributes frame may carry for this session
+        let scope = probe_scope_word(super::land::scope(s));
+        probe.extend_from_slice(format!(" {scope}").as_bytes());
+    }
+    if !open_batch(s, n, probe)? {
         return Ok(Reply::Sent);
     }
     let (mut inflow, mut src, _held) = match admit(s, batch) {
@@ -353,16 +361,19 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
     // lies below them is refused untried)
     let mut dirs_made = 0;
     let mut unmade = Unmade::default();
-    let max_header = if archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
-        let head = match src.next(s, max_header) {
-            Ok(h) => h,
+        let (head, land) = match header_with_land(batch, |max| src.next(s, max)) {
+            Ok(Ok(read)) => read,
+            Ok(Err(why)) => {
+                committer.finish(peer, &mut group);
+                return out_of_step(s, &format!("file {i}: {why}"));
+            }
             Err(e) => {
                 committer.finish(peer, &mut group);
                 return Err(e);
             }
         };
-        let mut h = match header(s, &head, archive) {
+        let mut h = match header(s, &head, archive, land) {
             Some(Header::File(h)) => h,
             Some(Header::Dir(path)) => {
                 dirs_made += dir_entry(s, (i, path), &mut unmade, &mut failures);
@@ -374,7 +385,8 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
             }
             None => {
                 committer.finish(peer, &mut group);
-                return out_of_step(s, &format!("file {i}: a header that does not parse"));
+                let why = "a header that does not parse (or no file's after an attributes frame)";
+                return out_of_step(s, &format!("file {i}: {why}"));
             }
         };
         if h.attrs.is_ok() {
@@ -464,6 +476,11 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
         "{} TFDPUTMANY stored {stored} of {n} files{dirs_told}, {bytes} bytes{inflow}{src}",
         s.peer()
     );
+    told(s, stored, failures)
+}
+
+/// The batch's answer: what was stored, then each failure.
+fn told(s: &mut Session, stored: u64, failures: Failures) -> CmdResult {
     s.chan_mut().tx.hold();
     let failed = failures.len() as u64;
     s.chan_mut().tx.send_frame(&Stored { stored, failed }.encode())?;
@@ -484,7 +501,7 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
 /// once its memory is claimed.
 fn admit(s: &Session, batch: PutMany) -> Result<(Inflow, Source, impl Sized), super::CmdError> {
     let offer = offered(s, batch.blocks)?;
-    let held = s.hold(super::batch_budget::putmany_held(s, batch.n, batch.blocks), PUTMANY)?;
+    let held = s.hold(super::batch_budget::putmany_held(s, batch), PUTMANY)?;
     // a framed batch's data records are as a plain batch's frames: the
     // stream around them is what is decoded
     match offer.filter(|_| batch.framed) {
@@ -574,6 +591,9 @@ struct FileEntry<'a> {
     path: &'a [u8],
     size: u64,
     attrs: Result<Attrs, Refusal>,
+    /// The sets it lands with (an attributes frame before its header), as
+    /// the session may give them (what it may not refuses the file).
+    land: Option<Landing>,
 }
 
 /// A header as the batch reads it.
@@ -634,8 +654,26 @@ fn other_entry(
 }
 
 /// Reads a header frame: a plain batch's [`FileHead`] or [`DirHead`], an
-/// archive batch's [`Head`]. None: it does not parse.
-fn header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>> {
+/// archive batch's [`Head`]; a file's with the sets `land` gives it, as the
+/// session may give them. None: it does not parse, or `land` comes before
+/// an entry that is no file.
+fn header<'a>(s: &Session, frame: &'a [u8], archive: bool, land: Option<Land>) -> Option<Header<'a>> {
+    let Some(land) = land else {
+        return entry_header(s, frame, archive);
+    };
+    let Some(Header::File(mut h)) = entry_header(s, frame, archive) else {
+        return None;
+    };
+    let judged = Landing::of(land, super::land::scope(s));
+    if let (Ok(_), Err(why)) = (&h.attrs, &judged) {
+        h.attrs = Err(Refusal(Failed::AccessDenied, why.to_string()));
+    }
+    h.land = judged.ok();
+    Some(Header::File(h))
+}
+
+/// [`header`] without an attributes frame.
+fn entry_header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>> {
     if !archive {
         if let Some(d) = DirHead::parse(frame) {
             return Some(Header::Dir(d.path));
@@ -649,6 +687,7 @@ fn header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>>
                 mtime: h.mtime_to_set().map(Mtime::secs),
                 owner: None,
             }),
+            land: None,
         }));
     }
     let h = Head::parse(frame)?;
@@ -660,6 +699,7 @@ fn header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>>
         path: h.path,
         size: h.size,
         attrs,
+        land: None,
     }))
 }
 
@@ -742,7 +782,11 @@ fn one(
         )));
     }
     let attrs = h.attrs.clone().unwrap_or_default();
-    Ok(Ok(match up.stamp_whole(attrs.mode, attrs.mtime, attrs.owner) {
+    let mut stamped = up.stamp_whole(attrs.mode, attrs.mtime, attrs.owner);
+    if let (Ok(()), Some(land)) = (&stamped, &h.land) {
+        stamped = up.give_land(land);
+    }
+    Ok(Ok(match stamped {
         Ok(()) => {
             let n = up.written;
             Outcome::Ready(up, n)

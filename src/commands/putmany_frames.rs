@@ -74,3 +74,44 @@ impl std::fmt::Display for Source {
         }
     }
 }
+
+/// The longest frame a batch's header read takes: its kind of header, or
+/// an attributes frame where the batch says `x`.
+pub(super) fn header_max(batch: tfp_wire::batch::put::PutMany) -> usize {
+    let head = if batch.archive {
+        tfp_wire::entry::Head::MAX
+    } else {
+        tfp_wire::batch::put::MAX_HEADER
+    };
+    if batch.attrs {
+        head.max(tfp_wire::batch::put::AttrsHead::MAX)
+    } else {
+        head
+    }
+}
+
+/// A header frame and the sets an attributes frame before it gave.
+pub(super) type Landed = (Vec<u8>, Option<tfp_wire::xattr::Land>);
+
+/// An entry's header read by `next`, with the sets an attributes frame
+/// before it gives (a batch that says `x`; see
+/// [`tfp_wire::batch::put::AttrsHead`]). The inner `Err` is a batch out of
+/// step: an attributes frame that does not parse, or two in a row.
+pub(super) fn header_with_land(
+    batch: tfp_wire::batch::put::PutMany,
+    mut next: impl FnMut(usize) -> Result<Vec<u8>, CmdError>,
+) -> Result<Result<Landed, &'static str>, CmdError> {
+    let max = header_max(batch);
+    let head = next(max)?;
+    if !(batch.attrs && head.starts_with(b"X ")) {
+        return Ok(Ok((head, None)));
+    }
+    let Some(a) = tfp_wire::batch::put::AttrsHead::parse(&head) else {
+        return Ok(Err("an attributes frame that does not parse"));
+    };
+    let head = next(max)?;
+    if head.starts_with(b"X ") {
+        return Ok(Err("two attributes frames in a row"));
+    }
+    Ok(Ok((head, Some(a.land))))
+}

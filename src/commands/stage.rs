@@ -568,11 +568,12 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(k) => k,
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e.into()),
     };
+    let land = super::land::landing_for(s, &p);
     match stage.commit(
-        overwrite,
-        s.ctx().cfg.sync_uploads,
+        (overwrite, s.ctx().cfg.sync_uploads),
         want.attrs.unwrap_or_default(),
         keep.as_ref(),
+        land.as_ref(),
     ) {
         Ok(()) => {
             info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer());

@@ -3,7 +3,7 @@
 
 use super::{
     access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
-    layer, link, listing, netlock, notify, prove, putmany, runbash, secfs, sparse, stage, stat, time, transfer,
+    land, layer, link, listing, netlock, notify, prove, putmany, runbash, secfs, sparse, stage, stat, time, transfer,
     transport, tz, user_keys, xattr, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
@@ -178,6 +178,7 @@ pub static TABLE: &[Spec] = &[
     row(tfp_wire::xattr::SET, xattr::set, ANY, needs(&[bits::WFILE])),
     row(tfp_wire::xattr::ACL_GET, xattr::get_acls, ANY, needs(&[bits::RFILE])),
     row(tfp_wire::xattr::ACL_SET, xattr::set_acls, ANY, needs(&[bits::WFILE])),
+    row(tfp_wire::xattr::LAND, land::land, ANY, needs(&[bits::WFILE])),
     // tfd's own: compressed data (doc/compatibility.md "Compression")
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
     row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),

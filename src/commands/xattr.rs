@@ -19,8 +19,10 @@
 //! session: the kernel lets only the file's owner (or root) set them, and
 //! checks the value (a malformed ACL is `EINVAL`).
 
+use super::land::scope;
 use super::stage::failed;
 use super::{CmdResult, Reply};
+use crate::fsys::land::{refused_name, shown};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
 use log::info;
@@ -29,23 +31,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use tfd_sys as sys;
 use tfp_wire::xattr::{self as wire, Listing, Scope, Set, Xattrs};
 use tfp_wire::Failed;
-
-/// The prefix of tfd's own attributes.
-const OWN: &[u8] = b"user.tfd.";
-
-/// The names a session of `scope` sees: within its scope, not tfd's own.
-fn shown(scope: Scope, name: &[u8]) -> bool {
-    scope.takes(name) && !name.starts_with(OWN)
-}
-
-/// The scope of `s`'s session.
-fn scope(s: &Session) -> Scope {
-    if super::putmany_archive::privileged(s) {
-        Scope::All
-    } else {
-        Scope::User
-    }
-}
 
 /// `TFDXATTRS <path>` → `OK <scope> <list>`: the attributes of the file or
 /// directory `path` the session may see.
@@ -98,16 +83,7 @@ fn made(s: &Session, arg: &[u8], (cmd, scope): (&str, Scope)) -> CmdResult {
         info!("{} {cmd}: a malformed or oversized list", s.peer());
         return failed(Failed::MissingParameter, "a malformed or oversized attribute list");
     };
-    if let Some((n, _)) = want.xattrs.pairs().iter().find(|(n, _)| !shown(scope, n)) {
-        let why = if n.starts_with(OWN) {
-            "user.tfd. attributes are tfd's own"
-        } else if scope == Scope::Acl {
-            "TFDSETACLS sets system.posix_acl_access and system.posix_acl_default alone"
-        } else if wire::is_acl(n) {
-            "ACLs are set with TFDSETACLS"
-        } else {
-            "only a session tfd serves as root, unjailed, may set trusted. and security. attributes"
-        };
+    if let Some(why) = want.xattrs.pairs().iter().find_map(|(n, _)| refused_name(scope, n)) {
         info!("{} {cmd} refused: {why}", s.peer());
         return failed(Failed::AccessDenied, why);
     }

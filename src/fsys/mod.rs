@@ -11,6 +11,7 @@
 pub(crate) mod backup;
 pub(crate) mod entries;
 mod errno;
+pub(crate) mod land;
 pub mod names;
 mod parent;
 pub(crate) mod place;

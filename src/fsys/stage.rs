@@ -513,12 +513,13 @@ impl Stage {
     /// `overwrite` false fails with `Exists` if the target exists. With
     /// `sync`, the data is on disk before the name, the name after. `keep`:
     /// where the replaced file is kept (TFDBACKUP), linked just before.
+    /// `land`: the sets the file lands with, given last before the rename.
     pub fn commit(
         self,
-        overwrite: bool,
-        sync: bool,
+        (overwrite, sync): (bool, bool),
         own: Attrs,
         keep: Option<&super::backup::Keep>,
+        land: Option<&super::land::Landing>,
     ) -> Result<(), StageError> {
         let fd = self.file.as_fd();
         let attrs = if overwrite {
@@ -533,6 +534,9 @@ impl Stage {
         }
         apply_attrs(fd, with_client_mode(attrs, own.mode))?;
         stamp_mtime(fd, own.mtime)?;
+        if let Some(land) = land {
+            land.give(fd)?;
+        }
         if sync {
             self.file.sync_data()?;
         }
@@ -618,7 +622,7 @@ mod tests {
         drop(st);
         let st = Stage::open_existing(&root, &p).unwrap();
         assert_eq!(st.size, 4);
-        st.commit(true, false, Attrs::default(), None).unwrap();
+        st.commit((true, false), Attrs::default(), None, None).unwrap();
         assert_eq!(std::fs::read(tmp.join("t")).unwrap(), b"new!");
         let m = std::fs::metadata(tmp.join("t")).unwrap();
         assert_eq!(m.permissions().mode() & 0o777, 0o640, "the target's mode");

@@ -413,6 +413,14 @@ impl Upload {
         Ok(())
     }
 
+    /// Gives the temporary the sets it lands with (`-X`, `-A`), after its
+    /// mode, owner and mtime (a chown would drop a file capability) and
+    /// before its name: see [`super::land`].
+    pub(crate) fn give_land(&mut self, land: &super::land::Landing) -> Result<(), FsError> {
+        self.file.flush()?;
+        Ok(land.give(self.file.file().as_fd())?)
+    }
+
     /// Writes what is gathered and moves the finished file into place.
     /// `overwrite` false fails with `Exists` if the name exists now (the file
     /// in progress is then thrown away). With `sync`, the data is fsynced

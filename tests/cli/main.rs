@@ -69,6 +69,7 @@ mod cli_v251;
 mod cli_visible;
 mod cli_xattrs;
 mod cli_xattrs_landing;
+mod cli_xattrs_landing_up;
 mod docs;
 mod interrupted;
 mod output;

@@ -61,6 +61,7 @@ fn a_hostile_framed_batch_ends_its_session_and_changes_nothing() {
                         archive: false,
                         blocks: true,
                         framed: true,
+                        attrs: false,
                     }
                     .line();
                     assert_eq!(c.raw(&line).unwrap(), b"OK", "{t} {what}");

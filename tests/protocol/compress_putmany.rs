@@ -170,6 +170,7 @@ fn z_batch(c: &mut Client, files: &[Sent]) -> (u64, Vec<(u64, i32, String)>) {
         archive: false,
         blocks: true,
         framed: false,
+        attrs: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

@@ -49,4 +49,5 @@ mod upload_safety;
 mod v251_commands;
 mod wire;
 mod xattrs;
+mod xattrs_landing;
 mod xcmds;

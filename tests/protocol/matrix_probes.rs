@@ -101,6 +101,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // ACLs: of a missing file, none on one
         "TFDACLS" => p(MISSING, Flow::Frame),
         "TFDSETACLS" => p(&[&b"0 "[..], MISSING].concat(), Flow::Frame),
+        // the sets a commit of a missing file would land with: none
+        "TFDLANDXATTRS" => p(&[&b"x 0 "[..], MISSING].concat(), Flow::Frame),
         // compressed data: the probe, and a range into a missing stage
         "TFDZSTD" => p(b"", Flow::Frame),
         "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),

@@ -225,6 +225,7 @@ fn an_archive_batch_out_of_step_ends_with_failed_16() {
             archive: true,
             blocks: false,
             framed: false,
+            attrs: false,
         }
         .line();
         assert_eq!(c.raw(&line).unwrap(), b"OK");
@@ -263,6 +264,7 @@ fn the_plain_batch_is_unchanged() {
         archive: false,
         blocks: false,
         framed: false,
+        attrs: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt};
-use tfd_testkit::archive::{batch, Item};
+use tfd_testkit::archive::{batch, batch_line, Item};
 use tfd_testkit::*;
 use tfp_wire::batch::put::{DirHead, FileHead};
 
@@ -65,4 +65,21 @@ fn a_plain_batch_makes_directories_and_refuses_what_stands_in_their_place() {
     assert_eq!(fs::read_dir(srv.path("elsewhere")).unwrap().count(), 0);
     // the session is still in step
     assert_eq!(c.raw(b"MKDIR after").unwrap(), b"OK");
+}
+
+/// A batch the server refuses whole (here a compressed one on a server
+/// with `compression no`) is read to its end and each entry failed, its
+/// directories too; on the old code a `D` entry put the refusal out of
+/// step and ended the session.
+#[test]
+fn a_refused_batch_with_directories_fails_each_entry_and_the_session_goes_on() {
+    let srv = Server::start_with("compression no\n");
+    let mut c = srv.client();
+    let items = [dir("d"), plain("d/f", b"")];
+    let (stored, failures) = batch_line(&mut c, b"TFDPUTMANY 2 z", items.iter().map(|it| (None, it)));
+    assert_eq!(stored, 0);
+    assert_eq!(failures.iter().map(|f| f.0).collect::<Vec<_>>(), [0, 1], "{failures:?}");
+    assert!(failures[0].2.contains("compression"), "{failures:?}");
+    assert!(!srv.path("d").exists());
+    assert_eq!(c.echo("on").unwrap(), b"on");
 }

@@ -140,6 +140,7 @@ fn open_batch(c: &mut tfp_client::Client, n: u64) {
         archive: false,
         blocks: false,
         framed: false,
+        attrs: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

@@ -8,11 +8,12 @@ use tfd_testkit::*;
 use tfp_wire::Status;
 
 /// Each extension command line with a word it does not know.
-const UNKNOWN: [(&str, &str); 5] = [
+const UNKNOWN: [(&str, &str); 6] = [
     ("TFDGETMANY", "1 5 q"),
     ("TFDGETMANY", "1 5 p x"),
     ("TFDGETMANY", "1 5 p p"),
-    ("TFDPUTMANY", "1 x"),
+    ("TFDPUTMANY", "1 y"),
+    ("TFDPUTMANY", "1 x a"),
     ("TFDPUTMANY", "1 1"),
 ];
 

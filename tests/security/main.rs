@@ -47,3 +47,4 @@ mod users;
 mod users_login;
 mod users_rights;
 mod xattrs;
+mod xattrs_landing;

@@ -70,15 +70,39 @@ pub fn file(path: &str, mode: u32, mtime: Mtime, data: &[u8]) -> Item {
 /// Sends a batch (`archive`: `TFDPUTMANY <n> a`) and returns what was
 /// stored and the failures (index, code, reason).
 pub fn batch(c: &mut Client, items: &[Item], archive: bool) -> (u64, Vec<(u64, i32, String)>) {
+    let line = PutMany::new(items.len() as u64, archive).line();
+    batch_line(c, &line, items.iter().map(|it| (None, it)))
+}
+
+/// [`batch`] of a batch that says `x`: each item's header after its
+/// attributes frame where it has one (`X <kinds> <list>`, sent as given,
+/// malformed or not).
+pub fn batch_landing(
+    c: &mut Client,
+    items: &[(Option<Vec<u8>>, Item)],
+    archive: bool,
+) -> (u64, Vec<(u64, i32, String)>) {
     let line = PutMany {
-        n: items.len() as u64,
-        archive,
-        blocks: false,
-        framed: false,
+        attrs: true,
+        ..PutMany::new(items.len() as u64, archive)
     }
     .line();
-    assert_eq!(c.raw(&line).unwrap(), b"OK");
-    for it in items {
+    batch_line(c, &line, items.iter().map(|(x, it)| (x.as_deref(), it)))
+}
+
+/// A batch under the command line `line` (sent as given): each item's
+/// header after the frame before it where there is one; what was stored
+/// and the failures.
+pub fn batch_line<'a>(
+    c: &mut Client,
+    line: &[u8],
+    items: impl Iterator<Item = (Option<&'a [u8]>, &'a Item)>,
+) -> (u64, Vec<(u64, i32, String)>) {
+    assert_eq!(c.raw(line).unwrap(), b"OK");
+    for (before, it) in items {
+        if let Some(x) = before {
+            c.chan.tx.send_frame(x).unwrap();
+        }
         c.chan.tx.send_frame(&it.frame).unwrap();
         if it.file {
             if !it.data.is_empty() {

@@ -54,11 +54,18 @@ pub enum Ext {
     /// server without them answers `UNKNOWN`, and is asked the plain
     /// listings from then on.
     ListZ,
+    /// Batches whose files land with their attributes (`TFDPUTMANY <n> x`,
+    /// an `X` frame before a file's header) and `TFDLANDXATTRS`: the probe
+    /// `TFDPUTMANY 0 x`, asked once per session by a run with `-X` or `-A`.
+    LandAttrs,
+    /// What that probe said of the session's attribute scope: `Yes` for
+    /// `all` (`trusted.` and `security.` too: a root session).
+    AttrsAll,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 15;
+    const COUNT: usize = 17;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -78,6 +85,8 @@ impl Ext {
             Ext::GetFramed => 12,
             Ext::BatchDirs => 13,
             Ext::ListZ => 14,
+            Ext::LandAttrs => 15,
+            Ext::AttrsAll => 16,
         }
     }
 }
@@ -147,6 +156,8 @@ mod tests {
             Ext::GetFramed,
             Ext::BatchDirs,
             Ext::ListZ,
+            Ext::LandAttrs,
+            Ext::AttrsAll,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -600,7 +600,7 @@ pub fn proxy(data: &[u8]) {
 /// encodes to a frame that parses to the same value (a header within its
 /// bound, its flags in range and its path not empty).
 pub fn batch_put(data: &[u8]) {
-    use tfp_wire::batch::put::{probe_dirs, DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER};
+    use tfp_wire::batch::put::{probe_dirs, AttrsHead, DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER};
     use tfp_wire::batch::{is_end, Trailer, END};
     if let Some(c) = PutMany::parse(data) {
         assert_eq!(PutMany::parse(&c.encode()), Some(c));
@@ -616,6 +616,11 @@ pub fn batch_put(data: &[u8]) {
         assert!(data.len() <= MAX_HEADER && !d.path.is_empty());
         assert_eq!(d.encode(), data);
         assert_eq!(DirHead::parse(&d.encode()), Some(d));
+    }
+    if let Some(a) = AttrsHead::parse(data) {
+        assert!(data.len() <= AttrsHead::MAX);
+        assert_eq!(a.encode().as_deref(), Some(data));
+        assert_eq!(FileHead::parse(data), None);
     }
     let _ = probe_dirs(data);
     if let Some(t) = Trailer::parse(data) {

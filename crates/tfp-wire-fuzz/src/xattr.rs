@@ -1,7 +1,9 @@
 //! The body of target `xattr`: `TFDXATTRS`'s and `TFDACLS`' answer and
-//! `TFDSETXATTRS`'s and `TFDSETACLS`' argument (`tfp_wire::xattr`).
+//! `TFDSETXATTRS`'s and `TFDSETACLS`' argument, and what an upload lands
+//! with (`TFDLANDXATTRS`'s argument, a batch's `X` frame's list)
+//! (`tfp_wire::xattr`).
 
-use tfp_wire::xattr::{carried, is_acl, Listing, Set, MAX_LIST, MAX_VALUE, MAX_VALUES};
+use tfp_wire::xattr::{carried, is_acl, Land, LandAt, Listing, Set, MAX_LIST, MAX_VALUE, MAX_VALUES};
 
 /// No input panics; a list taken is within the kernel's bounds, every name
 /// within its scope, and re-encodes to exactly the input.
@@ -19,5 +21,20 @@ pub fn xattr(data: &[u8]) {
         assert!(p.iter().map(|(_, v)| v.len()).sum::<usize>() <= MAX_VALUES);
         assert!(!s.path.is_empty());
         assert_eq!(s.encode(), data);
+    }
+    if let Some((l, rest)) = Land::parse(data) {
+        assert!(l.xattrs || l.acls);
+        assert!(l
+            .list
+            .pairs()
+            .iter()
+            .all(|(n, _)| (l.xattrs && carried(n, true)) || (l.acls && is_acl(n))));
+        let e = l.encode().expect("what parses encodes");
+        assert!(e.len() <= Land::MAX);
+        assert_eq!([&e[..], rest].concat(), data);
+    }
+    if let Some(at) = LandAt::parse(data) {
+        assert!(!at.path.is_empty());
+        assert_eq!(at.encode().as_deref(), Some(data));
     }
 }

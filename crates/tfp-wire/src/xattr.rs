@@ -11,7 +11,14 @@
 //!   the POSIX ACLs alone ([`ACLS`], scope `acl`), kept apart so that `-X`
 //!   never touches ACLs and `-A` never touches other attributes, and so
 //!   that a server without ACLs answers `UNKNOWN` rather than read a flag
-//!   as a path.
+//!   as a path;
+//! - what an upload lands with ([`Land`], `<kinds> <list>`): the sets a
+//!   file is given on the server's temporary before its rename, so it is
+//!   never seen with new data and old attributes. A batch carries it as a
+//!   frame before the file's header (`crate::batch::put::AttrsHead`); a
+//!   staged or delta upload registers it first with `TFDLANDXATTRS
+//!   <kinds> <list><path>` ([`LandAt`]), for the session's next commit of
+//!   that path.
 //!
 //! A list is `<n> ` and then, for each attribute, `<name length>:<value
 //! length>:<name><value>`. Names are 1..=[`MAX_NAME`] bytes without NUL in
@@ -96,7 +103,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn word(self) -> &'static [u8] {
+    /// Its word on the wire.
+    pub fn word(self) -> &'static [u8] {
         match self {
             Scope::User => b"user",
             Scope::All => b"all",
@@ -200,6 +208,94 @@ impl Xattrs {
         let sorted = pairs.windows(2).all(|w| w[0].0 < w[1].0);
         let x = Xattrs::new(pairs).ok()?;
         sorted.then_some((x, rest))
+    }
+}
+
+/// The command that gives the session's next staged or delta commit of a
+/// path the sets it is to land with ([`LandAt`]).
+pub const LAND: &str = "TFDLANDXATTRS";
+
+/// What an upload lands with: which kinds it carries (`x`: the extended
+/// attributes of the session's scope, `-X`; `a`: the POSIX ACLs, `-A`) and
+/// their names and values. Every name of a carried kind that is not in the
+/// list is removed from the file (a temporary inherits a directory's
+/// default ACL, which `-A` replaces by the source's); kinds not carried are
+/// left as the server makes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Land {
+    pub xattrs: bool,
+    pub acls: bool,
+    pub list: Xattrs,
+}
+
+impl Land {
+    /// The longest encoding of a list within the bounds: its count, then
+    /// per name (at least 6 bytes, `user.` and one more, and its NUL) two
+    /// lengths and their colons, the names and the values (under a
+    /// channel's frame, 512 KiB).
+    pub const MAX: usize = 4 + 8 + MAX_LIST + MAX_VALUES + 10 * (MAX_LIST / 7 + 1);
+
+    /// Whether the list holds only names of the kinds carried.
+    fn consistent(&self) -> bool {
+        (self.xattrs || self.acls)
+            && self
+                .list
+                .pairs()
+                .iter()
+                .all(|(n, _)| (self.xattrs && carried(n, true)) || (self.acls && is_acl(n)))
+    }
+
+    /// `<kinds> <list>`; None for a list with a name of a kind not
+    /// carried, or no kind.
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        if !self.consistent() {
+            return None;
+        }
+        let kinds: &[u8] = match (self.xattrs, self.acls) {
+            (true, true) => b"xa ",
+            (true, false) => b"x ",
+            _ => b"a ",
+        };
+        Some([kinds, &self.list.encode()].concat())
+    }
+
+    /// One read from the front of `data`, and what follows it; None:
+    /// malformed, past a bound, or a name of a kind not carried.
+    pub fn parse(data: &[u8]) -> Option<(Land, &[u8])> {
+        let i = data.iter().take(3).position(|&b| b == b' ')?;
+        let (xattrs, acls) = match &data[..i] {
+            b"x" => (true, false),
+            b"a" => (false, true),
+            b"xa" => (true, true),
+            _ => return None,
+        };
+        let (list, rest) = Xattrs::parse(&data[i + 1..])?;
+        let land = Land { xattrs, acls, list };
+        land.consistent().then_some((land, rest))
+    }
+}
+
+// a batch's attributes frame, its `X ` and a path after it fit one frame
+const _: () = assert!(Land::MAX + 64 <= crate::frame::MAX_FRAME);
+
+/// `TFDLANDXATTRS <kinds> <list><path>`: the session's next staged or
+/// delta commit of `path` gives the file `land` before its rename.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandAt<'a> {
+    pub land: Land,
+    pub path: &'a [u8],
+}
+
+impl<'a> LandAt<'a> {
+    /// The argument; None as [`Land::encode`].
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        Some([&self.land.encode()?[..], self.path].concat())
+    }
+
+    /// The argument read; None: a list [`Land::parse`] refuses, or no path.
+    pub fn parse(arg: &'a [u8]) -> Option<LandAt<'a>> {
+        let (land, path) = Land::parse(arg)?;
+        (!path.is_empty()).then_some(LandAt { land, path })
     }
 }
 
@@ -326,6 +422,74 @@ mod tests {
             .map(|i| (format!("user.{i:0>250}").into_bytes(), vec![]))
             .collect();
         assert_eq!(Xattrs::new(names), Err(Refused::Total));
+    }
+
+    #[test]
+    fn lands_round_trip_and_carry_only_their_kinds() {
+        let both = x(&[("user.a", b"1"), ("system.posix_acl_access", b"\x02\0\0\0")]);
+        let l = Land {
+            xattrs: true,
+            acls: true,
+            list: both.clone(),
+        };
+        let e = l.encode().unwrap();
+        assert!(e.starts_with(b"xa 2 "));
+        assert_eq!(Land::parse(&e), Some((l.clone(), &b""[..])));
+        let at = LandAt { land: l, path: b"d/f" };
+        assert_eq!(LandAt::parse(&at.encode().unwrap()), Some(at));
+        // a name of a kind not carried: neither written nor read
+        let only_x = Land {
+            xattrs: true,
+            acls: false,
+            list: both.clone(),
+        };
+        assert_eq!(only_x.encode(), None);
+        let mut sneaky = b"x ".to_vec();
+        sneaky.extend(both.encode());
+        assert_eq!(Land::parse(&sneaky), None);
+        let none = Land {
+            xattrs: false,
+            acls: false,
+            list: Xattrs::default(),
+        };
+        assert_eq!(none.encode(), None);
+        for bad in [&b" 0 "[..], b"ax 0 ", b"X 0 ", b"x", b"x 0", b"xaa 0 "] {
+            assert!(Land::parse(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            Land::parse(b"a 0 "),
+            Some((
+                Land {
+                    xattrs: false,
+                    acls: true,
+                    list: Xattrs::default()
+                },
+                &b""[..]
+            ))
+        );
+        assert!(LandAt::parse(b"x 0 ").is_none(), "no path");
+        // the largest lists fit the bound, and the bound fits a frame
+        let values: Vec<_> = (0..4)
+            .map(|i| (format!("user.{i}").into_bytes(), vec![7u8; MAX_VALUE]))
+            .collect();
+        // 8,192 names of 7 bytes and their NULs: the whole name list
+        let names: Vec<_> = (0..8192u32)
+            .map(|i| {
+                (
+                    [&b"user."[..], &[1 + (i / 255) as u8, 1 + (i % 255) as u8]].concat(),
+                    vec![],
+                )
+            })
+            .collect();
+        for pairs in [values, names] {
+            let list = Xattrs::new(pairs).unwrap();
+            let land = Land {
+                xattrs: true,
+                acls: false,
+                list,
+            };
+            assert!(land.encode().unwrap().len() <= Land::MAX);
+        }
     }
 
     #[test]

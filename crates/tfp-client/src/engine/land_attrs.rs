@@ -1,17 +1,102 @@
-//! The extended attributes and POSIX ACLs a tree download gives each file
-//! as it lands (`-X`, `-A`): set on the landing's temporary after its mode
-//! and mtime and before the rename, so a file is never seen with its new
-//! data and its old (or no) attributes, whatever interrupts the run. The
-//! mirror asks the server's sets of the files it will fetch before their
-//! data ([`LandAttrs::give`]); the landing hands each file's to its
-//! [`super::beside::Beside`], which applies them in its commit; the sets of
-//! files no route landed that way are left for the mirror's last step, as
-//! those of directories and of files whose data did not change.
+//! The extended attributes and POSIX ACLs a file lands with (`-X`, `-A`):
+//! set on the temporary after its mode and mtime and before the rename, so
+//! a file is never seen with its new data and its old (or no) attributes,
+//! whatever interrupts the run; the sets of files no route landed that way
+//! are left for the mirror's last step, as those of directories and of
+//! files whose data did not change.
+//!
+//! Down: the mirror asks the server's sets of the files it will fetch
+//! before their data ([`LandAttrs::give`]); the landing hands each file's to
+//! its [`super::beside::Beside`], which applies them in its commit.
+//!
+//! Up: each file's sets are read from the descriptor its data is read
+//! from ([`land_of`]) and go with it: in a batch as an attributes frame
+//! before its header, before a staged or delta commit registered with
+//! `TFDLANDXATTRS` ([`register`]); tfd gives them to its temporary. A
+//! server without them ([`scope`] None) is given them by the last step.
 
+use crate::caps::{Ext, Known};
+use crate::remote::probe::{self, Which};
+use crate::{Client, Error};
 use std::collections::HashMap;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
 use std::sync::Mutex;
-use tfp_wire::xattr::{self as wire, carried, Scope};
+use tfp_wire::xattr::{self as wire, acl_carried, carried, Land, LandAt, Scope, Xattrs};
+
+/// Which kinds an upload's files land with: the run's `-X` and `-A`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carry {
+    /// `-X`: the extended attributes of the session's scope.
+    pub xattrs: bool,
+    /// `-A`: the POSIX ACLs.
+    pub acls: bool,
+}
+
+impl Carry {
+    /// What `cfg` asks; None: neither.
+    pub(crate) fn of(cfg: &crate::ClientConfig) -> Option<Carry> {
+        (cfg.xattrs || cfg.acls).then_some(Carry {
+            xattrs: cfg.xattrs,
+            acls: cfg.acls,
+        })
+    }
+}
+
+/// The session's attribute scope where its server lands uploads with
+/// their attributes (the probe `TFDPUTMANY 0 x`, asked once per
+/// session); None: it does not.
+pub(crate) fn scope(c: &mut Client) -> Result<Option<Scope>, Error> {
+    if !probe::probe(c, Which::Attrs)? {
+        return Ok(None);
+    }
+    Ok(Some(match c.caps.get(Ext::AttrsAll) {
+        Known::Yes => Scope::All,
+        _ => Scope::User,
+    }))
+}
+
+/// The sets of `carry`'s kinds the open local file `fd` holds that cross
+/// with a session of `scope` (an access ACL the mode says alone is not
+/// one); None where they cannot be read (the last step tells it).
+pub(crate) fn land_of(fd: BorrowedFd<'_>, carry: Carry, scope: Scope) -> Option<Land> {
+    let kinds = [(carry.xattrs, scope), (carry.acls, Scope::Acl)];
+    let mut pairs = Vec::new();
+    for (_, s) in kinds.into_iter().filter(|(on, _)| *on) {
+        let mut got = tfd_sys::fxattrs(fd, |n| crosses(s, n), (wire::MAX_VALUE, wire::MAX_VALUES)).ok()?;
+        got.retain(|(n, v)| acl_carried(n, v));
+        pairs.extend(got);
+    }
+    Some(Land {
+        xattrs: carry.xattrs,
+        acls: carry.acls,
+        list: Xattrs::new(pairs).ok()?,
+    })
+}
+
+/// Registers the sets of the local file `local` for the session's next
+/// staged or delta commit of `remote` (`TFDLANDXATTRS`); nothing where the
+/// server does not land attributes or the sets cannot be read, and a
+/// refusal is left to the last step, which tells it.
+pub(crate) fn register(c: &mut Client, local: &Path, remote: &[u8], carry: Carry) -> Result<(), Error> {
+    let Some(scope) = scope(c)? else {
+        return Ok(());
+    };
+    let opened = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(local)
+    };
+    let Some(land) = opened.ok().and_then(|f| land_of(f.as_fd(), carry, scope)) else {
+        return Ok(());
+    };
+    if let Some(arg) = (LandAt { land, path: remote }).encode() {
+        let _ = c.call(wire::LAND, &arg)?;
+    }
+    Ok(())
+}
 
 /// Whether the attribute `name` crosses between a session of `scope` and
 /// this end: an ACL whatever the ends' users (the kernel lets the owner

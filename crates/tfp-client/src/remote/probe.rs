@@ -16,6 +16,9 @@ pub(crate) enum Which {
     /// `OK` also says whether the session may keep owners, and a server
     /// that takes archive batches takes plain ones.
     Archive,
+    /// `TFDPUTMANY 0 x`: files that land with their attributes (`-X`,
+    /// `-A`); tfd's `OK` also says the session's attribute scope.
+    Attrs,
 }
 
 impl Which {
@@ -25,13 +28,14 @@ impl Which {
             Which::Put => Ext::PutMany,
             Which::Get => Ext::GetMany,
             Which::Archive => Ext::Entries,
+            Which::Attrs => Ext::LandAttrs,
         }
     }
 
     /// The command.
     pub(crate) fn command(self) -> &'static str {
         match self {
-            Which::Put | Which::Archive => tfp_wire::batch::PUTMANY,
+            Which::Put | Which::Archive | Which::Attrs => tfp_wire::batch::PUTMANY,
             Which::Get => tfp_wire::batch::GETMANY,
         }
     }
@@ -41,6 +45,7 @@ impl Which {
         match self {
             Which::Put | Which::Get => b"0",
             Which::Archive => b"0 a",
+            Which::Attrs => b"0 x",
         }
     }
 
@@ -50,6 +55,7 @@ impl Which {
             Which::Put => b"TFDPUTMANY 0",
             Which::Get => b"TFDGETMANY 0",
             Which::Archive => b"TFDPUTMANY 0 a",
+            Which::Attrs => b"TFDPUTMANY 0 x",
         }
     }
 
@@ -62,6 +68,13 @@ impl Which {
         c.caps.learn(self.ext(), yes);
         if let (Which::Put, Status::Ok(says)) = (self, st) {
             c.caps.learn(Ext::BatchDirs, tfp_wire::batch::put::probe_dirs(says));
+        }
+        if let (Which::Attrs, Status::Ok(says)) = (self, st) {
+            let scope = tfp_wire::batch::put::probe_scope(says);
+            // an OK that names no scope is no server of this extension
+            c.caps.learn(Ext::LandAttrs, scope.is_some());
+            c.caps.learn(Ext::AttrsAll, scope == Some(tfp_wire::xattr::Scope::All));
+            return scope.is_some();
         }
         if let (Which::Archive, Status::Ok(says)) = (self, st) {
             c.caps.learn(Ext::PutMany, true);

@@ -336,6 +336,7 @@ fn send(
         archive,
         owner,
         compress: cfg.compress,
+        land: crate::engine::land_attrs::Carry::of(cfg),
     };
     many::upload(c, cfg, o.jobs, o.fai, files, dirs, keep, &what, t)?;
     Ok(())

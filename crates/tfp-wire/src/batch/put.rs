@@ -32,6 +32,11 @@ pub struct PutMany {
     /// data frames inside it are as a plain batch's. Only with `blocks`,
     /// and only for a server whose probe `TFDPUTMANY 0 z f` answered `OK`.
     pub framed: bool,
+    /// `x` (after `a`, before `z`): a file's header may follow an
+    /// [`AttrsHead`], the extended attributes and ACLs it lands with
+    /// (`-X`, `-A`), given to it before its rename. Only for a server whose
+    /// probe `TFDPUTMANY 0 x` answered `OK`.
+    pub attrs: bool,
 }
 
 impl PutMany {
@@ -42,15 +47,18 @@ impl PutMany {
             archive,
             blocks: false,
             framed: false,
+            attrs: false,
         }
     }
 
-    /// The argument: `<n>`, then `a`, `z` and `f` when set, in that order.
+    /// The argument: `<n>`, then `a`, `x`, `z` and `f` when set, in that
+    /// order.
     pub fn encode(&self) -> Vec<u8> {
         let a = if self.archive { " a" } else { "" };
+        let x = if self.attrs { " x" } else { "" };
         let z = if self.blocks { " z" } else { "" };
         let f = if self.blocks && self.framed { " f" } else { "" };
-        format!("{}{a}{z}{f}", self.n).into_bytes()
+        format!("{}{a}{x}{z}{f}", self.n).into_bytes()
     }
 
     /// The whole command line, `TFDPUTMANY <n>`, `TFDPUTMANY <n> a`,
@@ -67,6 +75,7 @@ impl PutMany {
         let mut words = std::str::from_utf8(arg).ok()?.split_whitespace().peekable();
         let n = words.next()?.parse().ok()?;
         let archive = words.next_if_eq(&"a").is_some();
+        let attrs = words.next_if_eq(&"x").is_some();
         let blocks = words.next_if_eq(&"z").is_some();
         let framed = blocks && words.next_if_eq(&super::framed::FLAG).is_some();
         words.next().is_none().then_some(PutMany {
@@ -74,6 +83,7 @@ impl PutMany {
             archive,
             blocks,
             framed,
+            attrs,
         })
     }
 }
@@ -103,6 +113,25 @@ pub fn probe_ok(owners: Option<bool>) -> Vec<u8> {
         Some(true) => format!("OK {OWNERS_YES}").into_bytes(),
         Some(false) => format!("OK {OWNERS_NO}").into_bytes(),
     }
+}
+
+/// What tfd adds to its `OK` for a probe whose batch says `x`
+/// (`TFDPUTMANY 0 x`): the session's attribute scope
+/// ([`crate::xattr::Scope`]: `scope=user` or `scope=all`), which names
+/// an [`AttrsHead`] may carry for it.
+pub fn probe_scope_word(scope: crate::xattr::Scope) -> String {
+    format!("scope={}", String::from_utf8_lossy(scope.word()))
+}
+
+/// The scope a probe's `OK` payload says ([`probe_scope_word`]); None: it
+/// says none (a server that takes no `x` batches answers no `OK`).
+pub fn probe_scope(payload: &[u8]) -> Option<crate::xattr::Scope> {
+    use crate::xattr::Scope;
+    payload.split(|b| b.is_ascii_whitespace()).find_map(|w| match w {
+        b"scope=user" => Some(Scope::User),
+        b"scope=all" => Some(Scope::All),
+        _ => None,
+    })
 }
 
 /// What the archive probe's `OK` payload says of owners: `Some(true)` for
@@ -144,6 +173,34 @@ impl<'a> DirHead<'a> {
         }
         let path = frame.strip_prefix(b"D ")?;
         (!path.is_empty()).then_some(DirHead { path })
+    }
+}
+
+/// The sets the next file's header lands with: `X <kinds> <list>`
+/// ([`crate::xattr::Land`]), in a batch whose command says `x`. It counts
+/// as no entry of the batch; a file's header must follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrsHead {
+    pub land: crate::xattr::Land,
+}
+
+impl AttrsHead {
+    /// The longest frame.
+    pub const MAX: usize = 2 + crate::xattr::Land::MAX;
+
+    /// The frame; None as [`crate::xattr::Land::encode`].
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        Some([&b"X "[..], &self.land.encode()?].concat())
+    }
+
+    /// Reads an attributes frame; None: not one, or one
+    /// [`crate::xattr::Land::parse`] refuses (or bytes after its list).
+    pub fn parse(frame: &[u8]) -> Option<AttrsHead> {
+        if frame.len() > Self::MAX {
+            return None;
+        }
+        let (land, rest) = crate::xattr::Land::parse(frame.strip_prefix(b"X ")?)?;
+        rest.is_empty().then_some(AttrsHead { land })
     }
 }
 
@@ -314,6 +371,18 @@ mod tests {
     }
 
     #[test]
+    fn the_attrs_probe_says_the_scope() {
+        use crate::xattr::Scope;
+        for scope in [Scope::User, Scope::All] {
+            let ok = format!("dirs {}", probe_scope_word(scope));
+            assert_eq!(probe_scope(ok.as_bytes()), Some(scope));
+            assert!(probe_dirs(ok.as_bytes()));
+        }
+        assert_eq!(probe_scope(b"dirs"), None);
+        assert_eq!(probe_scope(b"scope=acl"), None);
+    }
+
+    #[test]
     fn the_archive_probe_says_owners_both_ways() {
         for may in [true, false] {
             let ok = probe_ok(Some(may));
@@ -360,6 +429,12 @@ mod tests {
         assert_eq!(PutMany::parse(b" 12 "), Some(put(12, false, false)));
         assert_eq!(PutMany::parse(b"0\ta "), Some(put(0, true, false)));
         assert_eq!(PutMany::parse(b"7  z"), Some(put(7, false, true)));
+        let x = |c: PutMany| PutMany { attrs: true, ..c };
+        assert_eq!(x(framed).line(), b"TFDPUTMANY 3 a x z f");
+        assert_eq!(x(put(0, false, false)).line(), b"TFDPUTMANY 0 x");
+        for c in [x(framed), x(put(2, false, true)), x(put(2, true, false))] {
+            assert_eq!(PutMany::parse(&c.encode()), Some(c));
+        }
         for bad in [
             &b""[..],
             b"x",
@@ -370,6 +445,9 @@ mod tests {
             b"1 z z",
             b"1 a z z",
             b"1 a z x",
+            b"1 x a",
+            b"1 x x",
+            b"1 z f x",
             b"1 Z",
             b"1 A",
             b"18446744073709551616",
@@ -377,6 +455,49 @@ mod tests {
         ] {
             assert_eq!(PutMany::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn attribute_frames_round_trip_and_are_never_a_header() {
+        use crate::xattr::{Land, Xattrs};
+        let list = Xattrs::new(vec![(b"user.v".to_vec(), b"new\0".to_vec())]).unwrap();
+        let h = AttrsHead {
+            land: Land {
+                xattrs: true,
+                acls: false,
+                list,
+            },
+        };
+        let e = h.encode().unwrap();
+        assert_eq!(e, b"X x 1 6:4:user.vnew\0");
+        assert_eq!(AttrsHead::parse(&e), Some(h));
+        assert_eq!(
+            AttrsHead::parse(b"X a 0 "),
+            Some(AttrsHead {
+                land: Land {
+                    xattrs: false,
+                    acls: true,
+                    list: Xattrs::default()
+                }
+            })
+        );
+        for bad in [
+            &b"X x 0 extra"[..],
+            b"X  x 0 ",
+            b"x x 0 ",
+            b"X",
+            b"X 0 ",
+            b"F 1 0 644 0 a",
+        ] {
+            assert_eq!(AttrsHead::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(FileHead::parse(&e), None);
+        assert_eq!(DirHead::parse(&e), None);
+        assert_eq!(crate::entry::Head::parse(&e), None);
+        assert_eq!(
+            AttrsHead::parse(&[&b"X x 0 "[..], &[0u8; AttrsHead::MAX]].concat()),
+            None
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::answer::{refusals, Refusal};
 use super::entries::Entry;
 use super::file::{Keep, Up};
 use crate::compress::send::{block, delivery, on_link};
+use crate::engine::land_attrs::{self, Carry};
 use crate::engine::mtime;
 use crate::engine::route::{self, Link};
 use crate::engine::zpays::{self, Wire};
@@ -17,16 +18,18 @@ use crate::transfer::moved;
 use crate::{Client, Error};
 use sha2::{Digest, Sha256};
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tfp_wire::batch::framed::Framer;
-use tfp_wire::batch::put::{DirHead, FileHead, PutMany};
+use tfp_wire::batch::put::{AttrsHead, DirHead, FileHead, PutMany};
 use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
 use tfp_wire::compress::{Squeeze, HEADER_LEN};
 use tfp_wire::entry::{Extra, Head, Mtime};
 use tfp_wire::fstat::FileType;
+use tfp_wire::xattr::Scope;
 use tfp_wire::Status;
 
 /// Whether the server takes batches: asked once per session.
@@ -128,6 +131,11 @@ pub(crate) fn exchange(
         Ahead::Mkdirs(d) => (d, &[][..]),
     };
     let n = dirs.len() + files.len() + tail.len();
+    // each file's attributes before its header, where the server takes them
+    let land = match keep.land {
+        Some(carry) if !files.is_empty() => land_attrs::scope(c)?.map(|scope| (carry, scope)),
+        _ => None,
+    };
     let mut z = squeeze(c, keep, files)?;
     // headers, data and trailers in one stream where the server takes it
     let framed = z.is_some() && crate::compress::framed(c)?;
@@ -136,6 +144,7 @@ pub(crate) fn exchange(
         archive: keep.archive,
         blocks: z.is_some(),
         framed,
+        attrs: land.is_some(),
     }
     .line();
     // the files follow at once, the OK is read after them
@@ -180,7 +189,7 @@ pub(crate) fn exchange(
         data.frame(c, &dir_head(keep, d))?;
     }
     for (i, u) in files.iter().enumerate() {
-        if let Some(why) = send_file(c, u, keep, &mut data, bytes)? {
+        if let Some(why) = send_file(c, (u, land), keep, &mut data, bytes)? {
             out[i] = Some(Failure::Local(why));
         }
     }
@@ -316,7 +325,16 @@ impl Data<'_> {
 /// Sends one file's header, data and trailer. `Some(why)` when it was not
 /// sent whole (could not be read, or changed while read): its trailer then
 /// aborts it, and the server keeps the old file.
-fn send_file(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, bytes: &AtomicU64) -> Result<Option<String>, Error> {
+/// With `land`, the kinds and scope of the attributes the file lands with:
+/// read from the descriptor its data is read from, they go in an
+/// attributes frame before its header.
+fn send_file(
+    c: &mut Client,
+    (u, land): (&Up, Option<(Carry, Scope)>),
+    keep: Keep,
+    data: &mut Data,
+    bytes: &AtomicU64,
+) -> Result<Option<String>, Error> {
     let opened = std::fs::File::open(&u.local).and_then(|f| {
         let m = f.metadata()?;
         Ok((f, m))
@@ -327,6 +345,10 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, bytes: &Atomic
         Err(e) => return abort_empty(c, u, keep, data, e.to_string()),
     };
     let size = before.len();
+    let attrs = land.and_then(|(carry, scope)| land_attrs::land_of(f.as_fd(), carry, scope));
+    if let Some(frame) = attrs.and_then(|land| AttrsHead { land }.encode()) {
+        data.frame(c, &frame)?;
+    }
     data.frame(c, &header(keep, size, Some(&before), &u.remote))?;
     let mut h = Sha256::new();
     let mut left = size;

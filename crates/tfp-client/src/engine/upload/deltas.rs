@@ -48,6 +48,10 @@ pub(crate) fn send_deltas(
     let whole = Mutex::new(Vec::new());
     let landed = Mutex::new(Vec::new());
     let one = |c: &mut Client, u: &Up, p: &Progress| -> Result<Done, Error> {
+        if let Some(carry) = keep.land {
+            // the sets TFDDELTAPUT's commit gives the file before the rename
+            crate::engine::land_attrs::register(c, &u.local, &u.remote, carry)?;
+        }
         let counter = p.begin();
         let r = delta::put_keeping(c, &u.local, &u.remote, &counter.at, keep);
         p.end(&counter, matches!(r, Ok(delta::Outcome::Delta { .. })));

@@ -63,13 +63,7 @@ pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Optio
     }
     let mut out = Vec::with_capacity(entries.len());
     for part in entries.chunks(MAX_FILES as usize) {
-        let line = tfp_wire::batch::put::PutMany {
-            n: part.len() as u64,
-            archive: true,
-            blocks: false,
-            framed: false,
-        }
-        .line();
+        let line = tfp_wire::batch::put::PutMany::new(part.len() as u64, true).line();
         // the entries leave with the command, as a plain batch's files do
         // once its probe said OK: tfd answers a batch of at most MAX_FILES
         // `OK` before it reads any entry, and one it then cannot take is

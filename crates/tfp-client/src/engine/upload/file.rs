@@ -61,6 +61,11 @@ pub struct Keep {
     /// [`crate::engine::route::compresses`] judges it: the run's `-z`,
     /// `--compress`, `--no-compress`, or measured.
     pub compress: tfp_wire::compress::Choice,
+    /// The attributes each file lands with (`-X`, `-A`): read from the
+    /// descriptor its data is read from and given to the server's
+    /// temporary before its rename, where the server takes them
+    /// ([`crate::engine::land_attrs`]).
+    pub land: Option<crate::engine::land_attrs::Carry>,
 }
 
 impl Keep {

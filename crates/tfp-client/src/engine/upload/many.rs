@@ -521,6 +521,7 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, keep: Keep,
         attrs: keep.attrs(&m),
         compress: keep.compress,
         holes: cfg.sparse && crate::sparse::allocates_less(&m),
+        land: keep.land,
         ..super::Request::new(super::Source::File(&u.local, size), &u.remote, super::Kind::Put)
     };
     let total = AtomicU64::new(size);

@@ -102,6 +102,9 @@ pub struct Request<'a> {
     /// `-S` and the file has holes: a file of a tree goes through a stage
     /// whatever its size, which makes the holes without their zeros sent.
     pub holes: bool,
+    /// The attributes the file lands with (`-X`, `-A` of a tree's file):
+    /// registered for a staged or delta commit (`TFDLANDXATTRS`).
+    pub land: Option<crate::engine::land_attrs::Carry>,
 }
 
 impl<'a> Request<'a> {
@@ -122,6 +125,7 @@ impl<'a> Request<'a> {
             attrs: None,
             compress: tfp_wire::compress::Choice::Auto,
             holes: false,
+            land: None,
         }
     }
 }

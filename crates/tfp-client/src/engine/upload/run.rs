@@ -41,6 +41,17 @@ pub(super) fn ladder(
             // only a stage's TFDSTAGE tells a directory at no cost
             remote = resolve(c, req, &remote);
         }
+        if let (Some(carry), Source::File(path, _), Route::Staged { .. } | Route::Delta) =
+            (req.land, &req.source, route)
+        {
+            // the sets its commit gives the file before the rename
+            let landed = crate::engine::land_attrs::register(c, path, &remote, carry);
+            landed.map_err(|error| Failure {
+                route,
+                remote: remote.clone(),
+                error: Box::new(error),
+            })?;
+        }
         let r = match route {
             Route::Staged { streams, resume } => stage(c, cfg, req, &mut remote, (streams, resume), progress),
             Route::Delta => delta_put(c, req, &remote, progress),

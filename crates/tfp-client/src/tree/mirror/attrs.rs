@@ -367,18 +367,16 @@ fn owner_probe(c: &mut Client) -> Result<bool, Error> {
 
 /// What an upload of a mirror keeps of each file: the mode and mtime, and
 /// with `archive` (the server's archive batches) the whole mode, the mtime
-/// to the nanosecond and the owner where `keeps` asks it.
-pub(super) fn upload_keep(
-    archive: bool,
-    keeps: Keeps,
-    compress: tfp_wire::compress::Choice,
-) -> crate::engine::upload::Keep {
+/// to the nanosecond and the owner where `keeps` asks it; the run's
+/// compression and the attributes each file lands with (`-X`, `-A`).
+pub(super) fn upload_keep(archive: bool, keeps: Keeps, cfg: &crate::ClientConfig) -> crate::engine::upload::Keep {
     crate::engine::upload::Keep {
         mode: true,
         mtime: true,
         not_fresh: !archive,
         archive,
         owner: archive && keeps.owners,
-        compress,
+        compress: cfg.compress,
+        land: crate::engine::land_attrs::Carry::of(cfg),
     }
 }

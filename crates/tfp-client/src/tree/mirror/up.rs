@@ -169,7 +169,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         (&ours, &theirs),
         (&src, &dst),
     );
-    let keep = attrs::upload_keep(archive, keeps, cfg.compress);
+    let keep = attrs::upload_keep(archive, keeps, cfg);
     let verb = t.verb;
     let what = move |u: &Up| format!("{verb}: {}", names::shown(&u.remote));
     let before = t.failures();
