@@ -172,7 +172,36 @@ fn over_a_slow_link_all_four_flags_copy_as_rsync_ahsxa_does() {
     let Some(link) = tfd_testkit::wan::SlowLink::to(&srv, 100, 50) else {
         return;
     };
-    four_ways(&srv, &|args| link.tf(&srv, args), "cli_backup_grade_wan");
+    // what each run moved over the link, toward the server and back
+    let moved = std::cell::RefCell::new(Vec::new());
+    let tf = |args: &[&str]| {
+        let before = link.carried();
+        let o = link.tf(&srv, args);
+        let after = link.carried();
+        moved
+            .borrow_mut()
+            .push((args.join(" "), after.0 - before.0, after.1 - before.1));
+        o
+    };
+    four_ways(&srv, &tf, "cli_backup_grade_wan");
+    // the sparse file's data is 2 MiB (1 MiB at each end of 1 GiB): it
+    // crosses in at most 1.1 times that, and a second run moves nothing
+    let data = 2 * END as u64;
+    let moved = moved.into_inner();
+    assert_eq!(moved.len(), 8, "{moved:?}");
+    for (k, (run, up, down)) in moved.iter().enumerate() {
+        let toward_copy = if run.starts_with("put") || run.contains("-R") {
+            *up
+        } else {
+            *down
+        };
+        let most = if k % 2 == 0 { data * 11 / 10 } else { 64 << 10 };
+        assert!(
+            toward_copy <= most,
+            "{run}: {toward_copy} bytes toward the copy over the link, at most {most} ({moved:?})"
+        );
+    }
+    eprintln!("bytes over the link (run, toward the server, back): {moved:?}");
 }
 
 /// The four ways of copying the tree, each compared with rsync -aHSXA's

@@ -15,7 +15,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd as _;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +39,8 @@ pub struct SlowLink {
     pub addr: String,
     dir: PathBuf,
     stop: Arc<AtomicBool>,
+    /// Bytes the relay carried toward the server and back (TCP payload).
+    carried: Arc<[AtomicU64; 2]>,
 }
 
 impl SlowLink {
@@ -78,6 +80,7 @@ impl SlowLink {
         };
         let (near, far, far_addr, pid) = (field("WAN_A"), field("WAN_B"), field("WAN_ADDR_B"), field("WAN_PID"));
         let stop = Arc::new(AtomicBool::new(false));
+        let carried = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
         let mut link = SlowLink {
             name,
             pid,
@@ -85,14 +88,24 @@ impl SlowLink {
             addr: String::new(),
             dir,
             stop: stop.clone(),
+            carried: carried.clone(),
         };
         let ns = std::fs::File::open(format!("/run/netns/{far}")).expect("the far namespace");
         let at: SocketAddr = format!("{far_addr}:0").parse().unwrap();
         let l = tfd_sys::listen_in_netns(ns.as_fd(), at).expect("a listener in the far namespace");
         link.addr = l.local_addr().unwrap().to_string();
         let server = srv.addr();
-        std::thread::spawn(move || relay(l, &server, &stop));
+        std::thread::spawn(move || relay(l, &server, &stop, &carried));
         Some(link)
+    }
+
+    /// The bytes the link carried so far (TCP payload, what tf and tfd
+    /// wrote): toward the server, and back.
+    pub fn carried(&self) -> (u64, u64) {
+        (
+            self.carried[0].load(Ordering::Relaxed),
+            self.carried[1].load(Ordering::Relaxed),
+        )
     }
 
     /// `tf ARGS` from the near namespace through the link to `srv`, stdin
@@ -114,8 +127,8 @@ impl SlowLink {
 }
 
 /// Accepts connections at the far end and joins each to `server`, until
-/// `stop`.
-fn relay(l: std::net::TcpListener, server: &str, stop: &AtomicBool) {
+/// `stop`, counting what crosses each way in `carried`.
+fn relay(l: std::net::TcpListener, server: &str, stop: &AtomicBool, carried: &Arc<[AtomicU64; 2]>) {
     let _ = l.set_nonblocking(true);
     while !stop.load(Ordering::Relaxed) {
         let Ok((near, _)) = l.accept() else {
@@ -128,12 +141,25 @@ fn relay(l: std::net::TcpListener, server: &str, stop: &AtomicBool) {
         };
         let _ = far.set_nodelay(true);
         let _ = near.set_nodelay(true);
-        for (mut from, mut to) in [(near.try_clone(), far.try_clone()), (far.try_clone(), near.try_clone())]
+        for (way, (mut from, mut to)) in [(near.try_clone(), far.try_clone()), (far.try_clone(), near.try_clone())]
             .into_iter()
             .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+            .enumerate()
         {
+            let carried = carried.clone();
             std::thread::spawn(move || {
-                let _ = std::io::copy(&mut from, &mut to);
+                let mut buf = vec![0u8; 64 << 10];
+                loop {
+                    use std::io::{Read, Write};
+                    let n = match from.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    carried[way].fetch_add(n as u64, Ordering::Relaxed);
+                }
                 let _ = to.shutdown(std::net::Shutdown::Write);
             });
         }
