@@ -44,9 +44,9 @@ pub(crate) fn stream_held(s: &Session) -> u64 {
 /// What `sock` delivers, as the kernel measured it: the decider's view of
 /// the link (timed writes alone took a link shared by four sessions for a
 /// fast one while compressing held the sender back).
-pub(crate) fn delivery(sock: &TcpStream) -> Option<(u64, bool)> {
+pub(crate) fn delivery(sock: &TcpStream) -> Option<z::Delivered> {
     use std::os::fd::AsFd as _;
-    tfd_sys::tcp_delivery_rate(sock.as_fd())
+    tfd_sys::tcp_delivery(sock.as_fd()).map(|d| d.parts().into())
 }
 
 /// `TFDZSTD`.
@@ -230,8 +230,8 @@ pub(crate) fn sending(s: &Session, choice: Choice) -> Option<(Option<Squeeze>, O
         // next request of a session (a tree's batches come in parts)
         // need not send its first window raw to learn it again
         if s.chan().tx.bytes >= z::LINK_WINDOW {
-            if let Some((rate, _)) = delivery(s.chan().stream()) {
-                sq.seed_link(rate);
+            if let Some(d) = delivery(s.chan().stream()) {
+                sq.seed_link(d.rate);
             }
         }
         sq

@@ -144,6 +144,49 @@ pub fn tcp_delivery_rate(fd: BorrowedFd<'_>) -> Option<(u64, bool)> {
     Some((info.tcpi_delivery_rate, flags & 1 != 0))
 }
 
+/// What [`tcp_delivery`] tells: the kernel's rate and whether the sender
+/// limited it, and the connection's busy time and the part of it the
+/// receiver's window limited (microseconds since the connection began).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpDelivery {
+    /// Bytes per second, the kernel's last sample.
+    pub rate: u64,
+    /// The sample was limited by the sender having too little to send.
+    pub app_limited: bool,
+    /// Time the connection had data in flight.
+    pub busy_us: u64,
+    /// Of it, the time the receiver's window limited.
+    pub rwnd_limited_us: u64,
+}
+
+impl TcpDelivery {
+    /// Its fields in order: rate, app-limited, busy and receiver-limited time.
+    pub fn parts(&self) -> (u64, bool, u64, u64) {
+        (self.rate, self.app_limited, self.busy_us, self.rwnd_limited_us)
+    }
+}
+
+/// [`tcp_delivery_rate`] with the kernel's chronograph of the connection
+/// (`tcpi_busy_time`, `tcpi_rwnd_limited`, Linux 4.10 on; 0 before): a
+/// window whose busy time the receiver's window limited was paced by the
+/// receiver (its reading, its disk), not by the link.
+pub fn tcp_delivery(fd: BorrowedFd<'_>) -> Option<TcpDelivery> {
+    let (rate, app_limited) = tcp_delivery_rate(fd)?;
+    let (info, len) = tcp_info(fd)?;
+    let chrono = std::mem::offset_of!(libc::tcp_info, tcpi_rwnd_limited) + std::mem::size_of::<u64>();
+    let (busy_us, rwnd_limited_us) = if len >= chrono {
+        (info.tcpi_busy_time, info.tcpi_rwnd_limited)
+    } else {
+        (0, 0)
+    };
+    Some(TcpDelivery {
+        rate,
+        app_limited,
+        busy_us,
+        rwnd_limited_us,
+    })
+}
+
 /// The bytes the TCP connection `fd` may have in flight now: its congestion
 /// window times its segment size (TCP_INFO's `tcpi_snd_cwnd` and
 /// `tcpi_snd_mss`), or None where the kernel does not say. Before a link's

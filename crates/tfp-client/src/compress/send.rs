@@ -10,9 +10,9 @@ use tfp_wire::compress::{data_for_frame, header, Kind, Squeeze, HEADER_LEN, LINK
 
 /// What the session's socket says it delivers: the kernel's rate in bytes
 /// per second and whether the sender limited it ([`Squeeze::sent_on`]).
-pub(crate) fn delivery(c: &Client) -> Option<(u64, bool)> {
+pub(crate) fn delivery(c: &Client) -> Option<tfp_wire::compress::Delivered> {
     use std::os::fd::AsFd as _;
-    tfd_sys::tcp_delivery_rate(c.chan.stream().as_fd())
+    tfd_sys::tcp_delivery(c.chan.stream().as_fd()).map(|d| d.parts().into())
 }
 
 /// `sq` for a transfer on `c`: a connection that already carried a window
@@ -20,8 +20,8 @@ pub(crate) fn delivery(c: &Client) -> Option<(u64, bool)> {
 /// transfer's first megabyte need not go raw to measure it again.
 pub(crate) fn on_link(c: &Client, mut sq: Squeeze) -> Squeeze {
     if c.chan.tx.bytes >= LINK_WINDOW {
-        if let Some((rate, _)) = delivery(c) {
-            sq.seed_link(rate);
+        if let Some(d) = delivery(c) {
+            sq.seed_link(d.rate);
         }
     }
     sq

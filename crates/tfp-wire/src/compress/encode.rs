@@ -40,8 +40,14 @@ impl Encoder {
         Some(e)
     }
 
-    /// The level of the blocks to come. zstd lets a stream's level change
-    /// between blocks (what `zstd --adapt` does), so the history stays.
+    /// The level of the blocks to come. A new level starts a new stream:
+    /// zstd (1.5) applies a level given in the middle of a frame only with
+    /// worker threads (`cParamsChanged` is read under `nbWorkers > 0`), so
+    /// a single-threaded stream kept its first level while the decider
+    /// believed it climbed, and timed level 3 as level 9. The history
+    /// restarts; the decider moves its level at most once a block, and
+    /// holds it while compressing costs between half the wire's time and
+    /// all of it.
     pub fn set_level(&mut self, level: i32) -> Result<(), EncodeError> {
         let level = level.clamp(1, MAX_LEVEL);
         if level != self.level {
@@ -50,6 +56,9 @@ impl Encoder {
             self.ctx
                 .set_parameter(CParameter::CompressionLevel(level))
                 .map_err(|_| EncodeError)?;
+            if self.level != 0 {
+                self.fresh = true;
+            }
             self.level = level;
         }
         Ok(())

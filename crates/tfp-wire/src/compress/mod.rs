@@ -39,7 +39,7 @@ mod squeeze;
 pub mod whole;
 
 pub use choice::Choice;
-pub use decide::{Decider, Plan, LINK_WINDOW, MARGIN};
+pub use decide::{Decider, Delivered, Plan, LINK_WINDOW, MARGIN};
 pub use decode::Decoder;
 pub use encode::{EncodeError, Encoder};
 pub use offer::{Offer, PROBE, STAGE_PUT};

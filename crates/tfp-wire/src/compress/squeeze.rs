@@ -86,7 +86,7 @@ impl Squeeze {
 
     /// [`Squeeze::sent`] on a socket that tells the rate it delivers
     /// ([`Decider::sent_on`]: asked once a window).
-    pub fn sent_on(&mut self, bytes: usize, took: Duration, socket: impl FnOnce() -> Option<(u64, bool)>) {
+    pub fn sent_on(&mut self, bytes: usize, took: Duration, socket: impl FnOnce() -> Option<super::Delivered>) {
         self.decider.sent_on(bytes, took, socket);
     }
 

@@ -84,6 +84,27 @@ fn raw_blocks_and_level_changes_keep_the_stream_in_step() {
     assert_eq!(enc.level(), 2);
 }
 
+/// A level set between blocks is the level the next block is made at: the
+/// block after a change is what a stream begun at that level makes of it
+/// (zstd applies a level set mid-frame only with worker threads; the
+/// stream stayed at its first level).
+#[test]
+fn a_new_level_is_the_level_of_the_next_block() {
+    let (x, y) = (log_lines(3_000), log_lines(3_001));
+    let mut climbing = Encoder::new(1, DEFAULT_WINDOW_LOG).unwrap();
+    climbing.compress(&x, &mut Vec::new()).unwrap();
+    climbing.set_level(19).unwrap();
+    let mut after = Vec::new();
+    assert_eq!(climbing.compress(&y, &mut after).unwrap(), Kind::ZstdFresh);
+    let mut at_19 = Encoder::new(19, DEFAULT_WINDOW_LOG).unwrap();
+    let mut alone = Vec::new();
+    at_19.compress(&y, &mut alone).unwrap();
+    assert_eq!(after.len(), alone.len());
+    // the same level again keeps the stream
+    climbing.set_level(19).unwrap();
+    assert_eq!(climbing.compress(&y, &mut Vec::new()).unwrap(), Kind::Zstd);
+}
+
 #[test]
 fn a_block_announcing_more_than_the_cap_is_refused_before_decoding() {
     let data = vec![0u8; 100_000];

@@ -45,6 +45,36 @@ const ALPHA: f64 = 0.5;
 /// CPU's estimate (one such block once kept a session raw for 6,000 blocks).
 const CPU_WINDOW: usize = 256 << 10;
 
+/// What the sender's socket tells at a window's end ([`Decider::sent_on`]):
+/// the rate it delivers (bytes per second) and whether the sender limited
+/// it, and the connection's busy time and the part of it the receiver's
+/// window limited, both in microseconds since it began (0 where the
+/// kernel does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Delivered {
+    /// Bytes per second.
+    pub rate: u64,
+    /// The sample was limited by the sender.
+    pub app_limited: bool,
+    /// Microseconds the connection was busy.
+    pub busy_us: u64,
+    /// Of them, those the receiver's window limited.
+    pub rwnd_limited_us: u64,
+}
+
+/// From the kernel's word in the order `tfd_sys::TcpDelivery::parts`
+/// gives it.
+impl From<(u64, bool, u64, u64)> for Delivered {
+    fn from((rate, app_limited, busy_us, rwnd_limited_us): (u64, bool, u64, u64)) -> Delivered {
+        Delivered {
+            rate,
+            app_limited,
+            busy_us,
+            rwnd_limited_us,
+        }
+    }
+}
+
 /// What to do with one block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
@@ -85,6 +115,9 @@ pub struct Decider {
     since_probe: u32,
     /// Seconds of CPU and of the clock that compressing took lately.
     busy: (f64, f64),
+    /// The socket's busy and receiver-limited time at the last window's
+    /// end ([`Delivered`]).
+    chrono: Option<(u64, u64)>,
 }
 
 impl Decider {
@@ -108,6 +141,7 @@ impl Decider {
             ratio: None,
             since_probe: 0,
             busy: (0.0, 0.0),
+            chrono: None,
         }
     }
 
@@ -261,8 +295,13 @@ impl Decider {
     /// faster, then sent raw. The kernel's rate does not depend on that; an
     /// app-limited one only ever makes the link faster than thought (while
     /// compressing the sender is the bottleneck: its rate is its own, not
-    /// the link's). None: the writes' time, as [`Decider::sent`].
-    pub fn sent_on(&mut self, bytes: usize, took: Duration, socket: impl FnOnce() -> Option<(u64, bool)>) {
+    /// the link's). A window whose busy time the receiver's window mostly
+    /// limited tells the receiver's pace, not the link's (a download of
+    /// many small files waits on tf landing them): it too only ever makes
+    /// the link faster than thought, or the decider would climb levels
+    /// whose CPU the receiver needs. None: the writes' time, as
+    /// [`Decider::sent`].
+    pub fn sent_on(&mut self, bytes: usize, took: Duration, socket: impl FnOnce() -> Option<Delivered>) {
         self.window_bytes += bytes as u64;
         self.window_time += took.as_secs_f64();
         if self.window_bytes < LINK_WINDOW {
@@ -271,10 +310,24 @@ impl Decider {
         let timed = self.window_time / self.window_bytes as f64;
         self.window_bytes = 0;
         self.window_time = 0.0;
-        match socket().filter(|&(rate, _)| rate > 0) {
-            Some((rate, limited)) => self.delivered(rate, limited),
+        match socket().filter(|d| d.rate > 0) {
+            Some(d) => {
+                let paced = self.receiver_paced(d.busy_us, d.rwnd_limited_us);
+                self.delivered(d.rate, d.app_limited || paced);
+            }
             None => self.blend_link(timed),
         }
+    }
+
+    /// Whether the receiver's window limited more than half the socket's
+    /// busy time since the last window's end.
+    fn receiver_paced(&mut self, busy_us: u64, rwnd_us: u64) -> bool {
+        let last = self.chrono.replace((busy_us, rwnd_us));
+        let Some((b0, r0)) = last else {
+            return false;
+        };
+        let (busy, rwnd) = (busy_us.saturating_sub(b0), rwnd_us.saturating_sub(r0));
+        busy > 0 && rwnd * 2 > busy
     }
 
     /// The socket's rate: `rate` bytes per second, `limited` by the sender.

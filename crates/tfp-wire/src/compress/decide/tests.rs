@@ -2,6 +2,16 @@ use super::*;
 
 const MIB: usize = 1 << 20;
 
+/// A socket's word at a window's end: its rate and whether the sender
+/// limited it, no chronograph.
+fn socket(rate: u64, app_limited: bool) -> Delivered {
+    Delivered {
+        rate,
+        app_limited,
+        ..Delivered::default()
+    }
+}
+
 /// A link of `mbit` Mbit/s, measured over a few windows.
 fn on_link(d: &mut Decider, mbit: f64) {
     for _ in 0..4 {
@@ -185,17 +195,17 @@ fn the_kernels_rate_tells_the_link_where_timed_writes_do_not() {
     // shared by four sessions). The kernel's rate wins; compression stays.
     let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
     let took = Duration::from_micros(200);
-    d.sent_on(MIB, took, || Some((3_000_000, false)));
+    d.sent_on(MIB, took, || Some(socket(3_000_000, false)));
     assert_eq!(d.link_rate(), Some(3e6));
     assert!(matches!(d.plan(|| 0.25), Plan::Compress { .. }));
     // An app-limited sample (the sender's own rate) never makes it slower...
-    d.sent_on(MIB, took, || Some((1_000_000, true)));
+    d.sent_on(MIB, took, || Some(socket(1_000_000, true)));
     assert_eq!(d.link_rate(), Some(3e6));
     // ...but says when it is faster than thought, and so does a full one.
-    d.sent_on(MIB, took, || Some((9_000_000, true)));
+    d.sent_on(MIB, took, || Some(socket(9_000_000, true)));
     let faster = d.link_rate().unwrap();
     assert!(faster > 3e6, "{faster}");
-    d.sent_on(MIB, took, || Some((1_000_000, false)));
+    d.sent_on(MIB, took, || Some(socket(1_000_000, false)));
     assert!(d.link_rate().unwrap() < faster);
     // a socket that cannot tell: the writes' time, as before
     let mut t = Decider::new(Choice::Auto, MAX_LEVEL);
@@ -208,6 +218,34 @@ fn the_kernels_rate_tells_the_link_where_timed_writes_do_not() {
     assert_eq!(s.plan(|| unreachable!("loopback: no sample")), Plan::Raw);
     s.seed_link(1);
     assert!(s.link_rate().unwrap() > 1e9, "a seed does not replace a measure");
+}
+
+#[test]
+fn a_window_the_receivers_window_paced_never_makes_the_link_slower() {
+    // 12 MB/s measured; then a download of small files waits on tf landing
+    // them: the socket delivers 0.5 MB/s, its busy time mostly limited by
+    // tf's receive window. That is the receiver's pace: the link stays,
+    // and the level does not climb for a link that is not the bottleneck.
+    let took = Duration::from_micros(200);
+    let at = |busy_us, rwnd_us, rate| Delivered {
+        rate,
+        app_limited: false,
+        busy_us,
+        rwnd_limited_us: rwnd_us,
+    };
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    d.sent_on(MIB, took, || Some(at(1_000_000, 0, 12_000_000)));
+    assert_eq!(d.link_rate(), Some(12e6));
+    d.sent_on(MIB, took, || Some(at(3_000_000, 1_800_000, 500_000)));
+    assert_eq!(d.link_rate(), Some(12e6), "a receiver-paced window");
+    // a window the network paced (little of it receiver-limited) tells
+    d.sent_on(MIB, took, || Some(at(5_000_000, 1_900_000, 3_000_000)));
+    assert!(d.link_rate().unwrap() < 12e6);
+    // a kernel without the chronograph: every window tells, as before
+    let mut old = Decider::new(Choice::Auto, MAX_LEVEL);
+    old.sent_on(MIB, took, || Some(socket(12_000_000, false)));
+    old.sent_on(MIB, took, || Some(socket(500_000, false)));
+    assert!(old.link_rate().unwrap() < 12e6);
 }
 
 #[test]
