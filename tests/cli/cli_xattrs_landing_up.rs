@@ -24,24 +24,27 @@ fn set(p: &Path, value: &str) {
     tfd_sys::fsetxattr(f.as_fd(), c"user.v", value.as_bytes()).unwrap();
 }
 
-fn get(p: &Path) -> Option<String> {
-    let f = fs::File::open(p).unwrap();
-    tfd_sys::fgetxattr(f.as_fd(), c"user.v", 4096)
+/// What the file at `p` is, read through one descriptor (tfd may still be
+/// renaming a temporary over the name after tf's end: the bytes, the
+/// attribute and the ACL must be of one file): its bytes, its `user.v`,
+/// and whether its access ACL names a user (the source's new files have
+/// one, the server's old ones none).
+fn state(p: &Path) -> (Vec<u8>, Option<String>, bool) {
+    use std::io::Read;
+    let mut f = fs::File::open(p).unwrap();
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).unwrap();
+    let v = tfd_sys::fgetxattr(f.as_fd(), c"user.v", 4096)
         .ok()
-        .map(|v| String::from_utf8(v).unwrap())
-}
-
-/// Whether `p` has an access ACL naming a user (the source's new files
-/// have one, the server's old ones none).
-fn named_acl(p: &Path) -> bool {
-    let o = std::process::Command::new("getfacl")
-        .args(["-c", "-n", s(p)])
-        .output()
-        .expect("getfacl (apt install acl)");
-    assert!(o.status.success(), "getfacl {}: {}", p.display(), text(&o));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .any(|l| l.starts_with("user:") && !l.starts_with("user::"))
+        .map(|v| String::from_utf8(v).unwrap());
+    let acl = tfd_sys::fgetxattr(f.as_fd(), c"system.posix_acl_access", 4096).unwrap_or_default();
+    // the kernel's form: a 4-byte version, then (tag u16, perm u16, id u32)
+    let named = acl
+        .get(4..)
+        .unwrap_or_default()
+        .chunks_exact(8)
+        .any(|e| e[..2] == 2u16.to_le_bytes());
+    (bytes, v, named)
 }
 
 /// What interrupts the upload.
@@ -173,27 +176,19 @@ fn killed(run: usize, args: &[&str], files: Files, cut: Cut) {
     let _ = child.wait();
     let (mut new_n, mut old_n) = (0, 0);
     for (i, (name, old, new)) in olds.iter().enumerate() {
-        let p = there.join(name);
-        let got = fs::read(&p).unwrap();
+        let (got, v, named) = state(&there.join(name));
         if got == *old {
-            assert_eq!(
-                get(&p).as_deref(),
-                Some("old"),
-                "{run}: {name}: old bytes, other attributes"
-            );
-            assert!(!acls || !named_acl(&p), "{run}: {name}: old bytes with the new ACL");
+            assert_eq!(v.as_deref(), Some("old"), "{run}: {name}: old bytes, other attributes");
+            assert!(!acls || !named, "{run}: {name}: old bytes with the new ACL");
             old_n += 1;
         } else {
             assert!(got == *new, "{run}: {name} is neither old nor new");
             assert_eq!(
-                get(&p),
+                v,
                 Some(format!("new-{i}")),
                 "{run} {args:?}: {name}: new bytes with the old attributes"
             );
-            assert!(
-                !acls || named_acl(&p),
-                "{run} {args:?}: {name}: new bytes without their ACL"
-            );
+            assert!(!acls || named, "{run} {args:?}: {name}: new bytes without their ACL");
             new_n += 1;
         }
     }
@@ -208,9 +203,10 @@ fn killed(run: usize, args: &[&str], files: Files, cut: Cut) {
     let o = srv.tf(&all);
     assert!(o.status.success(), "{run}: {}", text(&o));
     for (i, (name, _, new)) in olds.iter().enumerate() {
-        let p = there.join(name);
-        assert!(fs::read(&p).unwrap() == *new, "{run}: {name} after the rerun");
-        assert_eq!(get(&p), Some(format!("new-{i}")), "{run}: after the rerun");
+        let (got, v, named) = state(&there.join(name));
+        assert!(got == *new, "{run}: {name} after the rerun");
+        assert_eq!(v, Some(format!("new-{i}")), "{run}: after the rerun");
+        assert!(!acls || named, "{run}: {name}: no ACL after the rerun");
     }
 }
 
