@@ -16,12 +16,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tfd_testkit::*;
 
-fn set(p: &Path, value: &str) {
+pub(crate) fn set(p: &Path, value: &str) {
     let f = fs::File::open(p).unwrap();
     tfd_sys::fsetxattr(f.as_fd(), c"user.v", value.as_bytes()).unwrap();
 }
 
-fn get(p: &Path) -> Option<String> {
+pub(crate) fn get(p: &Path) -> Option<String> {
     let f = fs::File::open(p).unwrap();
     tfd_sys::fgetxattr(f.as_fd(), c"user.v", 4096)
         .ok()
@@ -41,9 +41,9 @@ fn a_killed_download_leaves_each_file_old_or_new_with_its_own_attributes() {
     }
 }
 
-/// What interrupts the download.
+/// What interrupts a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cut {
+pub(crate) enum Cut {
     /// SIGKILL of tf.
     KillTf,
     /// Ctrl-C: SIGINT of tf.
@@ -97,24 +97,7 @@ fn killed(run: usize, args: &[&str], cut: Cut) {
         assert!(Instant::now() < deadline, "{run}: nothing landed:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(5));
     }
-    let sessions = || tfd_testkit::children_of(srv.pid()).0;
-    match cut {
-        Cut::KillTf => kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap(),
-        Cut::CtrlC => kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap(),
-        Cut::KillSessions => {
-            for p in sessions() {
-                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-            }
-        }
-        Cut::KillTfd => {
-            let all = sessions();
-            let _ = kill(Pid::from_raw(srv.pid()), Signal::SIGKILL);
-            for p in all {
-                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-            }
-        }
-    }
-    let _ = child.wait();
+    interrupt(&srv, &mut child, cut);
     let (mut new_n, mut old_n) = (0, 0);
     for (i, (name, old)) in olds.iter().enumerate() {
         let p = local.join(name);
@@ -157,4 +140,27 @@ fn killed(run: usize, args: &[&str], cut: Cut) {
             "{run}: after the rerun"
         );
     }
+}
+
+/// Interrupts the running `tf` (`child`) or `srv`'s sessions as `cut`
+/// says, and waits for tf to end.
+pub(crate) fn interrupt(srv: &Server, child: &mut std::process::Child, cut: Cut) {
+    let sessions = || tfd_testkit::children_of(srv.pid()).0;
+    match cut {
+        Cut::KillTf => kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap(),
+        Cut::CtrlC => kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap(),
+        Cut::KillSessions => {
+            for p in sessions() {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+        Cut::KillTfd => {
+            let all = sessions();
+            let _ = kill(Pid::from_raw(srv.pid()), Signal::SIGKILL);
+            for p in all {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+    }
+    let _ = child.wait();
 }

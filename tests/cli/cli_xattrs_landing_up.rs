@@ -9,20 +9,14 @@
 //! route carried it; the rerun completes.
 
 use crate::cli_xattrs::s;
+use crate::cli_xattrs_landing::{interrupt, set, Cut};
 use crate::output::text;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tfd_testkit::*;
-
-fn set(p: &Path, value: &str) {
-    let f = fs::File::open(p).unwrap();
-    tfd_sys::fsetxattr(f.as_fd(), c"user.v", value.as_bytes()).unwrap();
-}
 
 /// What the file at `p` is, read through one descriptor (tfd may still be
 /// renaming a temporary over the name after tf's end: the bytes, the
@@ -45,19 +39,6 @@ fn state(p: &Path) -> (Vec<u8>, Option<String>, bool) {
         .chunks_exact(8)
         .any(|e| e[..2] == 2u16.to_le_bytes());
     (bytes, v, named)
-}
-
-/// What interrupts the upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cut {
-    /// SIGKILL of tf.
-    KillTf,
-    /// Ctrl-C: SIGINT of tf.
-    CtrlC,
-    /// SIGKILL of every session on the server.
-    KillSessions,
-    /// SIGKILL of tfd and its sessions.
-    KillTfd,
 }
 
 /// How the files are made, for the route they take.
@@ -156,24 +137,7 @@ fn killed(run: usize, args: &[&str], files: Files, cut: Cut) {
         assert!(Instant::now() < deadline, "{run}: nothing landed:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(5));
     }
-    let sessions = || tfd_testkit::children_of(srv.pid()).0;
-    match cut {
-        Cut::KillTf => kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap(),
-        Cut::CtrlC => kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap(),
-        Cut::KillSessions => {
-            for p in sessions() {
-                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-            }
-        }
-        Cut::KillTfd => {
-            let all = sessions();
-            let _ = kill(Pid::from_raw(srv.pid()), Signal::SIGKILL);
-            for p in all {
-                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-            }
-        }
-    }
-    let _ = child.wait();
+    interrupt(&srv, &mut child, cut);
     let (mut new_n, mut old_n) = (0, 0);
     for (i, (name, old, new)) in olds.iter().enumerate() {
         let (got, v, named) = state(&there.join(name));

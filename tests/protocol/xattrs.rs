@@ -145,21 +145,15 @@ fn malformed_lists_links_and_tfds_names_are_failed_and_the_session_goes_on() {
 
 /// An access ACL naming a user and a group (the kernel's binary form).
 fn named_acl() -> Vec<u8> {
-    const ANY: u32 = u32::MAX;
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in [
-        (1u16, 6u16, ANY),
+    use tfd_testkit::acl::{value, ANY};
+    value(&[
+        (1, 6, ANY),
         (2, 6, 12345),
         (4, 4, ANY),
         (8, 4, 54321),
         (0x10, 6, ANY),
         (0x20, 4, ANY),
-    ] {
-        v.extend(tag.to_le_bytes());
-        v.extend(perm.to_le_bytes());
-        v.extend(id.to_le_bytes());
-    }
-    v
+    ])
 }
 
 /// TFDACLS and TFDSETACLS (`-A`) carry the POSIX ACLs alone, in scope

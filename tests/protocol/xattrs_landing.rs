@@ -8,27 +8,18 @@
 
 use std::fs::File;
 use std::os::fd::AsFd;
-use tfd_testkit::archive::{batch_landing, Item};
+use tfd_testkit::archive::{self, batch_landing, land, Item};
 use tfd_testkit::*;
-use tfp_wire::batch::put::{AttrsHead, FileHead};
-use tfp_wire::xattr::{Land, LandAt, Xattrs, ACLS, LAND, MAX_VALUE, MAX_VALUES};
+use tfp_wire::batch::put::AttrsHead;
+use tfp_wire::xattr::{Land, LandAt, ACLS, LAND, MAX_VALUE, MAX_VALUES};
 use tfp_wire::Status;
 
-fn land(xattrs: bool, acls: bool, pairs: &[(&[u8], &[u8])]) -> Land {
-    let list = Xattrs::new(pairs.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect()).unwrap();
-    Land { xattrs, acls, list }
+fn plain(path: &str, data: &[u8]) -> Item {
+    archive::plain(path, Some(0o640), Some(1_600_000_000), data)
 }
 
 fn frame(l: Land) -> Option<Vec<u8>> {
-    Some(AttrsHead { land: l }.encode().unwrap())
-}
-
-fn plain(path: &str, data: &[u8]) -> Item {
-    Item {
-        frame: FileHead::new(data.len() as u64, Some(0o640), Some(1_600_000_000), path.as_bytes()).encode(),
-        data: data.to_vec(),
-        file: true,
-    }
+    archive::attrs_frame(l)
 }
 
 /// Every attribute of `p` but tfd's own, as the kernel has them.
@@ -41,20 +32,8 @@ fn on_disk(p: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// An access ACL naming user 12345 (the kernel's binary form).
 fn named_acl() -> Vec<u8> {
-    const ANY: u32 = u32::MAX;
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in [
-        (1u16, 6u16, ANY),
-        (2, 4, 12345),
-        (4, 4, ANY),
-        (0x10, 4, ANY),
-        (0x20, 0, ANY),
-    ] {
-        v.extend(tag.to_le_bytes());
-        v.extend(perm.to_le_bytes());
-        v.extend(id.to_le_bytes());
-    }
-    v
+    use tfd_testkit::acl::{value, ANY};
+    value(&[(1, 6, ANY), (2, 4, 12345), (4, 4, ANY), (0x10, 4, ANY), (0x20, 0, ANY)])
 }
 
 #[test]

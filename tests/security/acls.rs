@@ -9,27 +9,11 @@ use std::fs;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
+use tfd_testkit::acl::{granting, value as acl};
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
 use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, ACLS, ACL_GET, ACL_SET, MAX_VALUE, MAX_VALUES, SET};
 use tfp_wire::Status;
-
-/// An ACL in the kernel's binary form: (tag, perm, id) entries, sorted.
-fn acl(entries: &[(u16, u16, u32)]) -> Vec<u8> {
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in entries {
-        v.extend(tag.to_le_bytes());
-        v.extend(perm.to_le_bytes());
-        v.extend(id.to_le_bytes());
-    }
-    v
-}
-
-/// The owner's rw, `uid`'s `perm`, the group's and others' r, a mask rw.
-fn granting(uid: u32, perm: u16) -> Vec<u8> {
-    const ANY: u32 = u32::MAX;
-    acl(&[(1, 6, ANY), (2, perm, uid), (4, 4, ANY), (0x10, 6, ANY), (0x20, 4, ANY)])
-}
 
 /// `p` made, owned by `uid`, mode `mode`.
 fn file(p: &Path, uid: u32, mode: u32) {

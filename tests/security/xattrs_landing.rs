@@ -10,28 +10,19 @@ use std::fs;
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use tfd_testkit::archive::{batch_landing, Item};
+use tfd_testkit::acl::granting;
+use tfd_testkit::archive::{self, batch_landing, land, Item};
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
-use tfp_wire::batch::put::{AttrsHead, FileHead};
-use tfp_wire::xattr::{Land, LandAt, Xattrs, ACLS, LAND, MAX_VALUE, MAX_VALUES};
+use tfp_wire::xattr::{Land, LandAt, ACLS, LAND, MAX_VALUE, MAX_VALUES};
 use tfp_wire::Status;
 
-fn land(xattrs: bool, acls: bool, pairs: &[(&[u8], &[u8])]) -> Land {
-    let list = Xattrs::new(pairs.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect()).unwrap();
-    Land { xattrs, acls, list }
+fn plain(path: &str, data: &[u8]) -> Item {
+    archive::plain(path, Some(0o644), None, data)
 }
 
 fn frame(l: Land) -> Option<Vec<u8>> {
-    Some(AttrsHead { land: l }.encode().unwrap())
-}
-
-fn plain(path: &str, data: &[u8]) -> Item {
-    Item {
-        frame: FileHead::new(data.len() as u64, Some(0o644), None, path.as_bytes()).encode(),
-        data: data.to_vec(),
-        file: true,
-    }
+    archive::attrs_frame(l)
 }
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -42,24 +33,6 @@ fn state(p: &Path) -> (Pairs, Vec<u8>) {
     let mut v = tfd_sys::fxattrs(f.as_fd(), |_| true, (MAX_VALUE, MAX_VALUES)).unwrap();
     v.sort();
     (v, fs::read(p).unwrap())
-}
-
-/// An access ACL giving `uid` read and write.
-fn granting(uid: u32) -> Vec<u8> {
-    const ANY: u32 = u32::MAX;
-    let mut v = 2u32.to_le_bytes().to_vec();
-    for (tag, perm, id) in [
-        (1u16, 6u16, ANY),
-        (2, 6, uid),
-        (4, 4, ANY),
-        (0x10, 6, ANY),
-        (0x20, 4, ANY),
-    ] {
-        v.extend(tag.to_le_bytes());
-        v.extend(perm.to_le_bytes());
-        v.extend(id.to_le_bytes());
-    }
-    v
 }
 
 #[test]
@@ -88,7 +61,7 @@ fn a_jailed_users_uploads_land_with_her_own_scope_alone() {
                 let mut c = srv.client();
                 assert_ok(c.call("LOGIN", b"alice alice pw").unwrap());
                 assert_eq!(c.raw(b"TFDPUTMANY 0 x").unwrap(), b"OK dirs scope=user");
-                let acl = granting(alice.0);
+                let acl = granting(alice.0, 6);
                 for round in 0..3 {
                     let t = format!("/home/t{i}-{round}");
                     let (stored, failures) = batch_landing(

@@ -124,3 +124,28 @@ pub fn batch_line<'a>(
         .collect();
     (st.stored, failures)
 }
+
+/// What a file lands with: the kinds carried and the names and values.
+pub fn land(xattrs: bool, acls: bool, pairs: &[(&[u8], &[u8])]) -> tfp_wire::xattr::Land {
+    let list = pairs.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+    tfp_wire::xattr::Land {
+        xattrs,
+        acls,
+        list: tfp_wire::xattr::Xattrs::new(list).unwrap(),
+    }
+}
+
+/// `l` as a batch's attributes frame, for [`batch_landing`].
+pub fn attrs_frame(l: tfp_wire::xattr::Land) -> Option<Vec<u8>> {
+    Some(tfp_wire::batch::put::AttrsHead { land: l }.encode().unwrap())
+}
+
+/// A plain batch's file of `data` for `path`, with `mode` and `mtime` when
+/// given.
+pub fn plain(path: &str, mode: Option<u32>, mtime: Option<i64>, data: &[u8]) -> Item {
+    Item {
+        frame: tfp_wire::batch::put::FileHead::new(data.len() as u64, mode, mtime, path.as_bytes()).encode(),
+        data: data.to_vec(),
+        file: true,
+    }
+}

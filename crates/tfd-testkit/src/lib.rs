@@ -2,6 +2,7 @@
 //! loopback port with its own data directory, and talks to it over TCP.
 #![allow(dead_code)]
 
+pub mod acl;
 pub mod archive;
 pub mod gluster;
 pub mod intrw;
