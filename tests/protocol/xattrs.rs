@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::os::fd::AsFd;
 use tfd_testkit::*;
-use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, GET, MAX_VALUE, MAX_VALUES, SET};
+use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, GET, MAX_VALUE, SET};
 use tfp_wire::Status;
 
 fn list(pairs: &[(&str, &[u8])]) -> Xattrs {
@@ -17,10 +17,7 @@ fn list(pairs: &[(&str, &[u8])]) -> Xattrs {
 
 /// The attributes of the local `p` (not `user.tfd.`), as the kernel has them.
 fn on_disk(p: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let f = File::open(p).unwrap();
-    let mut v = tfd_sys::fxattrs(f.as_fd(), |n| n.starts_with(b"user."), (MAX_VALUE, MAX_VALUES)).unwrap();
-    v.sort();
-    v
+    tfd_testkit::xattrs::of(p, |n| n.starts_with(b"user."))
 }
 
 fn set(c: &mut tfp_client::Client, x: &Xattrs, path: &str) -> Status {

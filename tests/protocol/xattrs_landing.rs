@@ -6,12 +6,10 @@
 //! an attributes frame out of place ends the batch as any frame out of step
 //! does. `TFDLANDXATTRS` registers the sets of a staged or delta commit.
 
-use std::fs::File;
-use std::os::fd::AsFd;
 use tfd_testkit::archive::{self, batch_landing, land, Item};
 use tfd_testkit::*;
 use tfp_wire::batch::put::AttrsHead;
-use tfp_wire::xattr::{Land, LandAt, ACLS, LAND, MAX_VALUE, MAX_VALUES};
+use tfp_wire::xattr::{Land, LandAt, ACLS, LAND};
 use tfp_wire::Status;
 
 fn plain(path: &str, data: &[u8]) -> Item {
@@ -24,10 +22,7 @@ fn frame(l: Land) -> Option<Vec<u8>> {
 
 /// Every attribute of `p` but tfd's own, as the kernel has them.
 fn on_disk(p: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let f = File::open(p).unwrap();
-    let mut v = tfd_sys::fxattrs(f.as_fd(), |n| !n.starts_with(b"user.tfd."), (MAX_VALUE, MAX_VALUES)).unwrap();
-    v.sort();
-    v
+    tfd_testkit::xattrs::of(p, |n| !n.starts_with(b"user.tfd."))
 }
 
 /// An access ACL naming user 12345 (the kernel's binary form).

@@ -6,13 +6,12 @@
 //! an oversized list are FAILED; four sessions at once, each going on.
 
 use std::fs;
-use std::os::fd::AsFd;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use tfd_testkit::acl::{granting, value as acl};
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
-use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, ACLS, ACL_GET, ACL_SET, MAX_VALUE, MAX_VALUES, SET};
+use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, ACLS, ACL_GET, ACL_SET, SET};
 use tfp_wire::Status;
 
 /// `p` made, owned by `uid`, mode `mode`.
@@ -27,10 +26,8 @@ type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Every attribute of `p`, all namespaces, and its mode, as root reads them.
 fn all(p: &Path) -> (Pairs, u32) {
-    let f = fs::File::open(p).unwrap();
-    let mut v = tfd_sys::fxattrs(f.as_fd(), |_| true, (MAX_VALUE, MAX_VALUES)).unwrap();
-    v.sort();
-    (v, f.metadata().unwrap().permissions().mode())
+    let mode = fs::metadata(p).unwrap().permissions().mode();
+    (tfd_testkit::xattrs::of(p, |_| true), mode)
 }
 
 fn set_arg(pairs: &[(&[u8], &[u8])], path: &str) -> Vec<u8> {

@@ -11,7 +11,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
-use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, GET, MAX_VALUE, MAX_VALUES, SET};
+use tfp_wire::xattr::{Listing, Scope, Set, Xattrs, GET, MAX_VALUE, SET};
 use tfp_wire::Status;
 
 /// `p` made, owned by `uid`, mode `mode`, with `user.secret`.
@@ -25,10 +25,7 @@ fn file(p: &Path, uid: u32, mode: u32) {
 
 /// Every attribute of `p`, all namespaces, as root reads them.
 fn all(p: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let f = fs::File::open(p).unwrap();
-    let mut v = tfd_sys::fxattrs(f.as_fd(), |_| true, (MAX_VALUE, MAX_VALUES)).unwrap();
-    v.sort();
-    v
+    tfd_testkit::xattrs::of(p, |_| true)
 }
 
 fn set_arg(pairs: &[(&str, &[u8])], path: &str) -> Vec<u8> {

@@ -7,14 +7,13 @@
 //! sessions at once, each going on, her own files landing with their sets.
 
 use std::fs;
-use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use tfd_testkit::acl::granting;
 use tfd_testkit::archive::{self, batch_landing, land, Item};
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
-use tfp_wire::xattr::{Land, LandAt, ACLS, LAND, MAX_VALUE, MAX_VALUES};
+use tfp_wire::xattr::{Land, LandAt, ACLS, LAND, MAX_VALUE};
 use tfp_wire::Status;
 
 fn plain(path: &str, data: &[u8]) -> Item {
@@ -29,10 +28,7 @@ type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Every attribute of `p`, all namespaces, as root reads them, and its bytes.
 fn state(p: &Path) -> (Pairs, Vec<u8>) {
-    let f = fs::File::open(p).unwrap();
-    let mut v = tfd_sys::fxattrs(f.as_fd(), |_| true, (MAX_VALUE, MAX_VALUES)).unwrap();
-    v.sort();
-    (v, fs::read(p).unwrap())
+    (tfd_testkit::xattrs::of(p, |_| true), fs::read(p).unwrap())
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub mod tmpfs;
 pub mod users;
 pub mod wan;
 pub mod watchdog;
+pub mod xattrs;
 
 #[allow(unused_imports)]
 pub use need::{require, require_root, require_tool};

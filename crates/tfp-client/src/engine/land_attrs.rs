@@ -19,7 +19,7 @@ use crate::caps::{Ext, Known};
 use crate::remote::probe::{self, Which};
 use crate::{Client, Error};
 use std::collections::HashMap;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::Mutex;
 use tfp_wire::xattr::{self as wire, acl_carried, carried, Land, LandAt, Scope, Xattrs};
@@ -63,9 +63,7 @@ pub(crate) fn land_of(fd: BorrowedFd<'_>, carry: Carry, scope: Scope) -> Option<
     let kinds = [(carry.xattrs, scope), (carry.acls, Scope::Acl)];
     let mut pairs = Vec::new();
     for (_, s) in kinds.into_iter().filter(|(on, _)| *on) {
-        let mut got = tfd_sys::fxattrs(fd, |n| crosses(s, n), (wire::MAX_VALUE, wire::MAX_VALUES)).ok()?;
-        got.retain(|(n, v)| acl_carried(n, v));
-        pairs.extend(got);
+        pairs.extend(held(fd, s).ok()?);
     }
     Some(Land {
         xattrs: carry.xattrs,
@@ -82,20 +80,45 @@ pub(crate) fn register(c: &mut Client, local: &Path, remote: &[u8], carry: Carry
     let Some(scope) = scope(c)? else {
         return Ok(());
     };
-    let opened = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(local)
-    };
-    let Some(land) = opened.ok().and_then(|f| land_of(f.as_fd(), carry, scope)) else {
+    let Some(land) = open_local(local).ok().and_then(|fd| land_of(fd.as_fd(), carry, scope)) else {
         return Ok(());
     };
     if let Some(arg) = (LandAt { land, path: remote }).encode() {
         let _ = c.call(wire::LAND, &arg)?;
     }
     Ok(())
+}
+
+/// The names of the open `fd` that cross with a session of `scope` (an
+/// access ACL the mode says alone is not one), with their values.
+pub(crate) fn held(fd: BorrowedFd<'_>, scope: Scope) -> std::io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut pairs = tfd_sys::fxattrs(fd, |n| crosses(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES))?;
+    pairs.retain(|(n, v)| acl_carried(n, v));
+    Ok(pairs)
+}
+
+/// How a local file or directory whose attributes cross is opened.
+pub(crate) const OPEN: i32 = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
+
+/// `fd` if it is a file or a directory (a link, FIFO or device keeps no
+/// attributes that cross, and is refused).
+pub(crate) fn checked(fd: std::io::Result<OwnedFd>) -> std::io::Result<OwnedFd> {
+    let fd = fd?;
+    match tfd_sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFDIR => Ok(fd),
+        _ => Err(std::io::Error::other("neither a file nor a directory")),
+    }
+}
+
+/// The local file or directory `p`, opened with no symlink followed
+/// ([`checked`]).
+pub(crate) fn open_local(p: &Path) -> std::io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(OPEN | libc::O_NOFOLLOW)
+        .open(p)?;
+    checked(Ok(f.into()))
 }
 
 /// Whether the attribute `name` crosses between a session of `scope` and

@@ -24,16 +24,16 @@
 use super::super::names::{self, rjoin};
 use super::super::sync::Side;
 use crate::engine::events::Tally;
-use crate::engine::land_attrs::{crosses, Given, LandAttrs};
+use crate::engine::land_attrs::{checked, crosses, held, open_local, Given, LandAttrs, OPEN};
 use crate::engine::landing::Landing;
 use crate::remote::listing::{self, Kind as Entry};
 use crate::remote::pipeline::pipelined;
 use crate::{Client, Error};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tfp_wire::xattr::{self as wire, acl_carried, Listing, Scope, Set, Xattrs};
+use tfp_wire::xattr::{self as wire, Listing, Scope, Set, Xattrs};
 use tfp_wire::Status;
 
 /// Set when a server had no attribute commands, until a run tells it.
@@ -109,25 +109,6 @@ fn remote_of(dir: &[u8], rel: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The names of the open `fd` that cross with a session of `scope`.
-fn held(fd: &OwnedFd, scope: Scope) -> std::io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut pairs = tfd_sys::fxattrs(fd.as_fd(), |n| crosses(scope, n), (wire::MAX_VALUE, wire::MAX_VALUES))?;
-    pairs.retain(|(n, v)| acl_carried(n, v));
-    Ok(pairs)
-}
-
-/// Opens a local file or directory with no symlink followed (a link, FIFO
-/// or device is refused: none keeps attributes that cross).
-fn checked(fd: std::io::Result<OwnedFd>) -> std::io::Result<OwnedFd> {
-    let fd = fd?;
-    match tfd_sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT {
-        libc::S_IFREG | libc::S_IFDIR => Ok(fd),
-        _ => Err(std::io::Error::other("neither a file nor a directory")),
-    }
-}
-
-const OPEN: i32 = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
-
 /// The server's sets of `kind` of `rels` below `dir`, in order: `None`
 /// where it refused (told); the whole `None` from a server without them.
 fn listings(
@@ -190,16 +171,8 @@ pub(super) fn up(
     for (rel, l) in rels.iter().zip(theirs) {
         let Some(l) = l else { continue };
         let local = src.join(std::ffi::OsStr::from_bytes(rel));
-        let open = || {
-            use std::os::unix::fs::OpenOptionsExt;
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(OPEN | libc::O_NOFOLLOW)
-                .open(&local)?;
-            checked(Ok(f.into()))
-        };
         let scope = l.scope;
-        let read = open().and_then(|fd| held(&fd, scope));
+        let read = open_local(&local).and_then(|fd| held(fd.as_fd(), scope));
         // the server's names this end does not handle stay as they are
         let kept = l.xattrs.pairs().iter().filter(|(n, _)| !crosses(scope, n)).cloned();
         let want = read.and_then(|mine| {
