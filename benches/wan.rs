@@ -100,6 +100,7 @@ mod support;
 mod wan {
     pub(crate) mod archive;
     pub(crate) mod backups;
+    pub(crate) mod bare;
     pub(crate) mod bed;
     pub(crate) mod cases;
     pub(crate) mod compress;

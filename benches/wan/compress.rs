@@ -5,13 +5,17 @@
 //!   (tfd's staged upload, where compression is wired today), `-z` and
 //!   `--no-compress`, rsync -a and rsync -az;
 //! - `pytree`: the machine's own Python standard library, copied without
-//!   `__pycache__` and symlinks, `put -r`/`get -r` as tf decides by itself
+//!   `__pycache__`, symlinks and the third-party packages installed into
+//!   it ([`THIRD_PARTY`]), `put -r`/`get -r` as tf decides by itself
 //!   and with `--no-compress` (auto must never cost time where the link is
-//!   not the bottleneck), against rsync -a and -az.
+//!   not the bottleneck), against rsync -a and -az, and beside them the
+//!   tree's floor on the link (`benches/wan/bare.rs`: the tree as one
+//!   zstd -9 stream over a bare TCP connection).
 //!
 //! The bytes each command put on the link are reported beside its time by
 //! the bench itself (the interface counters of the clients' end).
 
+use super::bare;
 use super::bed::{p, Bed};
 use super::cases::contender;
 use super::contest::{alternate, Case};
@@ -246,10 +250,18 @@ pub(crate) fn stdlib() -> Result<PathBuf, String> {
     Ok(PathBuf::from(dir))
 }
 
+/// The directories of a Python's standard library that hold the packages
+/// installed into it, not the library: a pyenv Python keeps its
+/// `site-packages` there (on this machine 28,665 files, 234 MB beside the
+/// library's 2,450 files, 103 MB), a distribution's Python elsewhere, so
+/// the case was one tree on one machine and another elsewhere.
+const THIRD_PARTY: [&str; 2] = ["site-packages", "dist-packages"];
+
 /// Copies the regular files and directories of `from` into `to`, without
-/// `__pycache__`, symlinks or anything else, at most `most` files (0: all):
-/// (files, directories below `to`, bytes). The directories are told
-/// because a tree's directories cost on the wire too (issue 62).
+/// `__pycache__`, [`THIRD_PARTY`] at its top, symlinks or anything else, at
+/// most `most` files (0: all): (files, directories below `to`, bytes). The
+/// directories are told because a tree's directories cost on the wire too
+/// (issue 62).
 pub(crate) fn copy_tree(from: &Path, to: &Path, most: usize) -> Result<(usize, usize, u64), String> {
     let mut stack = vec![(from.to_path_buf(), to.to_path_buf())];
     let (mut files, mut dirs, mut bytes) = (0usize, 0usize, 0u64);
@@ -264,7 +276,8 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, most: usize) -> Result<(usize, u
         for e in entries {
             let Ok(kind) = e.file_type() else { continue };
             let name = e.file_name();
-            if kind.is_dir() && name != "__pycache__" {
+            let installed = src == from && THIRD_PARTY.iter().any(|t| name == *t);
+            if kind.is_dir() && name != "__pycache__" && !installed {
                 stack.push((e.path(), dst.join(&name)));
             } else if kind.is_file() && (most == 0 || files < most) {
                 bytes += fs::copy(e.path(), dst.join(&name)).map_err(|e| e.to_string())?;
@@ -309,10 +322,16 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
         "Python stdlib, {files} files in {dirs} directories, {:.1} MB",
         bytes as f64 / 1e6
     );
+    let zst = b.dir.join("pylib.tar.zst");
+    let floor_bytes = bare::squeeze_tree(&local, &zst)?;
     let l = p(&local);
     let l = &l;
     let data = b.data();
-    println!("  [pytree] {what} up: tf put -r (auto, --no-compress), rsync -a, rsync -az ...");
+    println!(
+        "  [pytree] {what} up: tf put -r (auto, --no-compress), rsync -a, rsync -az, \
+         the floor ({:.2} MB: one tar, zstd -9) ...",
+        floor_bytes as f64 / 1e6
+    );
     let up = alternate(
         b,
         b.o.rounds,
@@ -350,12 +369,13 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
                 is(want, tree_digest),
                 |to| Ok(b.rsync_with(&["-z"], format!("{l}/"), format!("{}/", b.remote(to)))),
             ),
+            bare::contender(b, zst.clone(), b.dir.join("floor.up"), true),
         ],
     );
     let src = data.join("pylib-src");
     copy_tree(&local, &src, 0)?;
     let d = &b.dir;
-    println!("  [pytree] {what} down: tf get -r (auto, --no-compress), rsync -a, rsync -az ...");
+    println!("  [pytree] {what} down: tf get -r (auto, --no-compress), rsync -a, rsync -az, the floor ...");
     let down = alternate(
         b,
         b.o.rounds,
@@ -388,8 +408,10 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
                 is(want, tree_digest),
                 |to| Ok(b.rsync_with(&["-z"], format!("{}/", b.remote(&src)), format!("{}/", to.display()))),
             ),
+            bare::contender(b, zst.clone(), b.dir.join("floor.down"), false),
         ],
     );
+    let _ = fs::remove_file(&zst);
     clear_tree(&src);
     clear_tree(&local);
     Ok(vec![
