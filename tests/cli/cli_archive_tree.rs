@@ -340,3 +340,42 @@ fn a_big_file_keeps_its_mtime_to_the_nanosecond_up() {
     }
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A tree's big files go alone (staged) after its batches, into
+/// directories only they lie in, which the batches made: over four sessions
+/// two big files in directories of their own and many small files land
+/// whole by put -r, put -r -a and mirror -R, and a second mirror moves
+/// nothing.
+#[test]
+fn big_files_after_the_batches_land_in_directories_only_they_lie_in() {
+    let srv = Server::start();
+    let here = tempdir("cli_archive_big_beside");
+    let src = here.join("src");
+    for (name, len, seed) in [("x/y/z/big1", 33 << 20, 71), ("p/q/big2", 34 << 20, 72)] {
+        data_dir_write(&src.join(name), &pattern(len, seed));
+    }
+    for i in 0..40 {
+        data_dir_write(
+            &src.join(format!("s/{}/f{i}", i % 5)),
+            &pattern(3000 + i * 100, i as u64),
+        );
+    }
+    fs::create_dir_all(srv.path("into")).unwrap();
+    for (args, landed) in [
+        (vec!["put", "-r", "--jobs", "4", s(&src), "plain"], srv.path("plain")),
+        (
+            vec!["put", "-r", "-a", "--jobs", "4", s(&src), "into"],
+            srv.path("into/src"),
+        ),
+        (vec!["mirror", "-R", "--jobs", "4", s(&src), "up"], srv.path("up")),
+    ] {
+        let o = srv.tf(&args);
+        ok(&o, &args.join(" "));
+        assert_eq!(moved(&o), 42, "{}", text(&o));
+        same_tree(&src, &landed);
+    }
+    let o = srv.tf(&["mirror", "-R", "--jobs", "4", s(&src), "up"]);
+    ok(&o, "second mirror");
+    assert_eq!(moved(&o), 0, "{}", text(&o));
+    let _ = fs::remove_dir_all(&here);
+}
