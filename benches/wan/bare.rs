@@ -3,9 +3,10 @@
 //! by default: a 4 MiB window; levels above 9 shrink this tree by under
 //! 1% at twice the CPU), sent over one bare TCP connection across the link
 //! by a few lines of Python: no handshake, no encryption, no per-file
-//! anything. No tool moving the same tree can beat it by much, so a
-//! target beyond it is past the link (issue 62's tree: the best of rsync
-//! divided by this is the most any tool could reach).
+//! anything (the interpreter's start, about 20 ms, is in its time). No
+//! tool moving the same tree can beat it by much, so a target beyond it is
+//! past the link (issue 62's tree: the best of rsync divided by this is
+//! the most any tool could reach).
 
 use super::bed::Bed;
 use super::contest::Contender;
@@ -19,39 +20,24 @@ use std::rc::Rc;
 /// The port the far end listens on, in the servers' namespace.
 const PORT: &str = "10397";
 
-/// The far end: binds, says `ready`, then takes one connection and either
-/// keeps what comes (`sink`, answering one byte once it has all of it) or
-/// sends the file and closes (`source`).
-const FAR: &str = r#"
+/// Both ends, by role: the far one (`far`) binds, says `ready` and takes
+/// one connection; the near one (timed, in the clients' namespace)
+/// connects. The end that sends (`send`) reads the file first, sends it,
+/// and waits for the other's one byte; the end that keeps (`keep`) writes
+/// what comes until the sender is done, then answers that byte.
+const END: &str = r#"
 import socket, sys
-mode, addr, port, path = sys.argv[1:5]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((addr, int(port)))
-s.listen(1)
-print("ready", flush=True)
-c, _ = s.accept()
-if mode == "sink":
-    with open(path, "wb") as f:
-        while True:
-            b = c.recv(1 << 20)
-            if not b:
-                break
-            f.write(b)
-    c.sendall(b"k")
-else:
-    c.sendall(open(path, "rb").read())
-c.close()
-"#;
-
-/// The timed end, in the clients' namespace: sends the file and waits for
-/// the far end to have it (`send`), or keeps what comes until the far end
-/// closes (`receive`).
-const NEAR: &str = r#"
-import socket, sys
-mode, addr, port, path = sys.argv[1:5]
+role, mode, addr, port, path = sys.argv[1:6]
 data = open(path, "rb").read() if mode == "send" else None
-c = socket.create_connection((addr, int(port)))
+if role == "far":
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+else:
+    c = socket.create_connection((addr, int(port)))
 if mode == "send":
     c.sendall(data)
     c.shutdown(socket.SHUT_WR)
@@ -63,6 +49,8 @@ else:
             if not b:
                 break
             f.write(b)
+    c.sendall(b"k")
+c.close()
 "#;
 
 /// The tree below `root` as one tar through one zstd stream at level 9
@@ -90,6 +78,20 @@ pub(crate) fn squeeze_tree(root: &Path, out: &Path) -> Result<u64, String> {
     Ok(z.len() as u64)
 }
 
+/// The Python interpreter itself, not a launcher in front of it: pyenv's
+/// `python3` is a shell script that took 70 ms of the floor's time.
+fn python() -> Result<String, String> {
+    let o = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    let exe = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    match o.status.success() && !exe.is_empty() {
+        true => Ok(exe),
+        false => Err("python3 did not name its interpreter".into()),
+    }
+}
+
 /// The floor's contender: `zst` (made by [`squeeze_tree`]) over one bare
 /// connection, up (`up`: from the clients' end) or down, landing in `to`
 /// and checked byte for byte.
@@ -104,17 +106,19 @@ pub(crate) fn contender<'a>(b: &'a Bed<'_>, zst: PathBuf, to: PathBuf, up: bool)
         prepare: Box::new(move || {
             let _ = fs::remove_file(&to);
             let (far_mode, far_path, near_mode, near_path) = match up {
-                true => ("sink", &to, "send", &zst),
-                false => ("source", &zst, "receive", &to),
+                true => ("keep", &to, "send", &zst),
+                false => ("send", &zst, "keep", &to),
             };
+            let py = python()?;
             let mut child = Command::new("ip")
                 .args([
                     "netns",
                     "exec",
                     &b.link.b,
-                    "python3",
+                    &py,
                     "-c",
-                    FAR,
+                    END,
+                    "far",
                     far_mode,
                     &b.link.addr_b,
                     PORT,
@@ -134,8 +138,9 @@ pub(crate) fn contender<'a>(b: &'a Bed<'_>, zst: PathBuf, to: PathBuf, up: bool)
                 return Err("the bare far end did not start (python3?)".into());
             }
             *far.borrow_mut() = Some(child);
-            let mut c = b.link.client("python3");
-            c.args(["-c", NEAR, near_mode, &b.link.addr_b, PORT]).arg(near_path);
+            let mut c = b.link.client(&py);
+            c.args(["-c", END, "near", near_mode, &b.link.addr_b, PORT])
+                .arg(near_path);
             Ok(c)
         }),
         check: Box::new(move || {
