@@ -59,6 +59,47 @@ enum Cut {
     KillTfd,
 }
 
+/// `tf backup SRC bk` and tf's process id. For Ctrl-C, as a script's
+/// background job starts it: with SIGINT ignored (as a non-interactive
+/// shell starts `cmd &`; the full suite runs so), which tf's handler must
+/// override. Before, backup had none: the Ctrl-C was lost and the run went
+/// on to make its snapshot.
+fn start(srv: &Server, src: &Path, cut: Cut) -> (std::process::Child, i32) {
+    use std::io::BufRead;
+    let tf = srv.tf_command(&["backup", s(src), "bk"]);
+    let mut c = match cut {
+        Cut::CtrlC => {
+            let mut sh = std::process::Command::new("sh");
+            sh.args(["-c", "trap '' INT; \"$@\" & echo $!; wait $!", "sh"])
+                .arg(tf.get_program())
+                .args(tf.get_args());
+            for (k, v) in tf.get_envs() {
+                if let Some(v) = v {
+                    sh.env(k, v);
+                }
+            }
+            sh
+        }
+        _ => tf,
+    };
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = match cut {
+        Cut::CtrlC => {
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.as_mut().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            line.trim().parse().unwrap()
+        }
+        _ => child.id() as i32,
+    };
+    (child, pid)
+}
+
 #[test]
 fn ctrl_c_or_a_killed_session_or_server_leaves_no_incomplete_snapshot_and_the_next_run_completes() {
     for cut in [Cut::CtrlC, Cut::KillSessions, Cut::KillTfd] {
@@ -67,12 +108,7 @@ fn ctrl_c_or_a_killed_session_or_server_leaves_no_incomplete_snapshot_and_the_ne
         let here = tempdir("cli_snap_cuts");
         let src = here.join("src");
         source(&src, 400);
-        let mut child = srv
-            .tf_command(&["backup", s(&src), "bk"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let (mut child, tf) = start(&srv, &src, cut);
         // cut once the part holds some of the files (any of its
         // directories: the batches fill them in no set order)
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -91,7 +127,7 @@ fn ctrl_c_or_a_killed_session_or_server_leaves_no_incomplete_snapshot_and_the_ne
         }
         let sessions = tfd_testkit::children_of(srv.pid()).0;
         match cut {
-            Cut::CtrlC => kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap(),
+            Cut::CtrlC => kill(Pid::from_raw(tf), Signal::SIGINT).unwrap(),
             Cut::KillSessions => {
                 for p in sessions {
                     let _ = kill(Pid::from_raw(p), Signal::SIGKILL);

@@ -47,6 +47,10 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
         _ if g.num("--sample").is_some() => return Ok(say("--sample goes with backup verify")),
         [l, name] if l == "list" => list(x.c, name),
         [src, name] => {
+            // Ctrl-C (SIGTERM, SIGHUP) says what it leaves, as a tree
+            // upload's does, and ends the run even where tf was started
+            // with SIGINT ignored (a script's background job)
+            super::safe::interrupt_leaves("no snapshot is made; the next backup takes over what this one sent");
             let told = super::tree::Told::new(x.cfg, None);
             return Ok(match backup::make(x.c, x.cfg, src, name, &told) {
                 Ok(m) => {
