@@ -42,6 +42,7 @@ mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_mirror_times;
+mod cli_names_apart;
 mod cli_numeric_ids;
 mod cli_partials;
 mod cli_progress;

@@ -42,10 +42,10 @@ impl Explained {
     /// Prints `tf: WHAT` and `hint: HINT` on stderr, escaped: they name remote
     /// paths and quote server answers (escaping twice changes nothing).
     pub fn print(&self) {
-        use tfp_client::escape::shown_str;
-        eprintln!("tf: {}", shown_str(&self.what));
+        use tfp_client::escape::shown_text;
+        eprintln!("tf: {}", shown_text(&self.what));
         if let Some(h) = &self.hint {
-            eprintln!("hint: {}", shown_str(h));
+            eprintln!("hint: {}", shown_text(h));
         }
     }
 }
@@ -244,7 +244,7 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
                 "{} lets in only the keys of its authorized_keys file, and {}",
                 cfg.server,
                 match st {
-                    Status::Failed(_, why) => tfp_client::escape::shown_str(why),
+                    Status::Failed(_, why) => tfp_client::escape::shown_text(why),
                     other => status_text(other),
                 }
             ),

@@ -47,7 +47,7 @@ pub fn failed(c: &mut Client, remote: &str, e: Error, again: bool) -> Result<Exi
     match e {
         Error::Refused(r) => {
             if let Status::Failed(n, why) = &r.reply {
-                let why = shown_str(why);
+                let why = tfp_client::escape::shown_text(why);
                 eprintln!("FAILED {n} : {why}");
                 // the server's sentence ends with its own full stop
                 eprintln!(

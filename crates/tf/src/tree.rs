@@ -344,8 +344,8 @@ impl<'a> Told<'a> {
 
 impl Events for Told<'_> {
     fn failed(&self, _fault: Fault, text: &str) {
-        super::progress::say(&format!("tf: {}", escape::shown_str(text)));
-        self.show.failed(&escape::shown_str(text));
+        super::progress::say(&format!("tf: {}", escape::shown_text(text)));
+        self.show.failed(&escape::shown_text(text));
     }
 
     fn item(&self, item: &Item) {
@@ -354,7 +354,7 @@ impl Events for Told<'_> {
     }
 
     fn note(&self, text: &str) {
-        super::progress::note(&escape::shown_str(text));
+        super::progress::note(&escape::shown_text(text));
     }
 
     fn verified(&self, sha256: &str) {

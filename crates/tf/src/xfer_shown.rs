@@ -78,7 +78,7 @@ pub(super) fn run(
     let (item, size) = match looked {
         Ok(found) => found,
         Err((code, text)) => {
-            let text = escape::shown_str(&text);
+            let text = escape::shown_text(&text);
             eprintln!("tf: {text}");
             s.show.failed(&text);
             summary(&s, cmd, (0, 0, 1, 0), began);

@@ -20,7 +20,7 @@
 //! }
 //! ```
 
-use crate::escape::shown_str;
+use crate::escape::shown_text;
 use crate::tree::{MAX_ENTRIES, MAX_LISTING_BYTES};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -260,7 +260,7 @@ impl std::fmt::Display for Refusal {
                 f,
                 "the server refused {}: {code} : {}",
                 self.command,
-                shown_str(&self.text)
+                shown_text(&self.text)
             ),
         }
     }

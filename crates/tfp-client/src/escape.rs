@@ -15,7 +15,7 @@
 use tfp_wire::Status;
 
 /// The rule itself lives in tfp-wire, shared with tfd (its ctl and its log).
-pub use tfp_wire::escape::{shown, shown_str};
+pub use tfp_wire::escape::{shown, shown_str, shown_text};
 
 /// A local path made fit for a terminal by the same rule: a local name can
 /// hold an escape sequence as well as a server's can (`Path::display` passes
@@ -31,7 +31,7 @@ pub fn status_text(st: &Status) -> String {
     match st {
         Status::Ok(d) if d.is_empty() => "OK".into(),
         Status::Ok(d) => format!("OK {}", shown(d)),
-        Status::Failed(n, t) => format!("FAILED {n} : {}", shown_str(t)),
+        Status::Failed(n, t) => format!("FAILED {n} : {}", shown_text(t)),
         Status::Unknown => "UNKNOWN".into(),
         Status::Other(d) => shown(d),
     }
@@ -49,12 +49,15 @@ mod tests {
         assert_eq!(shown("\u{9b}31m".as_bytes()), "\\u{9b}31m");
         assert_eq!(shown("evil\u{202e}txt.exe".as_bytes()), "evil\\u{202e}txt.exe");
         assert_eq!(shown(b"bad\xff\xfeutf8"), "bad\\xff\\xfeutf8");
-        assert_eq!(shown("it's \"ñandú\" 名前 a\\b".as_bytes()), "it's \"ñandú\" 名前 a\\b");
+        assert_eq!(
+            shown("it's \"ñandú\" 名前 a\\b".as_bytes()),
+            "it's \"ñandú\" 名前 a\\\\b"
+        );
         for b in 0u8..=255 {
             let s = shown(&[b'a', b, b'z']);
             assert!(!s.chars().any(char::is_control), "{b:#x}: {s:?}");
             // a message built from shown text may be shown again: no change
-            assert_eq!(shown_str(&s), s);
+            assert_eq!(shown_text(&s), s);
         }
     }
 

@@ -10,15 +10,19 @@
 //! show as those two characters, every other control (C0, DEL, C1) and the
 //! invisible characters that reorder or hide text (bidi overrides, zero-width
 //! marks, the BOM) as `\u{…}`, and bytes that are not UTF-8 as `\xHH`.
+//! A backslash itself shows as `\\`, so that no two names show alike: the
+//! byte 0xff shows as `\xff` and the four characters `\xff` as `\\xff`, and
+//! a script acting on `tf -i` or `--json` acts on the file that was meant.
 //! Everything printable, in any script, is shown as it is. [`unescape`] reads
 //! the shown form back (what an operator copies from `tfd ctl bans`).
 
-/// `bytes` with every control and text-hiding character escaped.
+/// `bytes` (a name) with every control and text-hiding character escaped,
+/// and each backslash doubled: two names never show alike.
 pub fn shown(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            push_char(&mut out, c);
+            push_char(&mut out, c, true);
         }
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
@@ -27,16 +31,29 @@ pub fn shown(bytes: &[u8]) -> String {
     out
 }
 
-/// [`shown`] for text already decoded.
+/// [`shown`] for a name already decoded.
 pub fn shown_str(text: &str) -> String {
     shown(text.as_bytes())
 }
 
-fn push_char(out: &mut String, c: char) {
+/// A message (a sentence that may already hold names made [`shown`])
+/// made fit for a terminal: controls and text-hiding characters escaped as
+/// [`shown`] escapes them, backslashes left as they are, so a message shown
+/// twice reads the same and the names in it keep their one escaping.
+pub fn shown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_char(&mut out, c, false);
+    }
+    out
+}
+
+fn push_char(out: &mut String, c: char, name: bool) {
     match c {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
+        '\\' if name => out.push_str("\\\\"),
         c if c.is_control() || hides_text(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
         c => out.push(c),
     }
@@ -48,8 +65,8 @@ pub fn hides_text(c: char) -> bool {
     matches!(c as u32, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff)
 }
 
-/// The bytes a [`shown`] text stands for: `\n`, `\r`, `\t`, `\u{…}` and
-/// `\xHH` read back; any other backslash is kept as it is. None when the text
+/// The bytes a [`shown`] text stands for: `\\`, `\n`, `\r`, `\t`, `\u{…}`
+/// and `\xHH` read back; any other backslash is kept as it is. None when the text
 /// holds no escape (it stands for itself).
 pub fn unescape(text: &str) -> Option<Vec<u8>> {
     if !text.contains('\\') {
@@ -61,6 +78,7 @@ pub fn unescape(text: &str) -> Option<Vec<u8>> {
         out.extend_from_slice(&rest.as_bytes()[..i]);
         let tail = &rest[i + 1..];
         let (bytes, used): (Vec<u8>, usize) = match tail.as_bytes().first() {
+            Some(b'\\') => (b"\\".to_vec(), 1),
             Some(b'n') => (b"\n".to_vec(), 1),
             Some(b'r') => (b"\r".to_vec(), 1),
             Some(b't') => (b"\t".to_vec(), 1),
@@ -100,6 +118,8 @@ mod tests {
             b"a\x1b]0;x\x07\n\r\tz",
             b"bad\xff\xfe",
             "名前 ñandú".as_bytes(),
+            b"amb\\xff.txt",
+            b"a\\\\b\\",
         ] {
             let s = shown(raw);
             assert!(!s.chars().any(|c| c.is_control() || hides_text(c)), "{s:?}");
@@ -107,6 +127,13 @@ mod tests {
         }
         assert_eq!(shown("\u{200b}alice".as_bytes()), "\\u{200b}alice");
         assert_eq!(unescape("plain"), None);
+        // a literal backslash and the byte it could be mistaken for differ
+        assert_eq!(shown(b"amb\xff.txt"), "amb\\xff.txt");
+        assert_eq!(shown(b"amb\\xff.txt"), "amb\\\\xff.txt");
         assert_eq!(unescape("a\\qb\\u{zz}\\x4"), Some(b"a\\qb\\u{zz}\\x4".to_vec()));
+        // a message holding a shown name is shown again unchanged
+        let msg = format!("{}: gone", shown(b"a\\b\xff\x1b"));
+        assert_eq!(shown_text(&msg), msg);
+        assert_eq!(shown_text("x\x1by\\"), "x\\u{1b}y\\");
     }
 }

@@ -32,7 +32,7 @@ impl Listener {
                 return;
             }
         };
-        info!("control: {}", tfp_wire::escape::shown_str(&line));
+        info!("control: {}", tfp_wire::escape::shown_text(&line));
         let text = match req {
             Request::Help => control::help_text(),
             Request::Sessions => self.sessions_text(),

@@ -167,7 +167,7 @@ fn fetch_delta(
         Ok(delta::Outcome::Delta { .. }) => Ok(Some(Done::Ok)),
         Ok(delta::Outcome::Whole { .. }) => Ok(None),
         Err(e @ (Error::Local(_) | Error::File { .. } | Error::Mismatch(_))) => {
-            Ok(Some(Done::Local(crate::escape::shown_str(&e.to_string()))))
+            Ok(Some(Done::Local(crate::escape::shown_text(&e.to_string()))))
         }
         Err(e) => Err(e),
     }

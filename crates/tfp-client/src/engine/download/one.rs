@@ -71,7 +71,7 @@ pub(crate) fn receive(
     };
     // the engine names the file by its local path, which holds the server's name
     let r = super::download_counted(c, cfg, &req, &counter.before, &mut |m| match m {
-        Said::Note(m) => ev.note(&escape::shown_str(m)),
+        Said::Note(m) => ev.note(&escape::shown_text(m)),
         Said::Verified(h) => ev.verified(h),
     });
     p.end(&counter, r.is_ok());
@@ -87,7 +87,7 @@ pub(crate) fn receive(
         Error::Refused(r) => Done::Refused(listing::status_text(&r.reply)),
         Error::Cancelled { .. } => Done::Refused(e.cause().to_string()),
         Error::Local(_) | Error::File { .. } | Error::Usage(_) | Error::Mismatch(_) => {
-            Done::Local(escape::shown_str(&e.cause().to_string()))
+            Done::Local(escape::shown_text(&e.cause().to_string()))
         }
         _ => return Err(e.into_cause()),
     })
