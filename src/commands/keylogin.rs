@@ -16,7 +16,7 @@ use crate::auth::keys;
 use crate::auth::userdb;
 use crate::session::Session;
 use log::{error, info, warn};
-use tfp_wire::keylogin::{self, Challenge, Offer, PublicKey, Signature};
+use tfp_wire::keylogin::{self, Challenge, Offer, Signature};
 use tfp_wire::Failed;
 
 /// The session's key login: offers made, and the one waiting for its signature.
@@ -28,12 +28,8 @@ struct KeyLogin {
 
 /// An offer answered with a nonce.
 struct Pending {
-    name: Vec<u8>,
-    key: PublicKey,
-    blob: Vec<u8>,
+    offer: Offer,
     nonce: [u8; keylogin::NONCE_LEN],
-    /// The user file's entry (None: a single-user server's key login).
-    entry: Option<userdb::Entry>,
 }
 
 /// The session's binding to its secure transport, or the refusal when it
@@ -89,13 +85,8 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
     let a = key_attempt(s, &offer.user);
     throttle_gate(s, &a)?;
     let fp = keylogin::fingerprint(&offer.blob);
-    let found = if s.state().single_user() {
-        single_user_authorized(s, &a.who, &offer).map(|()| None)
-    } else {
-        authorized(s, &a.who, &offer).map(Some)
-    };
-    let entry = match found {
-        Ok(entry) => entry,
+    match may_log_in(s, &a.who, &offer) {
+        Ok(_) => {}
         Err(why) if why.counts() => {
             count_failure(s, &a, &format!("key {} {fp}: {why}", offer.key.type_name()));
             return Err(Failed::LoginFailed.into());
@@ -121,13 +112,7 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
         a.who,
         offer.key.type_name()
     );
-    s.family_mut::<KeyLogin>().pending = Some(Pending {
-        name: offer.user,
-        key: offer.key,
-        blob: offer.blob,
-        nonce,
-        entry,
-    });
+    s.family_mut::<KeyLogin>().pending = Some(Pending { offer, nonce });
     Ok(Reply::Frame(Challenge { nonce }.frame()))
 }
 
@@ -188,6 +173,16 @@ impl From<keys::Refusal> for NotAuthorized {
 impl From<crate::auth::privs::PrivError> for NotAuthorized {
     fn from(e: crate::auth::privs::PrivError) -> Self {
         NotAuthorized::SystemUser(e)
+    }
+}
+
+/// Whether the offer may log in now: the user file's entry (None on a
+/// single-user server, where `authorized_keys` alone decides).
+fn may_log_in(s: &Session, who: &str, offer: &Offer) -> Result<Option<userdb::Entry>, NotAuthorized> {
+    if s.state().single_user() {
+        single_user_authorized(s, who, offer).map(|()| None)
+    } else {
+        authorized(s, who, offer).map(Some)
     }
 }
 
@@ -274,9 +269,10 @@ impl From<keylogin::BlobError> for BadSignature {
 /// The pending offer's signature, checked.
 fn check_signature(p: &Pending, binding: &[u8; keylogin::BINDING_LEN], arg: &[u8]) -> Result<(), BadSignature> {
     let blob = keylogin::parse_signature(arg)?;
-    let sig = Signature::parse(&blob, &p.key)?;
-    let data = keylogin::signed_data(binding, &p.name, &p.nonce, &p.blob);
-    if keys::verify::verify(&p.key, &sig, &data) {
+    let o = &p.offer;
+    let sig = Signature::parse(&blob, &o.key)?;
+    let data = keylogin::signed_data(binding, &o.user, &p.nonce, &o.blob);
+    if keys::verify::verify(&o.key, &sig, &data) {
         Ok(())
     } else {
         Err(BadSignature::DoesNotVerify)
@@ -293,21 +289,32 @@ pub fn tfdkeysig(s: &mut Session, arg: &[u8]) -> CmdResult {
         info!("{} TFDKEYSIG refused: no key offered (TFDKEY first)", s.peer());
         return Err(Failed::LoginFailed.into());
     };
-    let a = key_attempt(s, &p.name);
+    let a = key_attempt(s, &p.offer.user);
     throttle_gate(s, &a)?;
-    let fp = keylogin::fingerprint(&p.blob);
+    let fp = keylogin::fingerprint(&p.offer.blob);
+    let kind = p.offer.key.type_name();
     if let Err(why) = check_signature(&p, &binding, arg) {
-        count_failure(s, &a, &format!("key {} {fp}: {why}", p.key.type_name()));
+        count_failure(s, &a, &format!("key {kind} {fp}: {why}"));
         return Err(Failed::LoginFailed.into());
     }
-    let how = format!(" by key {} {fp}", p.key.type_name());
-    let Some(entry) = &p.entry else {
+    let how = format!(" by key {kind} {fp}");
+    // The key file and the account are read again now: a key removed, an
+    // account locked or deleted, or an `expiry-time` passed since TFDKEY
+    // must not still let this session in for the rest of its pre-login time.
+    let entry = match may_log_in(s, &a.who, &p.offer) {
+        Ok(entry) => entry,
+        Err(why) => {
+            count_failure(s, &a, &format!("key {kind} {fp}: {why} (since it was offered)"));
+            return Err(Failed::LoginFailed.into());
+        }
+    };
+    let Some(entry) = entry else {
         a.forgive();
         return single_user_admit(s, &a.who, &how);
     };
-    let id = access::identity_of(s, &a.who, entry)?;
+    let id = access::identity_of(s, &a.who, &entry)?;
     a.forgive();
-    access::admit(s, &a.who, entry, id, &how)
+    access::admit(s, &a.who, &entry, id, &how)
 }
 
 /// A single-user session's key login done: its commands run (after INJAIL

@@ -9,6 +9,7 @@ use openssl::pkey::{PKey, Private};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use tfd_testkit::users::tfpasswd;
 use tfd_testkit::*;
 use tfp_client::auth::keyfile;
 use tfp_client::Client;
@@ -194,4 +195,55 @@ fn a_flood_of_offers_ends_its_connection_and_legacy_sessions_get_none() {
         201,
     );
     still_logs_in(&k);
+}
+
+/// A key offered and then revoked before its signature arrives (its line
+/// removed, its expiry passed, the account locked or deleted) does not log
+/// in: TFDKEYSIG reads the key file and the account again, not the entry
+/// TFDKEY saw, which would have let it in for the rest of the pre-login time.
+#[test]
+fn a_key_revoked_between_its_offer_and_its_signature_does_not_log_in() {
+    let Some(k) = keyed("login_max_failures_ip 0\nlogin_max_failures_user 0\n") else {
+        return;
+    };
+    let line = fs::read_to_string(&k.file).unwrap();
+    let db = k.m.db.to_str().unwrap().to_string();
+    let offered = |k: &Keyed| {
+        let mut c = secure(k);
+        let nonce = offer(&mut c, "alice", &k.blob).unwrap_or_else(|r| panic!("{}", String::from_utf8_lossy(&r)));
+        (c, nonce)
+    };
+    let signs = |k: &Keyed, c: &mut Client, nonce: &[u8; 32]| {
+        let sig = sign(k, &c.binding().unwrap(), "alice", nonce);
+        send_sig(c, &sig)
+    };
+    // the key's line removed from the key file
+    let (mut c, nonce) = offered(&k);
+    fs::write(&k.file, "").unwrap();
+    failed(signs(&k, &mut c, &nonce), 37);
+    fs::write(&k.file, &line).unwrap();
+    // its expiry-time passed (a second's resolution: two seconds from now)
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let at = tfp_wire::date::format_utc(now.as_secs() as i64 + 2).unwrap();
+    let compact: String = at.chars().filter(char::is_ascii_digit).take(14).collect();
+    fs::write(&k.file, format!("expiry-time=\"{compact}Z\" {line}")).unwrap();
+    let (mut c, nonce) = offered(&k);
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    failed(signs(&k, &mut c, &nonce), 37);
+    fs::write(&k.file, &line).unwrap();
+    // the account locked, then deleted
+    for (what, undo) in [("lock", Some("unlock")), ("del", None)] {
+        let (mut c, nonce) = offered(&k);
+        assert!(tfpasswd(&["-f", &db, what, "alice"], "").status.success(), "{what}");
+        failed(signs(&k, &mut c, &nonce), 37);
+        if let Some(undo) = undo {
+            assert!(tfpasswd(&["-f", &db, undo, "alice"], "").status.success(), "{undo}");
+            // unlocked again, the same key logs in
+            still_logs_in(&k);
+        }
+    }
+    let log = k.m.srv.log();
+    assert_eq!(log.matches("(since it was offered)").count(), 4, "{log}");
 }
