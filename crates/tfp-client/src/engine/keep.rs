@@ -92,12 +92,20 @@ pub fn set_attrs(b: &Beside, a: Attrs) -> io::Result<()> {
 
 /// The mode a file fetched from a source of mode `src` lands with: the
 /// source's permission bits less the umask, as `cp` keeps them; with
-/// `archive` (`-p`, `-a`, `mirror`) the bits themselves and the sticky bit,
-/// and the set-id bits only for root (as `rsync -a` run by root).
+/// `archive` (`-p`, `-a`, `mirror`) the bits themselves and the sticky bit.
+/// Never the set-id bits: they come back only with the source's owner
+/// ([`owned_mode`]), as rsync keeps them only where it keeps the owner, so
+/// a hostile server's set-uid file never lands owned by whoever runs tf.
 pub fn landing_mode(src: u32, archive: bool) -> u32 {
     if !archive {
         return src & 0o777 & !crate::temporaries::umask();
     }
+    src & 0o1777
+}
+
+/// The mode given together with the source's owner: [`landing_mode`]'s,
+/// and the set-id bits where tf runs as root (as `rsync -a` run by root).
+pub fn owned_mode(src: u32) -> u32 {
     let setid = if tfd_sys::geteuid() == 0 { 0o6000 } else { 0 };
     src & (0o1777 | setid)
 }
@@ -112,7 +120,8 @@ mod tests {
         assert_eq!(landing_mode(0o4755, false), 0o755 & !um);
         assert_eq!(landing_mode(0o600, false), 0o600 & !um);
         assert_eq!(landing_mode(0o1777, true) & 0o1777, 0o1777);
+        assert_eq!(landing_mode(0o6755, true), 0o755);
         let root = tfd_sys::geteuid() == 0;
-        assert_eq!(landing_mode(0o4755, true) & 0o4000 != 0, root);
+        assert_eq!(owned_mode(0o4755) & 0o4000 != 0, root);
     }
 }

@@ -287,7 +287,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "archive: keep what rsync -a keeps (implies -r; a directory is copied as\nmirror copies one, without removing anything)",
-        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and devices and owners and groups by number where the receiving\nside may give them (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
+        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root and gives the source's\nowner too, as rsync does), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and devices and owners and groups by number where the receiving\nside may give them (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
     },
     CmdOpt {
         family: Family::Tree,
@@ -395,7 +395,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "keep no modes, nanoseconds or directory times (by default\nmirror keeps them, as rsync -a)",
-        doc: "Keep neither the source's modes nor its mtimes' nanoseconds nor its\ndirectories' mtimes, and leave out changes of mode alone. By default\n.B mirror\nkeeps what\n.B rsync \\-a\nkeeps where the server says it (a tfd with\n.BR TFDENTRIES ):\nthe modes of files and directories (set\\-id bits only when tf runs as root),\nmtimes to the nanosecond, directories' mtimes set once their contents are\ndone, and a change of mode alone is carried over.\n",
+        doc: "Keep neither the source's modes nor its mtimes' nanoseconds nor its\ndirectories' mtimes, and leave out changes of mode alone. By default\n.B mirror\nkeeps what\n.B rsync \\-a\nkeeps where the server says it (a tfd with\n.BR TFDENTRIES ):\nthe modes of files and directories (set\\-id bits only when tf runs as root\nand gives the files their owners: a set\\-uid file from the server never lands\nowned by whoever runs tf, so\n.B \"get \\-r \\-p\"\nas root drops them, as\n.B \"rsync \\-rp\"\nand sftp's\n.B \"get \\-p\"\ndo), mtimes to the nanosecond, directories' mtimes set once their contents are\ndone, and a change of mode alone is carried over.\n",
     },
     CmdOpt {
         family: Family::Mirror,

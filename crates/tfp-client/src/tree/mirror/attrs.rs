@@ -90,7 +90,7 @@ pub(super) fn settle_down(
                 let Some(owner) = f.owner else { continue };
                 let a = keep::Attrs {
                     owner: Some(owner),
-                    mode: setid_again(f.mode).map(|m| keep::landing_mode(m, true)),
+                    mode: setid_again(f.mode).map(keep::owned_mode),
                     ..keep::Attrs::default()
                 };
                 set(land, rel, a, t);
@@ -115,13 +115,17 @@ fn setid_again(mode: u32) -> Option<u32> {
 }
 
 /// What an entry of the source's `facts` and `mtime` is given here: its
-/// mode (set-id bits where tf runs as root), mtime and, with
-/// [`Keeps::owners`], owner.
+/// mode, mtime and, with [`Keeps::owners`], owner; set-id bits (where tf
+/// runs as root) only together with the owner.
 fn wanted(facts: &Facts, mtime: Mtime, keeps: Keeps) -> keep::Attrs {
+    let owner = facts.owner.filter(|_| keeps.owners);
     keep::Attrs {
-        mode: Some(keep::landing_mode(facts.mode, true)),
+        mode: Some(match owner {
+            Some(_) => keep::owned_mode(facts.mode),
+            None => keep::landing_mode(facts.mode, true),
+        }),
         mtime: Some(mtime),
-        owner: facts.owner.filter(|_| keeps.owners),
+        owner,
     }
 }
 
