@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use tf::exit::{self, Exit};
 use tfp_client::{Client, ClientConfig};
 
+#[macro_use]
+mod out;
+
 mod basic;
 mod complete;
 mod confine;
