@@ -46,6 +46,13 @@ fn ctl_reload_answers_done_refused_or_needs_a_restart() {
             out.starts_with("restart: reload done") && out.contains("listen") && out.contains("restart tfd"),
             "round {round}: {out}"
         );
+        // one key: said in the singular, in words (issue 88: "take(s)")
+        assert!(
+            out.contains("listen changed and takes effect on restart only (the old value stays")
+                && out.contains("restart tfd to apply it")
+                && !out.contains("(s)"),
+            "round {round}: {out}"
+        );
     }
 
     // a key that is gone: refused, exit 2, why, and the old configuration serves

@@ -17,11 +17,17 @@ impl ReloadOutcome {
     pub(super) fn answer(&self) -> String {
         match self {
             ReloadOutcome::Done(keys) if keys.is_empty() => "ok: reload done, the new configuration is in force".into(),
-            ReloadOutcome::Done(keys) => format!(
-                "restart: reload done, but {} changed and take(s) effect on restart only (the old value stays \
-                 until then); restart tfd to apply it",
-                keys.join(", ")
-            ),
+            ReloadOutcome::Done(keys) => {
+                let (verb, values, it) = match keys.len() {
+                    1 => ("takes", "value stays", "it"),
+                    _ => ("take", "values stay", "them"),
+                };
+                format!(
+                    "restart: reload done, but {} changed and {verb} effect on restart only (the old {values} \
+                     until then); restart tfd to apply {it}",
+                    keys.join(", ")
+                )
+            }
             ReloadOutcome::Refused(why) => format!("error: reload refused, keeping the old configuration: {why}"),
         }
     }
