@@ -116,6 +116,13 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
     Ok(Reply::Frame(Challenge { nonce }.frame()))
 }
 
+/// The account an offer awaiting its signature tries, as a log line names
+/// it (TFDKEYSIG's answer names it, not the user the session still runs as).
+pub fn pending_login(s: &Session) -> Option<String> {
+    let p = s.family::<KeyLogin>()?.pending.as_ref()?;
+    Some(crate::logging::login_name(&p.offer.user))
+}
+
 /// Why an offered key may not log in (for the log line).
 enum NotAuthorized {
     NoUserDb,

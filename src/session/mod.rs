@@ -523,9 +523,14 @@ impl Session {
             let began = Instant::now();
             // an OS error noted by an earlier command is not this one's cause
             let _ = crate::logging::take_os_error();
-            // a LOGIN's log line names the account tried (never the password
-            // after it), not the user the session still runs as
-            let login = (req.name == "LOGIN").then(|| crate::logging::login_name(req.arg));
+            // a LOGIN's or a key login's log line names the account tried
+            // (never the password after it), not the user the session still
+            // runs as
+            let login = match req.name.as_str() {
+                "LOGIN" | tfp_wire::keylogin::OFFER => Some(crate::logging::login_name(req.arg)),
+                tfp_wire::keylogin::SIGN => crate::commands::keylogin::pending_login(self),
+                _ => None,
+            };
             let outcome = self.dispatch(&req.name, req.arg);
             refused_login = req.name == "LOGIN" && !self.state.logged_in();
             // LOGIN and INJAIL change who the session is

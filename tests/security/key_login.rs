@@ -244,6 +244,21 @@ fn a_key_revoked_between_its_offer_and_its_signature_does_not_log_in() {
             still_logs_in(&k);
         }
     }
+    // a refused offer for bob: its line names the account tried
+    let mut c = secure(&k);
+    assert!(offer(&mut c, "bob", &k.blob).is_err());
     let log = k.m.srv.log();
     assert_eq!(log.matches("(since it was offered)").count(), 4, "{log}");
+    // the refusals' lines name the account tried, never the user the
+    // session still ran as before its login (issue 88: "user=root")
+    let lines = |cmd: &str| -> Vec<&str> {
+        log.lines()
+            .filter(|l| l.contains(&format!(" {cmd} -> FAILED")))
+            .collect()
+    };
+    let (sigs, offers) = (lines("TFDKEYSIG"), lines("TFDKEY"));
+    assert_eq!(sigs.len(), 4, "{log}");
+    assert!(sigs.iter().all(|l| l.ends_with("login=\"alice\"")), "{sigs:?}");
+    assert!(offers.iter().any(|l| l.ends_with("login=\"bob\"")), "{offers:?}");
+    assert!(!sigs.iter().chain(&offers).any(|l| l.contains("user=")), "{log}");
 }
