@@ -102,6 +102,27 @@ fn copy_id_then_a_key_login_with_no_password_and_keys_del_ends_it() {
         line.starts_with("ssh-ed25519 ") && line.trim_end().ends_with(" alice@laptop"),
         "{line}"
     );
+    // the line it says to try, pasted into dash as printed (tf on the
+    // PATH), logs in by key with no password at hand: it carries the
+    // server's --key and --hash (issue 88: it omitted --hash)
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Now try logging in with: `"))
+        .and_then(|l| l.strip_suffix('`'))
+        .unwrap_or_else(|| panic!("no line to try in: {out}"));
+    assert!(line.contains("--hash") && line.contains(&format!("-i {}", k)), "{line}");
+    let bin = Path::new(tf_bin()).parent().unwrap().to_str().unwrap().to_string();
+    let pasted = Command::new("dash")
+        .args(["-c", &format!("{line} home")])
+        .env("PATH", format!("{bin}:/usr/bin:/bin"))
+        .env("HOME", &j.dir)
+        .env_remove("TF_PASSWORD")
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .expect("dash (scripts/deps installs it)");
+    assert!(pasted.status.success(), "{line}: {}\n{}", text(&pasted), j.srv.log());
     // now by key, no password at hand, into the jail
     let o = tf(&j, "alice", &["-i", k, "ls", "home"], &j.dir, None);
     assert!(o.status.success(), "{}\n{}", text(&o), j.srv.log());

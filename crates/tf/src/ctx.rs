@@ -60,6 +60,21 @@ impl Invoked {
         Invoked { words }
     }
 
+    /// The options less `--password-file FILE`: a command printed to try a
+    /// key login must not log in by password.
+    pub fn without_password(&self) -> Invoked {
+        let mut words = Vec::new();
+        let mut it = self.words.iter();
+        while let Some(a) = it.next() {
+            if a == "--password-file" {
+                it.next();
+            } else if !a.starts_with("--password-file=") {
+                words.push(a.clone());
+            }
+        }
+        Invoked { words }
+    }
+
     /// `tf`, the connection options and `command`, each word quoted for a
     /// POSIX shell where it needs to be, between backticks; when a word
     /// cannot be pasted ([`shell_word`]), a sentence saying which command

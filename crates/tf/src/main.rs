@@ -347,6 +347,7 @@ fn run() -> Result<ExitCode, ExitCode> {
             settings.identity.as_deref(),
             r.name,
             &rest[1..],
+            ctx::Invoked::of(&raw[..raw.len() - rest.len()]),
         ));
     }
     let mut cfg = client_config(&settings, &server, key.pem, &hash)?;

@@ -132,7 +132,7 @@ fn refused(st: &Status, user: &str) -> ExitCode {
 }
 
 /// `tf copy-id [-i KEY]`.
-fn copy_id(c: &mut Client, keys: Vec<PubKey>, user: &str, server: &str, identity: Option<&str>) -> ExitCode {
+fn copy_id(c: &mut Client, keys: Vec<PubKey>, user: &str, try_it: &str) -> ExitCode {
     let have = match c.user_keys_list() {
         Ok(Ok(v)) => v,
         Ok(Err(st)) => return refused(&st, user),
@@ -155,10 +155,7 @@ fn copy_id(c: &mut Client, keys: Vec<PubKey>, user: &str, server: &str, identity
         }
     }
     println!("Number of key(s) added: {added}");
-    let i = identity
-        .map(|k| format!(" -i {}", k.trim_end_matches(".pub")))
-        .unwrap_or_default();
-    println!("Now try logging in with: tf --server {server} --user {user}{i} ls");
+    println!("Now try logging in with: {try_it}");
     println!("and check that only the key(s) you wanted were added (tf ... keys).");
     ExitCode::SUCCESS
 }
@@ -197,6 +194,7 @@ pub fn run(
     identity: Option<&str>,
     cmd: &str,
     args: &[String],
+    invoked: crate::ctx::Invoked,
 ) -> ExitCode {
     let Some(user) = user else {
         return fail(format!("{cmd} needs --user (or TF_USER, or user in the config file)"));
@@ -204,11 +202,14 @@ pub fn run(
     cfg.transport = tfp_client::Transport::Require;
     let mut identity = identity.map(str::to_string);
     let mut rest = args;
+    // the key `copy-id -i KEY` names goes into the login it suggests
+    let mut given = None;
     if cmd == "copy-id" {
         match args {
             [] => {}
             [i, key] if i == "-i" => {
                 identity = Some(key.clone());
+                given = Some(key.trim_end_matches(".pub").to_string());
                 rest = &[];
             }
             _ => return fail("usage: tf ... copy-id [-i KEY]"),
@@ -229,13 +230,14 @@ pub fn run(
     } else {
         Vec::new()
     };
-    let server = cfg.server.clone();
     let mut c = match proven(&cfg, user, password_file) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let code = if cmd == "copy-id" {
-        copy_id(&mut c, keys, user, &server, identity.as_deref())
+        let mut words: Vec<&str> = given.iter().flat_map(|k| ["-i", k.as_str()]).collect();
+        words.push("ls");
+        copy_id(&mut c, keys, user, &invoked.without_password().command(&words))
     } else {
         list_or_del(&mut c, rest, user)
     };
