@@ -192,6 +192,16 @@ fn retries_carry_a_run_over_killed_sessions() {
     assert!(o.status.success(), "get --retries 1: {}", said(&o));
     assert!(said(&o).contains("trying again"), "{}", said(&o));
     assert!(fs::read(&one).unwrap() == data);
+    // a single put, killed a second in: tf tries again by itself, so it
+    // prints no command for the user to run (issue 88: it printed "`tf …
+    // put …` sends it again", then sent it again)
+    let began = Instant::now();
+    let args = ["--retries", "1", "put", one.to_str().unwrap(), "one-up.bin"];
+    let o = kill_sessions_midway(&srv, &args, &|| began.elapsed() > Duration::from_secs(1));
+    assert!(o.status.success(), "put --retries 1: {}", said(&o));
+    assert!(said(&o).contains("trying again"), "{}", said(&o));
+    assert!(!said(&o).contains("sends it again"), "{}", said(&o));
+    assert!(fs::read(srv.path("one-up.bin")).unwrap() == data);
     let _ = fs::remove_dir_all(&here);
 }
 

@@ -31,6 +31,9 @@ pub struct Ctx<'a> {
     pub retries: u32,
     /// Which try of the command runs now (1: the first).
     pub tries: u32,
+    /// `--retries` runs the command again if this try's connection breaks
+    /// (retry.rs), so what continues it is not printed for the user to run.
+    pub tried_again: bool,
     /// The try that just ended lost one of its other sessions (a tree's
     /// pool): tried again as a broken connection of its own is (retry.rs).
     pub broken: bool,
@@ -162,6 +165,7 @@ impl<'a> Ctx<'a> {
             opening: Default::default(),
             retries: 0,
             tries: 1,
+            tried_again: false,
             broken: false,
         }
     }

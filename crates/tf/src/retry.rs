@@ -35,6 +35,7 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], resumes: bool, once: Onc
     let mut last = ExitCode::FAILURE;
     let each = |x: &mut Ctx<'_>, n: u32| {
         x.tries = n;
+        x.tried_again = n <= retries;
         last = once(x, cmd, if n == 1 { args } else { &again });
         // the try's pool's break, read once
         Ok::<_, tfp_client::Error>((last, std::mem::take(&mut x.broken)))

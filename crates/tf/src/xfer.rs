@@ -68,6 +68,9 @@ struct Opts {
     /// session's, or one of its `--streams` lanes'): `--retries` tries
     /// again then, as after a tree's pool session broke (retry.rs).
     broke: std::cell::Cell<bool>,
+    /// `--retries` will run this command again if its connection breaks
+    /// (retry.rs): then the command to continue is not printed, tf runs it.
+    tried_again: bool,
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
@@ -98,6 +101,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         backup,
         remove_source,
         broke: Default::default(),
+        tried_again: false,
     };
     if let Some(Err(m)) = o.backup.as_ref().map(|w| w.check()) {
         return Err(XferError::Said(m));
@@ -275,6 +279,7 @@ fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest
         Err(e) => return fail(format!("{cmd}: {e}")),
     };
     o.dest = dest;
+    o.tried_again = x.tried_again;
     let mut words: Vec<&str> = vec![cmd];
     words.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
     o.again = x.invoked.command(&words);
@@ -429,7 +434,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         Err(f) if super::ended::is_end(&f.error) => {
             o.broke.set(true);
             explain::session_error(&f.error, cfg).print();
-            for note in temporaries::kept_notes() {
+            for note in temporaries::kept_notes().into_iter().filter(|_| !o.tried_again) {
                 eprintln!("tf: {note}");
             }
             return Ok(ExitCode::from(Exit::Error));

@@ -466,7 +466,8 @@ or
 continues into the destination the first try made (as running the command
 again does), and a
 .B mirror
-moves what is still different. What it did is said on standard error, and
+moves what is still different. What it did is said on standard error (a
+try that another follows prints no command to continue it: tf runs it), and
 the summary says how many tries it took. A run that ended otherwise (a
 refusal, a local error, an interrupt) is not tried again.
 "##,
