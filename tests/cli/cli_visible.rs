@@ -316,7 +316,13 @@ fn help_needs_no_server() {
         assert!(out.contains(opt), "tf help put lacks {opt}: {out}");
     }
     ok(&run(&["help"]), "tf help");
-    ok(&run(&["help", "mirror"]), "tf help mirror");
+    // mirror's usage names rsync's archive flags it takes (issue 88)
+    let o = run(&["help", "mirror"]);
+    ok(&o, "tf help mirror");
+    let usage = stdout(&o).lines().next().unwrap_or_default().to_string();
+    for flag in ["[-a]", "[-H]", "[-X]", "[-A]"] {
+        assert!(usage.contains(flag), "tf help mirror's usage lacks {flag}: {usage}");
+    }
     assert!(!run(&["help", "nosuch"]).status.success());
 }
 

@@ -21,7 +21,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
+    "usage: tf ... mirror [-R] [-a] [-H] [-X] [-A] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]

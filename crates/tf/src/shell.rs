@@ -33,7 +33,7 @@ root when they start with '/'; local paths to the local directory):
                             REMOTE defaults to the remote directory, LOCAL to the
                             local one); sources may be patterns (*, ?, [...]; a
                             backslash escapes), which tf expands itself
-  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST
+  mirror [-R] [-a] [-H] [-X] [-A] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST
                             make DST a copy of SRC, moving only files whose size or
                             mtime differ: SRC remote and DST local, or with -R the
                             other way; --delete removes what SRC does not hold

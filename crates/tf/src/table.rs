@@ -98,7 +98,7 @@ pub static TABLE: &[Cmd] = {
     row("sdown", "REMOTE LOCAL", "download with SDOWN", Transfers, P::At(&[0]), basic::transfer).local(&[1]).access(&[R]),
     row("fsize", "PATH", "size of a remote file", Transfers, P::All, basic::fsize).access(&[R]),
     row("fsizels", "LISTFILE", "sizes of the files a remote list names", Transfers, P::All, basic::fsizels),
-    row("mirror", "[-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST",
+    row("mirror", "[-R] [-a] [-H] [-X] [-A] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST",
         "make a directory a copy of another", Transfers, P::At(&[0]), basic::mirror).local(&[1]),
 
     row("backup", "SRC NAME | list NAME | prune NAME [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--dry-run] | verify NAME[@SNAPSHOT] [--sample PERCENT]", "a snapshot of directory SRC under NAME/<UTC time> on the server:\n\
