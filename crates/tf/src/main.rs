@@ -54,6 +54,7 @@ mod watch;
 mod xfer;
 mod xfer_error;
 mod xfer_moves;
+mod xfer_parents;
 mod xfer_select;
 mod xfer_shown;
 

@@ -176,48 +176,6 @@ fn is_upload(cmd: &str) -> bool {
     matches!(cmd, "put" | "sndfile" | "sup")
 }
 
-/// `--parents`: MKDIR every missing ancestor of `remote`, like `mkdir -p`
-/// (an existing directory is fine; anything else stops with its reason).
-/// Returns the directories it created, outermost first.
-fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<String>, ExitCode> {
-    let comps: Vec<&str> = remote.split('/').filter(|p| !p.is_empty()).collect();
-    let mut dir = String::new();
-    let mut made = Vec::new();
-    for comp in comps.iter().take(comps.len().saturating_sub(1)) {
-        if !dir.is_empty() {
-            dir.push('/');
-        }
-        dir.push_str(comp);
-        match c.call("MKDIR", dir.as_bytes()) {
-            Ok(Status::Ok(_)) => made.push(dir.clone()),
-            Ok(Status::Failed(n, _)) if n == i32::from(tfp_wire::Failed::DirExists.code()) => {}
-            Ok(st) => {
-                undo_parents(c, &made);
-                return Err(report(c, "mkdir", &[(dir.as_str(), Access::Create)], &st));
-            }
-            Err(e) => {
-                explain::session_error(&e, cfg).print();
-                return Err(ExitCode::from(Exit::Error));
-            }
-        }
-    }
-    Ok(made)
-}
-
-/// After a failed upload: removes the directories `--parents` made for it,
-/// innermost first, each only while its listing is empty (another client may
-/// have put something there meanwhile).
-fn undo_parents(c: &mut Client, made: &[String]) {
-    for dir in made.iter().rev() {
-        match c.list(false, dir.as_bytes()).split() {
-            Ok(Ok(text)) if text.is_empty() => {
-                let _ = c.call("RMDIR", dir.as_bytes());
-            }
-            _ => return,
-        }
-    }
-}
-
 /// An upload's local source, checked before anything is sent to the server.
 enum Source {
     /// `-`.
@@ -338,7 +296,7 @@ fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest
         ));
     }
     let made = if o.parents {
-        match make_parents(c, cfg, &o.positional[1]) {
+        match super::xfer_parents::make(c, cfg, &o.positional[1]) {
             Ok(m) => m,
             Err(code) => return code,
         }
@@ -352,7 +310,7 @@ fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest
         false => upload(c, cfg, cmd, &o, src).unwrap_or_else(fail),
     };
     if code != ExitCode::SUCCESS && !made.is_empty() {
-        undo_parents(c, &made);
+        super::xfer_parents::undo(c, &made);
     }
     // a lane's connection ended while tf's own session answers: retry.rs
     // reads it as a pool session's break
