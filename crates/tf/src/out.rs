@@ -5,6 +5,8 @@
 //! (status 141 in a shell), with nothing on stderr. Declared before every
 //! other module of the binary, so these stand for std's in all of them.
 
+use tf::exit::Exit;
+
 /// std's `println!`, ending tf quietly when stdout's reader has gone.
 macro_rules! println {
     () => {
@@ -58,7 +60,7 @@ pub fn write_err(args: std::fmt::Arguments<'_>) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             piped_away();
         }
-        std::process::exit(1);
+        std::process::exit(Exit::Error as i32);
     }
 }
 
@@ -66,7 +68,7 @@ pub fn write_err(args: std::fmt::Arguments<'_>) {
 fn piped_away() -> ! {
     tfd_sys::default_signal(libc::SIGPIPE);
     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGPIPE);
-    std::process::exit(141);
+    std::process::exit(tf::exit::by_signal(libc::SIGPIPE));
 }
 
 /// Ends tf after stdout failed: by SIGPIPE's default when its reader went
@@ -77,5 +79,5 @@ pub fn ended(e: &std::io::Error) -> ! {
         piped_away();
     }
     eprintln!("tf: cannot write to standard output: {e}");
-    std::process::exit(1);
+    std::process::exit(Exit::Error as i32);
 }
