@@ -14,7 +14,7 @@ use super::access::{self, attempt, count_failure, throttle_gate};
 use super::{CmdResult, Reply};
 use crate::auth::keys;
 use crate::auth::userdb;
-use crate::session::Session;
+use crate::session::{OfferedFor, Session};
 use log::{error, info, warn};
 use tfp_wire::keylogin::{self, Challenge, Offer, Signature};
 use tfp_wire::Failed;
@@ -59,6 +59,7 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::AlreadyLogged.into());
     }
     binding(s, keylogin::OFFER)?;
+    s.family_mut::<OfferedFor>().0 = None;
     let kl = s.family_mut::<KeyLogin>();
     kl.pending = None;
     kl.offers += 1;
@@ -112,15 +113,10 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
         a.who,
         offer.key.type_name()
     );
+    // TFDKEYSIG's log line names the account (session::answer)
+    s.family_mut::<OfferedFor>().0 = Some(offer.user.clone());
     s.family_mut::<KeyLogin>().pending = Some(Pending { offer, nonce });
     Ok(Reply::Frame(Challenge { nonce }.frame()))
-}
-
-/// The account an offer awaiting its signature tries, as a log line names
-/// it (TFDKEYSIG's answer names it, not the user the session still runs as).
-pub fn pending_login(s: &Session) -> Option<String> {
-    let p = s.family::<KeyLogin>()?.pending.as_ref()?;
-    Some(crate::logging::login_name(&p.offer.user))
 }
 
 /// Why an offered key may not log in (for the log line).
@@ -292,6 +288,7 @@ pub fn tfdkeysig(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::AlreadyLogged.into());
     }
     let binding = binding(s, keylogin::SIGN)?;
+    s.family_mut::<OfferedFor>().0 = None;
     let Some(p) = s.family_mut::<KeyLogin>().pending.take() else {
         info!("{} TFDKEYSIG refused: no key offered (TFDKEY first)", s.peer());
         return Err(Failed::LoginFailed.into());

@@ -3,6 +3,7 @@
 //! listener, so per-session setuid and chroot never touch another client.
 
 mod admission;
+mod answer;
 mod context;
 mod fai_entrance;
 mod handshake;
@@ -23,6 +24,7 @@ use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
 pub(crate) use crate::dispatch::denied_or;
+pub(crate) use answer::OfferedFor;
 pub(crate) use context::{Context, Lasting, Loaded};
 pub(crate) use handshake::handshake;
 pub(crate) use secure::SecureState;
@@ -523,14 +525,7 @@ impl Session {
             let began = Instant::now();
             // an OS error noted by an earlier command is not this one's cause
             let _ = crate::logging::take_os_error();
-            // a LOGIN's or a key login's log line names the account tried
-            // (never the password after it), not the user the session still
-            // runs as
-            let login = match req.name.as_str() {
-                "LOGIN" | tfp_wire::keylogin::OFFER => Some(crate::logging::login_name(req.arg)),
-                tfp_wire::keylogin::SIGN => crate::commands::keylogin::pending_login(self),
-                _ => None,
-            };
+            let login = self.tried(&req.name, req.arg);
             let outcome = self.dispatch(&req.name, req.arg);
             refused_login = req.name == "LOGIN" && !self.state.logged_in();
             // LOGIN and INJAIL change who the session is
@@ -634,58 +629,6 @@ impl Session {
             }
         }
     }
-
-    /// Sends `outcome`'s answer to `name`; a refusal is logged with who
-    /// asked: the account a LOGIN tried (`login`), else the session's user.
-    fn answer(
-        &mut self,
-        name: &str,
-        login: Option<&str>,
-        outcome: Result<Reply, CmdError>,
-    ) -> Result<(), ChannelError> {
-        let who = match login {
-            Some(n) => format!("login={n}"),
-            None => format!("user={}", self.user),
-        };
-        let tx = &mut self.chan.tx;
-        match outcome {
-            Ok(Reply::Ok) => tx.send_frame(b"OK"),
-            Ok(Reply::Data(d)) => tx.send_frame_parts(&[b"OK ", &d]),
-            Ok(Reply::Frame(d)) => tx.send_frame(&d),
-            Ok(Reply::Unknown) => {
-                info!("{} unknown command {:?}", self.peer, name);
-                tx.send_frame(b"UNKNOWN")
-            }
-            Ok(Reply::Sent) => Ok(()),
-            Ok(Reply::Close) => {
-                self.closing = true;
-                Ok(())
-            }
-            // the user and the OS error behind it (the codes say "access
-            // denied" whatever the OS said), so an operator can tell a
-            // permission set-up from a disk fault
-            Err(CmdError::Failed(f)) => {
-                info!(
-                    "{} {} -> FAILED {} ({}) {who}{}",
-                    self.peer,
-                    name,
-                    f.code(),
-                    f.text(),
-                    os_cause()
-                );
-                tx.send_frame(&f.to_wire())
-            }
-            Err(CmdError::Told(f, text)) => {
-                info!("{} {} -> FAILED {} ({text}) {who}", self.peer, name, f.code());
-                tx.send_frame(format!("FAILED {} : {text}", f.code()).as_bytes())
-            }
-            Err(CmdError::Bare(why)) => {
-                info!("{} {} -> FAILED ({why}) {who}{}", self.peer, name, os_cause());
-                tx.send_frame(b"FAILED ")
-            }
-            Err(CmdError::Channel(e)) => Err(e),
-        }
-    }
 }
 
 impl Session {
@@ -712,13 +655,6 @@ impl Session {
             });
         }
     }
-}
-
-/// ` os_error="…"` for a FAILED log line, when the command noted one.
-fn os_cause() -> String {
-    crate::logging::take_os_error()
-        .map(|e| format!(" os_error=\"{e}\""))
-        .unwrap_or_default()
 }
 
 /// Runs one accepted connection to the end, in the session process.
