@@ -276,3 +276,41 @@ fn a_key_under_a_passphrase_asks_it_at_the_terminal() {
     let _ = pty.child.wait();
     assert!(!pty.transcript().contains("open sesame"), "the passphrase was echoed");
 }
+
+/// Issue 88: `tfpasswd -c tfd.conf key add` takes the key directory and the
+/// user file from tfd's own configuration (it refused -c, so --keys-dir had
+/// to repeat it), refuses a name the user file lacks (it wrote a key no login
+/// could use, silently), and adding a key already there succeeds, as
+/// ssh-copy-id does (it exited 1).
+#[test]
+fn tfpasswd_key_reads_tfd_conf_checks_the_name_and_adds_idempotently() {
+    let Some(k) = keyed("keys-conf", "") else { return };
+    let key = keygen(&k.dir, "conf", &["-t", "ed25519"], "");
+    let pubf = format!("{}.pub", key.display());
+    let conf = k.srv.conf.to_str().unwrap().to_string();
+    let add = |name: &str| tfpasswd(&["-c", &conf, "key", "add", name, &pubf], "");
+    let o = add("alice");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(k.keys.join("alice").exists(), "not in tfd.conf's authorized_keys_dir");
+    let before = fs::read(k.keys.join("alice")).unwrap();
+    // again: said, exit 0, the file unchanged
+    let o = add("alice");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("already has key"), "{}", text(&o));
+    assert_eq!(fs::read(k.keys.join("alice")).unwrap(), before);
+    // a name the user file lacks: refused, nothing written
+    let o = add("carol");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("\"carol\" is not in the user file"), "{}", text(&o));
+    assert!(!k.keys.join("carol").exists());
+    // list by the configuration too, and the key logs in
+    let o = tfpasswd(&["-c", &conf, "key", "list", "alice"], "");
+    assert!(
+        o.status.success() && text(&o).contains("ssh-ed25519 256"),
+        "{}",
+        text(&o)
+    );
+    let s = key.to_str().unwrap();
+    let o = tf_as(&k, "alice", &["-i", s], &[]);
+    logs_in(&k, &o, s);
+}

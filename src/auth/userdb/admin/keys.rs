@@ -10,6 +10,61 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use tfp_wire::keylogin::{self, line};
 
+/// Where `key` works: the key directory, and the user file whose names it
+/// takes (None: none to be found, so a name cannot be checked).
+pub(super) struct Places {
+    dir: PathBuf,
+    userdb: Option<PathBuf>,
+}
+
+impl Places {
+    /// `--keys-dir`, else tfd.conf's `authorized_keys_dir` (`-c`), else the
+    /// default; the user file `-f`, else tfd.conf's `userdb`, else the
+    /// default one where it exists.
+    pub(super) fn of(a: &super::Args) -> Result<Places, Error> {
+        let cfg = match &a.config {
+            Some(p) => match crate::config::Config::load(p) {
+                Ok(c) => Some(c),
+                Err(e) => return Err(io_failed(p.display(), e)),
+            },
+            None => None,
+        };
+        let dir = a
+            .keys_dir
+            .clone()
+            .or_else(|| cfg.as_ref().and_then(|c| c.authorized_keys_dir.clone()))
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_AUTHORIZED_KEYS_DIR));
+        let default = PathBuf::from("/etc/tfd/userdb");
+        let userdb = a
+            .file
+            .clone()
+            .or_else(|| cfg.as_ref().and_then(|c| c.userdb.clone()))
+            .or_else(|| default.exists().then_some(default));
+        Ok(Places { dir, userdb })
+    }
+
+    /// Refuses a key for a name the user file does not hold: tfd would
+    /// never let it in (a key logs in an account of the user file).
+    fn check_name(&self, name: &str) -> Result<(), Error> {
+        let Some(path) = &self.userdb else {
+            eprintln!("tfpasswd: warning: no user file to check {name:?} against (-f FILE or -c CONF names one)");
+            return Ok(());
+        };
+        let db = match crate::auth::userdb::load(path) {
+            Ok(db) => db,
+            Err(e) => return Err(io_failed(path.display(), e)),
+        };
+        if db.get(name).is_none() {
+            return Err(Error::Failed(format!(
+                "{name:?} is not in the user file {}; add the account first (tfpasswd -f {} add {name})",
+                path.display(),
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The largest key file or input read.
 const MAX_INPUT: u64 = keys::MAX_FILE;
 
@@ -84,14 +139,18 @@ fn usable(l: &str) -> Result<Option<line::KeyLine>, Unusable> {
     }
 }
 
-/// `key add NAME [FILE]`, under the keys lock ([`store::edit`]).
-fn add(dir: &Path, name: &str, from: Option<&str>) -> Result<(), Error> {
+/// `key add NAME [FILE]`, under the keys lock ([`store::edit`]): as
+/// ssh-copy-id, a key already there is said and skipped, and adding only
+/// such keys succeeds with nothing written.
+fn add(places: &Places, name: &str, from: Option<&str>) -> Result<(), Error> {
+    let dir = places.dir.as_path();
     let path = file(dir, name)?;
+    places.check_name(name)?;
     let given = input(from)?;
     let edited = store::edit(dir, &path, |old| {
         let mut text = old.to_string();
         let have = store::blobs(&text);
-        let mut added = 0;
+        let (mut added, mut there) = (0, 0);
         for (n, l) in given.lines().enumerate() {
             let k = match usable(l) {
                 Ok(Some(k)) => k,
@@ -101,6 +160,7 @@ fn add(dir: &Path, name: &str, from: Option<&str>) -> Result<(), Error> {
             let fp = keylogin::fingerprint(&k.blob);
             if have.contains(&k.blob) {
                 eprintln!("tfpasswd: {name} already has key {fp}");
+                there += 1;
                 continue;
             }
             store::append(&mut text, l);
@@ -111,10 +171,10 @@ fn add(dir: &Path, name: &str, from: Option<&str>) -> Result<(), Error> {
             );
             added += 1;
         }
-        if added == 0 {
-            return Err(Error::Failed("no new key given".into()));
+        if added == 0 && there == 0 {
+            return Err(Error::Failed("no key given".into()));
         }
-        Ok((Some(text), ()))
+        Ok(((added > 0).then_some(text), ()))
     });
     edited?
 }
@@ -187,12 +247,13 @@ fn del(dir: &Path, name: &str, which: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `key add|list|del NAME [FILE]` under `dir`.
-pub(super) fn run(dir: &Path, operands: &[String]) -> Result<(), Error> {
+/// `key add|list|del NAME [FILE]` in `places`.
+pub(super) fn run(places: &Places, operands: &[String]) -> Result<(), Error> {
+    let dir = places.dir.as_path();
     let ops: Vec<&str> = operands.iter().map(String::as_str).collect();
     match ops.as_slice() {
-        ["add", name] => add(dir, name, None),
-        ["add", name, from] => add(dir, name, Some(from)),
+        ["add", name] => add(places, name, None),
+        ["add", name, from] => add(places, name, Some(from)),
         ["list", name] => list(dir, name, &mut std::io::stdout().lock()),
         ["del", name, which] => del(dir, name, which),
         _ => Err(Error::Usage(

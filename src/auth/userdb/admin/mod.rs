@@ -22,16 +22,19 @@ usage: tfpasswd [-f FILE] add NAME [--system-user USER [--allow-root]] [--quota 
        tfpasswd [-f FILE] [-c CONF] list
        tfpasswd [-f FILE] import [LEGACY-FILE]
        tfpasswd [-f FILE] check
-       tfpasswd [--keys-dir DIR] key add NAME [FILE]
-       tfpasswd [--keys-dir DIR] key list NAME
-       tfpasswd [--keys-dir DIR] key del NAME FINGERPRINT|LINE|FILE
+       tfpasswd [-f FILE] [-c CONF] [--keys-dir DIR] key add NAME [KEYFILE]
+       tfpasswd [-c CONF] [--keys-dir DIR] key list NAME
+       tfpasswd [-c CONF] [--keys-dir DIR] key del NAME FINGERPRINT|LINE|KEYFILE
 
   -f, --file FILE          the user file (default /etc/tfd/userdb)
   -c, --config CONF        tfd.conf, for list's USED column (the served root and
-                           quota_default; default /etc/tfd/tfd.conf if it exists)
+                           quota_default; default /etc/tfd/tfd.conf if it exists),
+                           and for key its authorized_keys_dir and userdb
       --keys-dir DIR       the users' authorized keys, tfd.conf's authorized_keys_dir
-                           (default /etc/tfd/authorized_keys); key add reads FILE
-                           (a .pub file, or authorized_keys lines) or standard input
+                           (default: CONF's, else /etc/tfd/authorized_keys); key add
+                           reads KEYFILE (a .pub file, or authorized_keys lines) or
+                           standard input, for a NAME the user file holds; a key
+                           already there is said and skipped (exit 0)
       --system-user USER   system account the user's sessions run as (default: NAME)
       --allow-root         let NAME map to system user root (uid 0), which tfd
                            refuses at LOGIN unless tfd.conf sets userdb_allow_root
@@ -303,12 +306,8 @@ fn run(a: Args) -> Result<(), Error> {
         }
         "import" => import(&a, &path)?,
         "key" => {
-            only(&a, &command, &["--keys-dir"])?;
-            let dir = a
-                .keys_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_AUTHORIZED_KEYS_DIR));
-            keys::run(&dir, &a.operands)?;
+            only(&a, &command, &["--keys-dir", "--config"])?;
+            keys::run(&keys::Places::of(&a)?, &a.operands)?;
         }
         "check" => check(&a, &path)?,
         other => return Err(Error::Usage(format!("unknown command {other:?}"))),
