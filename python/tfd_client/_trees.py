@@ -187,8 +187,9 @@ class _TreeRuns:
         ``archive``: what is the same on both sides stays). ``backup``,
         ``backup_dir`` and ``suffix`` keep every file the run replaces, and
         ``remove_source_files`` removes each source file once its copy is
-        proven the same, as ``tf``'s and rsync's options of those names
-        (:func:`_moves`). ``sparse=True`` keeps holes (``tf -S``); with
+        proven the same, and only while it is still the file proven (one
+        written to since is kept and told), as ``tf``'s and rsync's options
+        of those names (:func:`_moves`). ``sparse=True`` keeps holes (``tf -S``); with
         ``archive=True``, ``xattrs=True`` keeps extended attributes (``tf
         -aX``), ``acls=True`` POSIX ACLs (``-aA``) and ``hard_links=True``
         hard links (``-aH``: the names of one file arrive as names of one

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
 use tfd_sys as sys;
+use tfp_wire::same::Ident;
 use tfp_wire::{command, Failed};
 
 /// Splits `a | b`; both sides must be non-empty (FAILED 16 otherwise).
@@ -119,6 +120,22 @@ pub(crate) fn make_levels(
 
 /// `DEL <path>`: removes a file (or symlink); the lock file itself may always go.
 pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
+    remove_file(s, arg, None)
+}
+
+/// The identity of the file `st` describes.
+pub(crate) fn ident_of(st: &libc::stat) -> Ident {
+    Ident {
+        size: st.st_size as u64,
+        mtime: (st.st_mtime, st.st_mtime_nsec as u32),
+        ctime: (st.st_ctime, st.st_ctime_nsec as u32),
+        ino: st.st_ino,
+    }
+}
+
+/// DEL of `arg`; with `want` (TFDDELIF), only while the file, looked at
+/// through the directory it is removed from, has that identity.
+pub(crate) fn remove_file(s: &mut Session, arg: &[u8], want: Option<&Ident>) -> CmdResult {
     let p = s.path(arg)?;
     if p.is_root() {
         return Err(Failed::IsDirectory.into());
@@ -136,8 +153,16 @@ pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::IsDirectory.into());
     }
     let (dir, name) = s.root().parent(&p).denied_or(Failed::NoSuchFile)?;
+    let keep = super::backup::keep_for(s, &p);
+    // TFDDELIF: looked at last, right before it goes
+    if let Some(want) = want {
+        let now = sys::fstatat(dir.as_fd(), &name, false).map(|st| ident_of(&st));
+        if now.ok().as_ref() != Some(want) {
+            return Err(CmdError::Told(Failed::TransferApi, tfp_wire::same::CHANGED.into()));
+        }
+    }
     // TFDBACKUP: the file moves to its backup name instead
-    let removed = match super::backup::keep_for(s, &p) {
+    let removed = match keep {
         Ok(Some(keep)) => keep.move_away(dir.as_fd(), &name),
         Ok(None) => sys::unlinkat(dir.as_fd(), &name, false).into_fs(),
         Err(e) => Err(e),

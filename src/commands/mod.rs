@@ -32,6 +32,7 @@ mod putmany_dirs;
 mod putmany_frames;
 pub mod quota;
 pub mod runbash;
+pub mod same;
 pub mod secfs;
 pub mod sparse;
 pub mod stage;

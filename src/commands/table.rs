@@ -3,8 +3,8 @@
 
 use super::{
     access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
-    land, layer, link, listing, netlock, notify, prove, putmany, runbash, secfs, sparse, stage, stat, time, transfer,
-    transport, tz, user_keys, xattr, xcmds, Gate, Tfpsfs,
+    land, layer, link, listing, netlock, notify, prove, putmany, runbash, same, secfs, sparse, stage, stat, time,
+    transfer, transport, tz, user_keys, xattr, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -192,6 +192,10 @@ pub static TABLE: &[Spec] = &[
     row(tfp_wire::link::COMMAND, link::tfdlink, ANY, needs(&[bits::RFILE, bits::WFILE])),
     row(tfp_wire::link::LINKS, link::tfdlinks, ANY, needs(&[bits::RFILE, bits::WFILE])),
     row(tfp_wire::prove::COMMAND, prove::tfdhmac, ANY, needs(&[bits::RFILE])),
+    // tfd's own: a file's identity, and DEL only while it keeps it
+    // (doc/compatibility.md "Removal of the same file only")
+    row(tfp_wire::same::STAT, same::statid, ANY, needs(&[bits::STAT])),
+    row(tfp_wire::same::DEL_IF, same::del_if, ANY, needs(&[bits::DFILE])),
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTASIGP", delta::sig_probed, ANY, needs(&[bits::RFILE])),

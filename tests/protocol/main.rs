@@ -33,6 +33,7 @@ mod putmany_archive;
 mod putmany_dirs;
 mod quota_ledger;
 mod retry_lane;
+mod same_file;
 mod secure_transport;
 mod session_layer;
 mod space;

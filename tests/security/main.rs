@@ -27,6 +27,7 @@ mod key_login;
 mod keys;
 mod links;
 mod memory_budget;
+mod moves_race;
 mod pasted_commands;
 mod planted_partials;
 mod run_records;

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use tfp_client::engine::backup::Wanted;
 use tfp_client::remote::listing::Kind;
+use tfp_client::tree::moves::Moved;
 use tfp_client::tree::{backups, moves};
 use tfp_client::{Client, ClientConfig, Error};
 
@@ -57,9 +58,13 @@ pub fn put(
         return code;
     }
     match moves::remove_local_one(c, Path::new(local), &target) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => fail(format!(
+        Ok(Moved::Removed) => ExitCode::SUCCESS,
+        Ok(Moved::Unproven) => fail(format!(
             "put: {local}: kept: its copy {} is not proven the same",
+            String::from_utf8_lossy(&target)
+        )),
+        Ok(Moved::Changed) => fail(format!(
+            "put: {local}: kept: it changed after its copy {} was proven",
             String::from_utf8_lossy(&target)
         )),
         Err(e) => fail(format!("put: {local}: {e}")),
@@ -70,10 +75,13 @@ pub fn put(
 /// (`--remove-source-files`) once the copy here is proven the same.
 pub fn got(c: &mut Client, target: &Path, remote: &str) -> ExitCode {
     match moves::remove_remote_one(c, target, remote.as_bytes()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => fail(format!(
+        Ok(Moved::Removed) => ExitCode::SUCCESS,
+        Ok(Moved::Unproven) => fail(format!(
             "get: {remote}: kept: its copy {} is not proven the same",
             target.display()
+        )),
+        Ok(Moved::Changed) => fail(format!(
+            "get: {remote}: kept: it changed on the server after its copy was proven"
         )),
         Err(e) => fail(format!("get: {remote}: {e}")),
     }

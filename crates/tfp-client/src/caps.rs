@@ -61,11 +61,15 @@ pub enum Ext {
     /// What that probe said of the session's attribute scope: `Yes` for
     /// `all` (`trusted.` and `security.` too: a root session).
     AttrsAll,
+    /// TFDSTATID and TFDDELIF, a file's identity and its removal only
+    /// while it keeps it ([`crate::remote::same`]): a server without them
+    /// is asked FSTAT and DEL.
+    SameId,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 17;
+    const COUNT: usize = 18;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -87,6 +91,7 @@ impl Ext {
             Ext::ListZ => 14,
             Ext::LandAttrs => 15,
             Ext::AttrsAll => 16,
+            Ext::SameId => 17,
         }
     }
 }
@@ -158,6 +163,7 @@ mod tests {
             Ext::ListZ,
             Ext::LandAttrs,
             Ext::AttrsAll,
+            Ext::SameId,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

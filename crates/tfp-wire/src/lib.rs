@@ -57,6 +57,7 @@ pub mod noise;
 pub mod prove;
 pub mod proxy;
 pub mod record;
+pub mod same;
 pub mod secfs;
 pub mod session_end;
 pub mod size;

@@ -10,4 +10,5 @@ pub mod glob;
 pub mod listing;
 pub mod pipeline;
 pub(crate) mod probe;
+pub mod same;
 pub(crate) mod zlisting;

@@ -1,19 +1,23 @@
 //! rsync's `--remove-source-files`: once a run is over, each source file
 //! whose copy on the other side is proven the same (its SHA-256 here and
-//! the server's SHA256 there, the local file unchanged in size and mtime
-//! across its hash) is removed from the source: the local file by unlink,
-//! the server's by DEL. Never a directory, never a file not proven: a run
-//! killed at any point leaves each source file in place or its verified
-//! copy on the other side, since nothing is removed before its proof. As
-//! rsync, a file already the same at the destination (moved by an earlier
-//! run, or unchanged) is removed too.
+//! the server's SHA256 there, each file unchanged across its hash) is
+//! removed from the source, and only while it is still the file proven: the
+//! local file is looked at again (size, mtime, ctime, inode) right before
+//! its unlink; the server's goes by TFDDELIF, which the server refuses for
+//! a file no longer in the state proven (else FSTAT, then DEL of those that
+//! held still). A source written to after its proof is kept and told, as
+//! rsync keeps a changed source. Never a directory, never a file not
+//! proven: a run killed at any point leaves each source file in place or
+//! its verified copy on the other side. As rsync, a file already the same
+//! at the destination (moved by an earlier run, or unchanged) is removed
+//! too.
 
 use super::names::rjoin;
 use super::sync::Side;
 use crate::engine::digest::sha256_file;
 use crate::engine::events::Tally;
 use crate::remote::listing::Kind;
-use crate::remote::pipeline::pipelined;
+use crate::remote::same::{self, Gone, State};
 use crate::{Client, Error};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -32,59 +36,110 @@ pub(crate) fn pairs(side: &Side, local: &Path, remote: &[u8]) -> Vec<Pair> {
         .collect()
 }
 
-/// How many SHA256s leave at once.
-const WINDOW: usize = 256;
+/// How many files are proven at once (three commands each).
+const WINDOW: usize = 85;
 
-/// The local file's SHA-256 (the server's text form) if it held still while
-/// it was read (size and mtime the same before and after).
-fn steady_sum(p: &std::path::Path) -> Option<String> {
-    let before = std::fs::symlink_metadata(p).ok().filter(|m| m.is_file())?;
-    let sum = sha256_file(p).ok()?;
-    let after = std::fs::symlink_metadata(p).ok()?;
-    let same = (before.len(), before.mtime(), before.mtime_nsec(), before.ino())
-        == (after.len(), after.mtime(), after.mtime_nsec(), after.ino());
-    same.then_some(sum)
+/// What tells one state of a local file from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Here {
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    dev: u64,
+    ino: u64,
 }
 
-/// The pairs whose two copies are proven the same.
-fn proven(c: &mut Client, pairs: &[Pair]) -> Result<Vec<bool>, Error> {
+impl Here {
+    /// The state of the local file `p` now, not followed (`None`: not a
+    /// regular file there).
+    pub(crate) fn of(p: &Path) -> Option<Here> {
+        let m = std::fs::symlink_metadata(p).ok().filter(|m| m.is_file())?;
+        Some(Here {
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+/// The local file's SHA-256 (the server's text form) and its state, if it
+/// held still while it was read.
+fn steady_sum(p: &Path) -> Option<(String, Here)> {
+    let before = Here::of(p)?;
+    let sum = sha256_file(p).ok()?;
+    (Here::of(p)? == before).then_some((sum, before))
+}
+
+/// A pair proven: the state of each copy it was proven in.
+type Proof = Option<(Here, State)>;
+
+/// The pairs whose two copies are proven the same, with the state each
+/// copy was in (the server's before and after its SHA256).
+fn proven(c: &mut Client, pairs: &[Pair]) -> Result<Vec<Proof>, Error> {
     let mut out = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(WINDOW) {
         let remote: Vec<Vec<u8>> = chunk.iter().map(|(_, r)| r.clone()).collect();
-        let answers = pipelined(c, "SHA256", &remote)?;
-        for ((local, _), st) in chunk.iter().zip(answers) {
-            let theirs = match st {
-                Status::Ok(d) => d.to_ascii_lowercase(),
+        let three = |v: &str, p: &[u8]| vec![same::line(v, p), same::line("SHA256", p), same::line(v, p)];
+        let (v, answers) = same::asked(c, &remote, three)?;
+        for ((local, _), a) in chunk.iter().zip(answers.chunks(3)) {
+            let (before, after) = (same::parse(v, &a[0]), same::parse(v, &a[2]));
+            let theirs = match (&a[1], before) {
+                (Status::Ok(d), Some(b)) if after == Some(b) => (d.to_ascii_lowercase(), b),
                 _ => {
-                    out.push(false);
+                    out.push(None);
                     continue;
                 }
             };
-            out.push(steady_sum(local).is_some_and(|ours| ours.as_bytes() == theirs.as_slice()));
+            out.push(
+                steady_sum(local)
+                    .filter(|(ours, _)| ours.as_bytes() == theirs.0.as_slice())
+                    .map(|(_, here)| (here, theirs.1)),
+            );
         }
     }
     Ok(out)
 }
 
-/// After one file's upload: removes `local` if its copy `remote` is proven
-/// the same (false: not proven, kept).
-pub fn remove_local_one(c: &mut Client, local: &Path, remote: &[u8]) -> Result<bool, Error> {
-    if proven(c, &[(local.to_path_buf(), remote.to_vec())])?.first() != Some(&true) {
-        return Ok(false);
+/// What became of one source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    /// Removed, its copy proven the same.
+    Removed,
+    /// Kept: its copy is not proven the same.
+    Unproven,
+    /// Kept: it changed after its copy was proven.
+    Changed,
+}
+
+/// Unlinks `local` only if it is still in the state `was` it was proven in.
+fn unlink_if_same(local: &Path, was: &Here) -> std::io::Result<Moved> {
+    if Here::of(local).as_ref() != Some(was) {
+        return Ok(Moved::Changed);
     }
-    std::fs::remove_file(local).map_err(|e| Error::file(local, e))?;
-    Ok(true)
+    std::fs::remove_file(local).map(|()| Moved::Removed)
+}
+
+/// After one file's upload: removes `local` if its copy `remote` is proven
+/// the same and it did not change since.
+pub fn remove_local_one(c: &mut Client, local: &Path, remote: &[u8]) -> Result<Moved, Error> {
+    match proven(c, &[(local.to_path_buf(), remote.to_vec())])?.pop().flatten() {
+        None => Ok(Moved::Unproven),
+        Some((here, _)) => unlink_if_same(local, &here).map_err(|e| Error::file(local, e)),
+    }
 }
 
 /// After one file's download: DEL of `remote` if its copy `local` is
-/// proven the same (false: not proven, kept).
-pub fn remove_remote_one(c: &mut Client, local: &Path, remote: &[u8]) -> Result<bool, Error> {
-    if proven(c, &[(local.to_path_buf(), remote.to_vec())])?.first() != Some(&true) {
-        return Ok(false);
-    }
-    match c.call("DEL", remote)? {
-        Status::Ok(_) => Ok(true),
-        st => Err(Error::refused("DEL", st)),
+/// proven the same and it did not change since.
+pub fn remove_remote_one(c: &mut Client, local: &Path, remote: &[u8]) -> Result<Moved, Error> {
+    let Some((_, st)) = proven(c, &[(local.to_path_buf(), remote.to_vec())])?.pop().flatten() else {
+        return Ok(Moved::Unproven);
+    };
+    match same::remove_if_same(c, &[(remote.to_vec(), st)])?.pop() {
+        Some(Gone::Removed) => Ok(Moved::Removed),
+        Some(Gone::Refused(st)) => Err(Error::refused("DEL", st)),
+        Some(Gone::Changed) | None => Ok(Moved::Changed),
     }
 }
 
@@ -110,57 +165,62 @@ pub(crate) fn after(
 }
 
 /// After an upload: removes each local file of `pairs` whose copy on the
-/// server is proven the same; a file not proven is told and kept. The
-/// number removed.
+/// server is proven the same and that is still the file proven; one not
+/// proven, or changed since, is told and kept. The number removed.
 pub(crate) fn remove_local(c: &mut Client, pairs: &[Pair], t: &mut Tally<'_>) -> Result<usize, Error> {
     let ok = proven(c, pairs)?;
     let mut removed = 0;
     for ((local, remote), ok) in pairs.iter().zip(ok) {
-        if !ok {
+        let shown = crate::escape::path(local);
+        let theirs = crate::tree::names::shown(remote);
+        let Some((here, _)) = ok else {
             t.local(format!(
-                "{}: {}: kept: its copy /{} is not proven the same",
-                t.verb,
-                crate::escape::path(local),
-                crate::tree::names::shown(remote)
+                "{}: {shown}: kept: its copy /{theirs} is not proven the same",
+                t.verb
             ));
             continue;
-        }
-        match std::fs::remove_file(local) {
-            Ok(()) => removed += 1,
-            Err(e) => t.local(format!("{}: removing {}: {e}", t.verb, crate::escape::path(local))),
+        };
+        match unlink_if_same(local, &here) {
+            Ok(Moved::Removed) => removed += 1,
+            Ok(_) => t.local(format!(
+                "{}: {shown}: kept: it changed after its copy /{theirs} was proven",
+                t.verb
+            )),
+            Err(e) => t.local(format!("{}: removing {shown}: {e}", t.verb)),
         }
     }
     Ok(removed)
 }
 
-/// After a download: DEL of each server file of `pairs` whose copy here is
-/// proven the same; one not proven is told and kept. The number removed.
+/// After a download: each server file of `pairs` whose copy here is proven
+/// the same removed, only while it is still the file proven; one not
+/// proven, or changed since, is told and kept. The number removed.
 pub(crate) fn remove_remote(c: &mut Client, pairs: &[Pair], t: &mut Tally<'_>) -> Result<usize, Error> {
     let ok = proven(c, pairs)?;
-    let gone: Vec<Vec<u8>> = pairs
-        .iter()
-        .zip(&ok)
-        .filter(|(_, ok)| **ok)
-        .map(|((_, r), _)| r.clone())
-        .collect();
+    let mut gone = Vec::new();
     for ((local, remote), ok) in pairs.iter().zip(&ok) {
-        if !ok {
-            t.refused(format!(
+        match ok {
+            Some((_, st)) => gone.push((remote.clone(), *st)),
+            None => t.refused(format!(
                 "{}: /{}: kept: its copy {} is not proven the same",
                 t.verb,
                 crate::tree::names::shown(remote),
                 crate::escape::path(local)
-            ));
+            )),
         }
     }
     let mut removed = 0;
-    for (remote, st) in gone.iter().zip(pipelined(c, "DEL", &gone)?) {
-        match st {
-            Status::Ok(_) => removed += 1,
-            st => t.refused(format!(
-                "{}: removing /{}: {}",
+    for ((remote, _), g) in gone.iter().zip(same::remove_if_same(c, &gone)?) {
+        let shown = crate::tree::names::shown(remote);
+        match g {
+            Gone::Removed => removed += 1,
+            Gone::Changed => t.refused(format!(
+                "{}: /{shown}: kept: it changed on the server after its copy was proven",
+                t.verb
+            )),
+            Gone::Refused(st) => t.refused(format!(
+                "{}: removing /{shown}: {}",
                 t.verb,
-                crate::tree::names::shown(remote),
                 crate::remote::listing::status_text(&st)
             )),
         }

@@ -1,0 +1,143 @@
+//! A server file's state, as closely as the server tells it: TFDSTATID's
+//! identity (size, mtime and ctime to the nanosecond, inode) where tfd has
+//! it, else FSTAT's size and mtime in seconds ([`tfp_wire::same`]). What
+//! `--remove-source-files` holds a server file to when it removes it
+//! (TFDDELIF, which the server checks where it removes; else FSTAT, then
+//! DEL of the files that held still).
+
+use crate::caps::{Ext, Known};
+use crate::remote::listing::{self, Kind};
+use crate::remote::pipeline::pipelined_lines;
+use crate::{Client, Error};
+use tfp_wire::same::{Ident, CHANGED, DEL_IF, STAT};
+use tfp_wire::Status;
+
+/// One state of a server's regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// TFDSTATID's identity.
+    Id(Ident),
+    /// FSTAT's size and mtime (seconds), from a server without TFDSTATID.
+    Coarse {
+        /// Its size in bytes.
+        size: u64,
+        /// Its mtime, seconds since the epoch.
+        mtime: i64,
+    },
+}
+
+impl State {
+    /// The state FSTAT's answer `st` tells of a regular file.
+    pub fn of_fstat(st: &listing::Stat) -> Option<State> {
+        (st.kind == Kind::File).then_some(State::Coarse {
+            size: st.size,
+            mtime: st.mtime,
+        })
+    }
+}
+
+/// The command a state is asked by on `c`: TFDSTATID unless the server
+/// said it has none.
+pub(crate) fn verb(c: &Client) -> &'static str {
+    match c.caps.get(Ext::SameId) {
+        Known::No => "FSTAT",
+        _ => STAT,
+    }
+}
+
+/// The answer to `verb` (see [`verb`]) parsed: `None` for a FAILED one or
+/// a file that is not a regular file.
+pub(crate) fn parse(verb: &str, st: &Status) -> Option<State> {
+    let Status::Ok(d) = st else { return None };
+    match verb == STAT {
+        true => Ident::parse(d).map(State::Id),
+        false => listing::parse_fstat(d).as_ref().and_then(State::of_fstat),
+    }
+}
+
+/// The command line `verb path`.
+pub(crate) fn line(verb: &str, path: &[u8]) -> Vec<u8> {
+    [verb.as_bytes(), b" ", path].concat()
+}
+
+/// The lines `each(verb, path)` of every path, sent ahead of their
+/// answers; where the server answered TFDSTATID `UNKNOWN`, learned, all
+/// sent again with FSTAT. The verb the answers are to, and the answers.
+pub(crate) fn asked(
+    c: &mut Client,
+    paths: &[Vec<u8>],
+    each: impl Fn(&str, &[u8]) -> Vec<Vec<u8>>,
+) -> Result<(&'static str, Vec<Status>), Error> {
+    loop {
+        let v = verb(c);
+        let lines: Vec<Vec<u8>> = paths.iter().flat_map(|p| each(v, p)).collect();
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        let answers = pipelined_lines(c, &refs, "", &[])?;
+        if v == STAT && !paths.is_empty() {
+            let unknown = answers.iter().any(|a| matches!(a, Status::Unknown));
+            c.caps.learn(Ext::SameId, !unknown);
+            if unknown {
+                continue;
+            }
+        }
+        return Ok((v, answers));
+    }
+}
+
+/// The state of the server's file `path` now (`None`: not a regular file
+/// there, or not to be looked at).
+pub fn state(c: &mut Client, path: &[u8]) -> Result<Option<State>, Error> {
+    let (v, answers) = asked(c, &[path.to_vec()], |v, p| vec![line(v, p)])?;
+    Ok(answers.first().and_then(|a| parse(v, a)))
+}
+
+/// What became of a server file removed only if it held still.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gone {
+    /// Removed.
+    Removed,
+    /// Kept: it is no longer the file its state was taken of.
+    Changed,
+    /// Kept: DEL (or TFDDELIF) was refused so.
+    Refused(Status),
+}
+
+/// Removes each `(path, state)` only while the file is still in that state:
+/// by TFDDELIF for an identity (the server compares where it removes),
+/// else FSTAT of them all, then DEL of those that held still. One answer a
+/// file, in order.
+pub fn remove_if_same(c: &mut Client, items: &[(Vec<u8>, State)]) -> Result<Vec<Gone>, Error> {
+    let mut out = vec![Gone::Changed; items.len()];
+    let (ids, coarse): (Vec<usize>, Vec<usize>) = (0..items.len()).partition(|&i| matches!(items[i].1, State::Id(_)));
+    let lines: Vec<Vec<u8>> = ids
+        .iter()
+        .filter_map(|&i| match items[i].1 {
+            State::Id(id) => Some([DEL_IF.as_bytes(), b" ", &id.del_if(&items[i].0)].concat()),
+            State::Coarse { .. } => None,
+        })
+        .collect();
+    let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+    for (&i, st) in ids.iter().zip(pipelined_lines(c, &refs, "", &[])?) {
+        out[i] = match st {
+            Status::Ok(_) => Gone::Removed,
+            Status::Failed(7, ref m) if m == CHANGED => Gone::Changed,
+            st => Gone::Refused(st),
+        };
+    }
+    let paths: Vec<Vec<u8>> = coarse.iter().map(|&i| items[i].0.clone()).collect();
+    let now = pipelined_lines(c, &[], "FSTAT", &paths)?;
+    let still: Vec<usize> = coarse
+        .iter()
+        .zip(&now)
+        .filter(|(&i, st)| parse("FSTAT", st) == Some(items[i].1))
+        .map(|(&i, _)| i)
+        .collect();
+    let paths: Vec<Vec<u8>> = still.iter().map(|&i| items[i].0.clone()).collect();
+    for (&i, st) in still.iter().zip(pipelined_lines(c, &[], "DEL", &paths)?) {
+        out[i] = match st {
+            Status::Ok(_) => Gone::Removed,
+            st => Gone::Refused(st),
+        };
+    }
+    Ok(out)
+}
