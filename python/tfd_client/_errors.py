@@ -195,7 +195,8 @@ class ProtocolError(Error):
 
 class Mismatch(ProtocolError):
     """What was received is not what the server said it is (its SHA-256, twice,
-    or its announced size); the target was left as it was."""
+    or its announced size), or the file changed on the server while it was
+    read; the target was left as it was."""
 
 
 class Cancelled(Error, OSError):

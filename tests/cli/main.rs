@@ -14,6 +14,7 @@ mod cli_backup;
 mod cli_backup_grade;
 mod cli_batch;
 mod cli_bulk_dirs;
+mod cli_changed_down;
 mod cli_closed_pipe;
 mod cli_compress;
 mod cli_compress_delta;

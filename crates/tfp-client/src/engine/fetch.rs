@@ -10,7 +10,7 @@ use super::download::{self, Request, Target};
 use super::events::Said;
 use super::route::{self, Link};
 use super::upload::DeltaRule;
-use crate::remote::listing;
+use crate::remote::same;
 use crate::{Client, ClientConfig, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -47,8 +47,11 @@ pub fn fetch(
         download::download_told(c, cfg, req, told, say)?;
         return Ok(Fetched::Whole);
     }
-    let stated = listing::fstat(c, req.remote).ok();
-    let total = stated.as_ref().map_or(0, |st| st.size);
+    let stated = match same::fstat_with_state(c, req.remote, &[]) {
+        Ok((Ok(st), state)) => Some((st, state)),
+        _ => None,
+    };
+    let total = stated.as_ref().map_or(0, |(st, _)| st.size);
     told.store(total, Ordering::Relaxed);
     // onto an old copy, over a slow link (or asked): what changed, as rsync does
     let ours = here.and_then(Result::ok).filter(|m| m.is_file()).map(|m| m.len());

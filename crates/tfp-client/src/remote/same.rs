@@ -1,6 +1,7 @@
 //! A server file's state, as closely as the server tells it: TFDSTATID's
 //! identity (size, mtime and ctime to the nanosecond, inode) where tfd has
-//! it, else FSTAT's size and mtime in seconds ([`tfp_wire::same`]). What
+//! it, else FSTAT's size and mtime in seconds ([`tfp_wire::same`]). What a
+//! download compares before and after the file was read, and what
 //! `--remove-source-files` holds a server file to when it removes it
 //! (TFDDELIF, which the server checks where it removes; else FSTAT, then
 //! DEL of the files that held still).
@@ -89,6 +90,54 @@ pub(crate) fn asked(
 pub fn state(c: &mut Client, path: &[u8]) -> Result<Option<State>, Error> {
     let (v, answers) = asked(c, &[path.to_vec()], |v, p| vec![line(v, p)])?;
     Ok(answers.first().and_then(|a| parse(v, a)))
+}
+
+/// The state of `path` now, asked as `was` was (TFDSTATID for an identity,
+/// FSTAT for a size and mtime), so that the two compare.
+pub fn state_as(c: &mut Client, path: &[u8], was: &State) -> Result<Option<State>, Error> {
+    if let State::Id(_) = was {
+        return state(c, path);
+    }
+    match crate::replies::Split::split(listing::fstat(c, path)) {
+        Ok(Ok(st)) => Ok(State::of_fstat(&st)),
+        Ok(Err(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// FSTAT of `path` with its state asked in the same round trip
+/// (TFDSTATID ahead of it where the server may have it, else FSTAT's own
+/// size and mtime), the frames `behind` sent after them (their answers the
+/// caller's to read).
+pub fn fstat_with_state(
+    c: &mut Client,
+    path: &[u8],
+    behind: &[&[u8]],
+) -> Result<(Result<listing::Stat, Error>, Option<State>), Error> {
+    let ask = verb(c) == STAT;
+    c.chan.tx.hold();
+    if ask {
+        c.chan.tx.send_frame(&line(STAT, path))?;
+    }
+    c.chan.tx.send_frame(&line("FSTAT", path))?;
+    for b in behind {
+        c.chan.tx.send_frame(b)?;
+    }
+    c.chan.tx.release()?;
+    let id = match ask {
+        true => Some(Status::parse(&c.chan.rx.recv_frame()?)),
+        false => None,
+    };
+    let st = listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    let state = match id {
+        Some(a) => {
+            c.caps.learn(Ext::SameId, !matches!(a, Status::Unknown));
+            parse(STAT, &a)
+        }
+        None => None,
+    };
+    let state = state.or_else(|| st.as_ref().ok().and_then(State::of_fstat));
+    Ok((st, state))
 }
 
 /// What became of a server file removed only if it held still.

@@ -29,6 +29,7 @@ use super::journal::{self, Identity, Journal, Range};
 use super::partial::Partial;
 use super::{lanes, streams};
 use crate::remote::listing;
+use crate::remote::same::{self, State};
 use crate::{parallel, temporaries, Client, ClientConfig, Error, Kept, DIRECT_WRITE_MIN};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -60,7 +61,7 @@ pub fn download_stated(
     c: &mut Client,
     cfg: &ClientConfig,
     req: &Request<'_>,
-    stated: Option<listing::Stat>,
+    stated: Option<Stated>,
     say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     download_with(c, cfg, req, stated, Told::default(), say)
@@ -114,7 +115,7 @@ fn download_with(
     c: &mut Client,
     cfg: &ClientConfig,
     req: &Request<'_>,
-    stated: Option<listing::Stat>,
+    stated: Option<Stated>,
     told: Told<'_>,
     say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
@@ -130,8 +131,13 @@ fn download_with(
     r
 }
 
-/// FSTAT's answer and the GET's grant (or refusal), read together.
-type StatAndGet = (Result<listing::Stat, Error>, Result<i64, Error>);
+/// FSTAT's answer with the file's state ([`same::fstat_with_state`]), as
+/// a caller had it just now.
+pub type Stated = (listing::Stat, Option<State>);
+
+/// FSTAT's answer, the file's state and the GET's grant (or refusal), read
+/// together.
+type StatAndGet = (Result<listing::Stat, Error>, Option<State>, Result<i64, Error>);
 
 /// Sends FSTAT and a GET from the file's start back to back and reads both
 /// answers: a fresh download of one stream needs nothing of FSTAT's answer
@@ -143,15 +149,12 @@ type StatAndGet = (Result<listing::Stat, Error>, Result<i64, Error>);
 /// said it is a file. Any server takes both commands (plain FSTAT and GET).
 fn stat_and_get(c: &mut Client, remote: &[u8], bufsz: i64) -> Result<StatAndGet, Error> {
     let want = bufsz.max(1);
-    c.chan.tx.hold();
-    c.chan.tx.send_frame(&[&b"FSTAT "[..], remote].concat())?;
-    c.chan.tx.send_frame(&crate::parallel::get_command(remote, 0, want))?;
-    c.chan.tx.release()?;
-    let st = listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    let get = crate::parallel::get_command(remote, 0, want);
+    let (st, state) = same::fstat_with_state(c, remote, &[&get])?;
     let f = c.chan.rx.recv_frame()?;
     let get =
         crate::parallel::granted(&f, want).and_then(|g| g.ok_or_else(|| Error::refused("GET", Status::parse(&f))));
-    Ok((st, get))
+    Ok((st, state, get))
 }
 
 /// Whether a download starts with [`stat_and_get`]: one stream, asked of
@@ -159,7 +162,7 @@ fn stat_and_get(c: &mut Client, remote: &[u8], bufsz: i64) -> Result<StatAndGet,
 /// starts where the journal says, known only after FSTAT), and not to be
 /// asked compressed (`squeezes`: [`super::route::compresses`], which asks
 /// the server's offer first).
-fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>, squeezes: bool) -> bool {
+fn gets_ahead(req: &Request<'_>, stated: &Option<Stated>, squeezes: bool) -> bool {
     stated.is_none()
         && !squeezes
         && req.streams <= 1
@@ -170,21 +173,25 @@ fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>, squeezes: bool)
         }
 }
 
-/// The server's FSTAT of the file (the caller's, or asked now, with the
-/// GET behind it where the download starts with one: [`gets_ahead`]), told
-/// to `told`; a GET the server refused is the error once the file is known
-/// to be one.
+/// The server's FSTAT of the file and its state before a byte of it is read
+/// (the caller's, or asked now, with the GET behind it where the download
+/// starts with one: [`gets_ahead`]), told to `told`; a GET the server
+/// refused is the error once the file is known to be one.
 fn stat_of(
     c: &mut Client,
     cfg: &ClientConfig,
     req: &Request<'_>,
-    stated: Option<listing::Stat>,
+    stated: Option<Stated>,
     told: Option<&AtomicU64>,
     ahead: &mut Option<i64>,
-) -> Result<listing::Stat, Error> {
+) -> Result<(listing::Stat, Option<State>), Error> {
     let mut refused_get = None;
+    let state;
     let asked = match stated {
-        Some(st) => Ok(st),
+        Some((st, s)) => {
+            state = s;
+            Ok(st)
+        }
         None if gets_ahead(
             req,
             &stated,
@@ -192,14 +199,19 @@ fn stat_of(
             cfg.sparse || super::route::compresses(cfg.compress, super::route::Link::of(c)),
         ) =>
         {
-            let (st, get) = stat_and_get(c, req.remote, req.bufsz)?;
+            let (st, s, get) = stat_and_get(c, req.remote, req.bufsz)?;
+            state = s;
             match get {
                 Ok(grant) => *ahead = Some(grant),
                 Err(e) => refused_get = Some(e),
             }
             st
         }
-        None => listing::fstat(c, req.remote),
+        None => {
+            let (st, s) = same::fstat_with_state(c, req.remote, &[])?;
+            state = s;
+            st
+        }
     };
     let st = match crate::replies::Split::split(asked) {
         Ok(Ok(st)) => st,
@@ -218,7 +230,23 @@ fn stat_of(
     if let Some(e) = refused_get {
         return Err(e);
     }
-    Ok(st)
+    let state = state.or_else(|| State::of_fstat(&st));
+    Ok((st, state))
+}
+
+/// After the data: an error unless the server's file is still in the state
+/// `before` it was in before it was read (a file rewritten meanwhile, even
+/// to the same size, landed bytes of two files, or of none that existed).
+fn held_still(c: &mut Client, remote: &[u8], before: Option<State>, shown: &str) -> Result<(), Error> {
+    if let Some(was) = before {
+        if same::state_as(c, remote, &was)? == before {
+            return Ok(());
+        }
+    }
+    Err(Error::Mismatch(format!(
+        "{}: it changed on the server while it was read; not received ({shown} left as it was)",
+        crate::tree::names::shown(remote)
+    )))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -226,14 +254,14 @@ fn download_inner(
     c: &mut Client,
     cfg: &ClientConfig,
     req: &Request<'_>,
-    stated: Option<listing::Stat>,
+    stated: Option<Stated>,
     told: Told<'_>,
     ahead: &mut Option<i64>,
     say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = crate::escape::path(&target_path);
-    let st = stat_of(c, cfg, req, stated, told.size, ahead)?;
+    let (st, mut before) = stat_of(c, cfg, req, stated, told.size, ahead)?;
     let identity = Identity {
         name: req.remote.to_vec(),
         size: st.size,
@@ -254,7 +282,9 @@ fn download_inner(
     for attempt in 0..2 {
         if attempt == 1 {
             // the file may have changed meanwhile: the next round takes the server's word again
-            identity = match crate::replies::Split::split(listing::fstat(c, req.remote)) {
+            let (st, s) = same::fstat_with_state(c, req.remote, &[])?;
+            before = s;
+            identity = match crate::replies::Split::split(st) {
                 Ok(Ok(st)) => Identity {
                     name: req.remote.to_vec(),
                     size: st.size,
@@ -327,6 +357,10 @@ fn download_inner(
             }
         };
         temporaries::drop_note(hint);
+        if let Err(e) = held_still(c, req.remote, before, &shown) {
+            partial.discard();
+            return Err(e);
+        }
         if !must_verify {
             break;
         }
