@@ -54,7 +54,7 @@ pub(crate) fn begin(s: &Session, p: &RelPath, direct_min: usize) -> Result<Uploa
 /// (None: the session keeps nothing).
 pub(crate) fn keep_for(s: &Session, p: &RelPath) -> Result<Option<Keep>, FsError> {
     match s.family::<Backups>().and_then(|b| b.0.as_ref()) {
-        Some(setting) => setting.keep_for(s.root().fd(), p).map(Some),
+        Some(setting) => setting.keep_for(Box::new(s.confined()?), p).map(Some),
         None => Ok(None),
     }
 }

@@ -6,16 +6,35 @@
 //! the backup name. An older backup at that name is replaced, as rsync
 //! replaces it.
 //!
-//! Every directory on the way to a backup is reached by descriptor from the
-//! served root, one component at a time, made when missing (mode 0755 less
-//! the umask) and never through a symlink: a symlink or a file on the way
-//! is refused, and so is a directory at the backup name.
+//! A backup's paths are a client's paths, reached as the session reaches a
+//! command's ([`Reach`]): every directory on the way to a backup is pinned
+//! in the one before it, by descriptor from the served root, judged as
+//! RMKDIR judges its levels (TFPSFS's MKDIR, the LOCK where one is made),
+//! made when missing (mode 0755 less the umask) and never entered through a
+//! symlink: a symlink or a file on the way is refused, and so is a
+//! directory at the backup name. The backup's name is judged as an upload's
+//! target (WFILE in its directory, the LOCK, the jail's key).
 
-use super::{cname, FsError, RelPath};
+use super::{FsError, RelPath, Root};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use tfd_sys as sys;
 use tfp_wire::backup::Backup;
+use tfp_wire::secfs::{MKDIR, WFILE};
+
+/// How a backup reaches the paths it makes and writes: as the session
+/// reaches a command's path (beneath the root, pinned, judged by TFPSFS,
+/// the jail's key refused), though a backup is made when its upload
+/// commits, after the command that named the path began.
+pub(crate) trait Reach: Send + Sync {
+    /// The served root.
+    fn root(&self) -> &Root;
+    /// `p` pinned in `dir` (its directory, held by the caller) and judged
+    /// for `need`; `Access` where the session may not.
+    fn pin_in(&self, p: &RelPath, dir: OwnedFd, need: u32) -> Result<RelPath, FsError>;
+    /// `Access` where the session's LOCK holds the directory `dir`.
+    fn unlocked(&self, dir: BorrowedFd<'_>) -> Result<(), FsError>;
+}
 
 /// A session's backup setting, its paths parsed below the served root.
 #[derive(Debug, Clone)]
@@ -28,7 +47,8 @@ pub(crate) struct Setting {
 
 impl Setting {
     /// The setting `b` asks for (None: off); a path that leaves the root, or
-    /// names what no command may reach, is the parse's error.
+    /// names what no command may reach, is the parse's error. The paths are
+    /// only read here: each use reaches them through the session's [`Reach`].
     pub(crate) fn new(b: Backup) -> Result<Option<Setting>, FsError> {
         Ok(match b {
             Backup::Off => None,
@@ -40,19 +60,19 @@ impl Setting {
         })
     }
 
-    /// Where the file at `target` is kept: `Invalid` for a name the suffix
-    /// makes too long, a target outside the base, or a backup that would
-    /// be the target itself.
-    pub(crate) fn keep_for(&self, root: BorrowedFd<'_>, target: &RelPath) -> Result<Keep, FsError> {
+    /// Where the file at `target` is kept, reached through `reach`:
+    /// `Invalid` for a name the suffix makes too long, a target outside the
+    /// base, or a backup that would be the target itself.
+    pub(crate) fn keep_for(&self, reach: Box<dyn Reach>, target: &RelPath) -> Result<Keep, FsError> {
         let name = target.name().ok_or(FsError::Invalid)?;
         let kept = [name, &self.suffix].concat();
         if kept.len() > super::MAX_NAME {
             return Err(FsError::Invalid);
         }
+        let parent = target.parent();
         let levels = match &self.into {
             None => None,
             Some((base, dir)) => {
-                let parent = target.parent();
                 if !parent.starts_with(base) {
                     return Err(FsError::Invalid);
                 }
@@ -64,21 +84,27 @@ impl Setting {
                 Some(levels)
             }
         };
-        Ok(Keep {
-            root: root.try_clone_to_owned()?,
+        Ok(Keep(Box::new(Kept {
+            reach,
+            own: parent,
             levels,
-            name: cname(&kept)?,
-        })
+            name: kept,
+        })))
     }
 }
 
 /// Where one file is kept, its directories looked up (and made) only when
-/// there is something to keep.
-pub struct Keep {
-    root: OwnedFd,
+/// there is something to keep. Boxed: every upload holds one.
+pub struct Keep(Box<Kept>);
+
+/// What a [`Keep`] holds.
+struct Kept {
+    reach: Box<dyn Reach>,
+    /// The file's own directory below the root.
+    own: RelPath,
     /// The backup's directory below the root; None: the file's own.
     levels: Option<Vec<Vec<u8>>>,
-    name: CString,
+    name: Vec<u8>,
 }
 
 impl Keep {
@@ -89,8 +115,8 @@ impl Keep {
         if !sys::keepable(dir, name)? {
             return Ok(());
         }
-        let bdir = self.open_dir(dir)?;
-        match sys::link_kept(dir, name, bdir.as_fd(), &self.name) {
+        let (bdir, bname) = self.place(dir)?;
+        match sys::link_kept(dir, name, bdir.as_fd(), &bname) {
             // gone meanwhile: nothing replaced, nothing to keep
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) && sys::fstatat(dir, name, false).is_err() => Ok(()),
             r => Ok(r?),
@@ -104,35 +130,51 @@ impl Keep {
         if !sys::keepable(dir, name)? {
             return Err(FsError::NotFound);
         }
-        let bdir = self.open_dir(dir)?;
-        Ok(sys::move_kept(dir, name, bdir.as_fd(), &self.name)?)
+        let (bdir, bname) = self.place(dir)?;
+        Ok(sys::move_kept(dir, name, bdir.as_fd(), &bname)?)
     }
 
-    /// The backup's directory: the file's own (`dir`), or the levels below
-    /// the root, each made when missing and none a symlink.
-    fn open_dir(&self, dir: BorrowedFd<'_>) -> Result<OwnedFd, FsError> {
-        let Some(levels) = &self.levels else {
-            return Ok(dir.try_clone_to_owned()?);
+    /// The backup's directory and name, judged as an upload's target: in
+    /// the file's own directory (`dir`), or in the levels below the root.
+    fn place(&self, dir: BorrowedFd<'_>) -> Result<(OwnedFd, CString), FsError> {
+        let (at, held) = match &self.0.levels {
+            None => (self.0.own.clone(), dir.try_clone_to_owned()?),
+            Some(levels) => self.open_dir(levels)?,
         };
-        let mut at = self.root.try_clone()?;
+        let p = self.0.reach.pin_in(&at.join(&self.0.name), held, WFILE)?;
+        let (bdir, bname) = self.0.reach.root().parent_new(&p)?;
+        self.0.reach.unlocked(bdir.as_fd())?;
+        Ok((bdir, bname))
+    }
+
+    /// The levels below the root, each pinned in the one before and judged
+    /// as MKDIR's path, made when missing and none a symlink.
+    fn open_dir(&self, levels: &[Vec<u8>]) -> Result<(RelPath, OwnedFd), FsError> {
+        let mut at = RelPath::default();
+        let mut held = self.0.reach.root().fd().try_clone_to_owned()?;
         for level in levels {
-            let c = cname(level)?;
             // a name no listing could show (as a new name's check refuses it)
             if level.iter().any(|b| b.is_ascii_control()) {
                 return Err(FsError::BadName);
             }
-            match sys::mkdirat(at.as_fd(), &c, 0o755) {
+            at = at.join(level);
+            let p = self.0.reach.pin_in(&at, held, MKDIR)?;
+            let (d, c) = self.0.reach.root().parent(&p)?;
+            if sys::fstatat(d.as_fd(), &c, false).is_err() {
+                self.0.reach.unlocked(d.as_fd())?;
+            }
+            match sys::mkdirat(d.as_fd(), &c, 0o755) {
                 Err(e) if e.raw_os_error() != Some(libc::EEXIST) => return Err(e.into()),
                 _ => {}
             }
-            at = match sys::openat_nofollow(at.as_fd(), &c, libc::O_PATH | libc::O_DIRECTORY, 0) {
+            held = match sys::openat_nofollow(d.as_fd(), &c, libc::O_PATH | libc::O_DIRECTORY, 0) {
                 Ok(fd) => fd,
                 // a symlink (O_NOFOLLOW with O_DIRECTORY: ENOTDIR or ELOOP) or a file
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => return Err(FsError::Escape),
                 Err(e) => return Err(e.into()),
             };
         }
-        Ok(at)
+        Ok((at, held))
     }
 }
 
@@ -162,8 +204,26 @@ mod tests {
         Scratch(d)
     }
 
-    fn root(d: &std::path::Path) -> OwnedFd {
-        std::fs::File::open(d).unwrap().into()
+    /// The session's reach without its rules: TFPSFS as a session without
+    /// an identity meets it, no LOCK, no jail.
+    struct Plain(Root);
+
+    impl Reach for Plain {
+        fn root(&self) -> &Root {
+            &self.0
+        }
+        fn pin_in(&self, p: &RelPath, dir: OwnedFd, need: u32) -> Result<RelPath, FsError> {
+            let pinned = self.0.pin_in(p, Some(dir));
+            super::super::secfs::judge(&self.0, &pinned, None, Some(need), false)?;
+            Ok(pinned)
+        }
+        fn unlocked(&self, _: BorrowedFd<'_>) -> Result<(), FsError> {
+            Ok(())
+        }
+    }
+
+    fn reach(d: &std::path::Path) -> Box<dyn Reach> {
+        Box::new(Plain(Root::open_root(d).unwrap()))
     }
 
     fn setting(b: Backup) -> Setting {
@@ -175,26 +235,33 @@ mod tests {
         let t = scratch("beside");
         std::fs::create_dir_all(t.path().join("dst/a")).unwrap();
         std::fs::write(t.path().join("dst/a/f"), b"old").unwrap();
-        let r = root(t.path());
         let p = RelPath::parse(b"dst/a/f").unwrap();
         let dir = std::fs::File::open(t.path().join("dst/a")).unwrap();
-        let beside = setting(Backup::Beside(b"~".to_vec())).keep_for(r.as_fd(), &p).unwrap();
+        let beside = setting(Backup::Beside(b"~".to_vec()))
+            .keep_for(reach(t.path()), &p)
+            .unwrap();
         beside.link(dir.as_fd(), c"f").unwrap();
         let into = setting(Backup::Into {
             suffix: vec![],
             base: b"dst".to_vec(),
             dir: b"bak".to_vec(),
         });
-        into.keep_for(r.as_fd(), &p).unwrap().link(dir.as_fd(), c"f").unwrap();
+        into.keep_for(reach(t.path()), &p)
+            .unwrap()
+            .link(dir.as_fd(), c"f")
+            .unwrap();
         let ino = |q: &str| std::fs::metadata(t.path().join(q)).unwrap().ino();
         assert_eq!(ino("dst/a/f~"), ino("dst/a/f"));
         assert_eq!(ino("bak/a/f"), ino("dst/a/f"));
         // an older backup is replaced; nothing at the name: nothing kept
         std::fs::remove_file(t.path().join("dst/a/f")).unwrap();
         std::fs::write(t.path().join("dst/a/f"), b"new").unwrap();
-        into.keep_for(r.as_fd(), &p).unwrap().link(dir.as_fd(), c"f").unwrap();
+        into.keep_for(reach(t.path()), &p)
+            .unwrap()
+            .link(dir.as_fd(), c"f")
+            .unwrap();
         assert_eq!(ino("bak/a/f"), ino("dst/a/f"));
-        into.keep_for(r.as_fd(), &RelPath::parse(b"dst/a/none").unwrap())
+        into.keep_for(reach(t.path()), &RelPath::parse(b"dst/a/none").unwrap())
             .unwrap()
             .link(dir.as_fd(), c"none")
             .unwrap();
@@ -209,7 +276,6 @@ mod tests {
         std::fs::write(t.path().join("dst/f"), b"old").unwrap();
         std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("bak")).unwrap();
         std::fs::create_dir_all(t.path().join("bak2/f")).unwrap();
-        let r = root(t.path());
         let p = RelPath::parse(b"dst/f").unwrap();
         let dir = std::fs::File::open(t.path().join("dst")).unwrap();
         for (bak, want) in [("bak", "escape"), ("bak2", "dir")] {
@@ -218,7 +284,11 @@ mod tests {
                 base: b"dst".to_vec(),
                 dir: bak.as_bytes().to_vec(),
             });
-            let e = s.keep_for(r.as_fd(), &p).unwrap().link(dir.as_fd(), c"f").unwrap_err();
+            let e = s
+                .keep_for(reach(t.path()), &p)
+                .unwrap()
+                .link(dir.as_fd(), c"f")
+                .unwrap_err();
             assert!(
                 matches!((want, &e), ("escape", FsError::Escape) | ("dir", FsError::IsDir)),
                 "{bak}: {e:?}"
@@ -240,9 +310,9 @@ mod tests {
             base: b"dst".to_vec(),
             dir: b"dst".to_vec(),
         });
-        assert!(matches!(same.keep_for(r.as_fd(), &p), Err(FsError::Invalid)));
+        assert!(matches!(same.keep_for(reach(t.path()), &p), Err(FsError::Invalid)));
         let other = RelPath::parse(b"other/f").unwrap();
-        assert!(matches!(same.keep_for(r.as_fd(), &other), Err(FsError::Invalid)));
+        assert!(matches!(same.keep_for(reach(t.path()), &other), Err(FsError::Invalid)));
     }
 
     #[test]
@@ -250,10 +320,9 @@ mod tests {
         let t = scratch("removal");
         std::fs::create_dir_all(t.path().join("dst")).unwrap();
         std::fs::write(t.path().join("dst/f"), b"old").unwrap();
-        let r = root(t.path());
         let dir = std::fs::File::open(t.path().join("dst")).unwrap();
         let k = setting(Backup::Beside(b".bak".to_vec()))
-            .keep_for(r.as_fd(), &RelPath::parse(b"dst/f").unwrap())
+            .keep_for(reach(t.path()), &RelPath::parse(b"dst/f").unwrap())
             .unwrap();
         k.move_away(dir.as_fd(), c"f").unwrap();
         assert!(!t.path().join("dst/f").exists());

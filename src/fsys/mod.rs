@@ -627,16 +627,29 @@ impl Root {
     pub(crate) fn entry_exists(&self, dir: &RelPath, name: &[u8]) -> bool {
         let Ok(d) = self.dir_handle(dir) else { return false };
         let Ok(n) = cname(name) else { return false };
-        match sys::fstatat(d.as_fd(), &n, false) {
-            Ok(st) if matches!(Kind::of(&st), Kind::File | Kind::Dir) => {
-                match sys::openat_nofollow(d.as_fd(), &n, libc::O_RDONLY | NONBLOCKING_OPEN, 0) {
-                    Ok(_) => true,
-                    Err(e) => !matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESTALE)),
-                }
+        entry_exists_at(d.as_fd(), &n)
+    }
+
+    /// Another descriptor of the root, for what acts on a client's path after
+    /// the command that named it (a backup made when an upload commits).
+    pub(crate) fn try_clone(&self) -> io::Result<Root> {
+        Ok(Root {
+            fd: self.fd.try_clone()?,
+        })
+    }
+}
+
+/// [`Root::entry_exists`] in an open directory.
+pub(crate) fn entry_exists_at(d: BorrowedFd<'_>, n: &CStr) -> bool {
+    match sys::fstatat(d, n, false) {
+        Ok(st) if matches!(Kind::of(&st), Kind::File | Kind::Dir) => {
+            match sys::openat_nofollow(d, n, libc::O_RDONLY | NONBLOCKING_OPEN, 0) {
+                Ok(_) => true,
+                Err(e) => !matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESTALE)),
             }
-            Ok(_) => true,
-            Err(_) => false,
         }
+        Ok(_) => true,
+        Err(_) => false,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod admission;
 mod answer;
+mod confined;
 mod context;
 mod fai_entrance;
 mod handshake;
