@@ -5,12 +5,14 @@
 //! moves the file there instead of removing it. A backup that cannot be
 //! made fails the upload or the DEL, which then changes nothing.
 
-use super::{CmdResult, Reply};
+use super::{CmdResult, DeniedOr, Reply};
 use crate::fsys::backup::{Keep, Setting};
 use crate::fsys::upload::Upload;
-use crate::fsys::{FsError, RelPath};
+use crate::fsys::{FsError, IntoFs, RelPath};
 use crate::session::Session;
-use log::info;
+use log::{info, warn};
+use std::os::fd::{AsFd, BorrowedFd};
+use tfd_sys as sys;
 use tfp_wire::backup::Backup;
 use tfp_wire::Failed;
 
@@ -57,4 +59,53 @@ pub(crate) fn keep_for(s: &Session, p: &RelPath) -> Result<Option<Keep>, FsError
         Some(setting) => setting.keep_for(Box::new(s.confined()?), p).map(Some),
         None => Ok(None),
     }
+}
+
+/// `TFDPRIVDIR <path>` ([`tfp_wire::backup::PRIVATE_DIR`]): MKDIR's
+/// directory, private to the session's user from the moment it exists
+/// (made 0700, so no other user can open it while it is made), then
+/// exactly 0700 on the directory made, not on a name looked up again: no
+/// set-group-ID bit taken from its parent, no default ACL's rights for
+/// others. A directory that is not the session's user's (another put it
+/// there meanwhile) is refused. Answered as MKDIR answers.
+pub fn tfdprivdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    if p.is_root() {
+        return Err(Failed::DirExists.into());
+    }
+    s.check_lock_parent(&p)?;
+    let (dir, name) = s.root().parent_new(&p).denied_or(Failed::AccessDenied)?;
+    match sys::mkdirat(dir.as_fd(), &name, 0o700).into_fs() {
+        Ok(()) => {}
+        Err(FsError::Exists) => return Err(Failed::DirExists.into()),
+        Err(_) => return Err(Failed::AccessDenied.into()),
+    }
+    let made = sys::openat_nofollow(dir.as_fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY, 0);
+    match made.and_then(|d| private(d.as_fd())) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(e) => {
+            warn!(
+                "{} {}: the directory made could not be made private: {e}",
+                s.peer(),
+                tfp_wire::backup::PRIVATE_DIR
+            );
+            Err(Failed::AccessDenied.into())
+        }
+    }
+}
+
+/// Makes the directory `d` the session's user's alone: its own, mode 0700,
+/// no ACL.
+fn private(d: BorrowedFd<'_>) -> std::io::Result<()> {
+    if sys::fstat(d)?.st_uid != sys::geteuid() {
+        return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+    }
+    sys::fchmod(d, 0o700)?;
+    for acl in [c"system.posix_acl_access", c"system.posix_acl_default"] {
+        match sys::fremovexattr(d, acl) {
+            Err(e) if !matches!(e.raw_os_error(), Some(libc::ENODATA | libc::EOPNOTSUPP)) => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -189,6 +189,7 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
     // tfd's own: what uploads replace and DEL removes is kept (doc/compatibility.md "Backups")
     row(tfp_wire::backup::COMMAND, backup::tfdbackup, ANY, NOT_TFPSFS),
+    row(tfp_wire::backup::PRIVATE_DIR, backup::tfdprivdir, ANY, needs(&[bits::MKDIR])),
     row(tfp_wire::link::COMMAND, link::tfdlink, ANY, needs(&[bits::RFILE, bits::WFILE])),
     row(tfp_wire::link::LINKS, link::tfdlinks, ANY, needs(&[bits::RFILE, bits::WFILE])),
     row(tfp_wire::prove::COMMAND, prove::tfdhmac, ANY, needs(&[bits::RFILE])),

@@ -62,6 +62,7 @@ mod cli_single_user_keys;
 mod cli_snap;
 mod cli_snap_cuts;
 mod cli_snap_keys;
+mod cli_snap_private;
 mod cli_snap_verify;
 mod cli_sparse;
 mod cli_streams;

@@ -119,6 +119,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDSTAGEDROP" => p(MISSING, Flow::Frame),
         // backups off, as a session starts: nothing changes
         "TFDBACKUP" => p(b"off", Flow::Frame),
+        // in a missing directory: FAILED, nothing made
+        "TFDPRIVDIR" => p(MISSING, Flow::Frame),
         // no argument: FAILED 16, nothing linked
         "TFDLINK" => p(MISSING, Flow::Frame),
         // no NUL-separated directories and paths: FAILED 16, nothing linked

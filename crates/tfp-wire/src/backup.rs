@@ -20,6 +20,13 @@
 /// The command.
 pub const COMMAND: &str = "TFDBACKUP";
 
+/// `TFDPRIVDIR <path>`: MKDIR, the directory made private to the
+/// session's user (mode 0700 exactly, whatever the umask and the parent's
+/// set-group-ID bit or default ACL); answered as MKDIR is. `tf backup`
+/// makes its backups' and snapshots' directories with it (doc/compatibility.md
+/// "Backups with history").
+pub const PRIVATE_DIR: &str = "TFDPRIVDIR";
+
 /// The longest suffix (a name's whole length on Linux).
 pub const MAX_SUFFIX: usize = 255;
 

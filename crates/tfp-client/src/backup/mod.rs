@@ -106,35 +106,7 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     let time = now_name();
     let work = format!("{name}/{PART}{time}");
     let prev_index = done.last().map(|p| format!("{name}/{p}/index"));
-    // the part's steps and the previous index's SHA-256 in one round trip,
-    // not five: an interrupted run's part is taken over (what it holds is
-    // not sent again), else a new one made
-    let part = parts.iter().find(|p| p.starts_with(PART));
-    let steps: Vec<Vec<u8>> = [
-        match part {
-            Some(p) => format!("RENAM {name}/{p} | {work}"),
-            None => format!("MKDIR {work}"),
-        },
-        format!("MKDIR {work}/tree"),
-        format!("DEL {work}/index"),
-    ]
-    .into_iter()
-    .chain(prev_index.iter().map(|i| format!("SHA256 {i}")))
-    .map(String::into_bytes)
-    .collect();
-    let lines: Vec<&[u8]> = steps.iter().map(Vec::as_slice).collect();
-    let answers = pipelined_lines(c, &lines, "", &[])?;
-    if !answers.first().is_some_and(|a| matches!(a, Status::Ok(_))) {
-        // a part that could not be taken over (gone meanwhile): a new one
-        if !ok(c.call("MKDIR", work.as_bytes())?) {
-            return Err(format!("{} could not be made on the server", shown(work.as_bytes())).into());
-        }
-        c.call("MKDIR", format!("{work}/tree").as_bytes())?;
-    }
-    let theirs = match answers.get(3) {
-        Some(Status::Ok(h)) => Some(h.clone()),
-        _ => None,
-    };
+    let theirs = open_part(c, name, &parts, &work, prev_index.as_deref())?;
     let mut notes = Vec::new();
     let old = match done
         .last()
@@ -192,6 +164,9 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     }
     let text = index::stored(&entries);
     put_index(c, cfg, &work, &text)?;
+    if !ok(c.call("CHMOD", format!("{work}/index 600").as_bytes())?) {
+        notes.push("the snapshot's index could not be made private (mode 0600) on the server".into());
+    }
     // the proofs are kept before the snapshot shows: a complete snapshot
     // made here always has them
     // the index beside them: the next run reads it instead of downloading it
@@ -217,6 +192,54 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     })
 }
 
+/// Opens the snapshot's part `work` of the backup `name`, private to the
+/// session's user, with its `tree/` and no index: an interrupted run's
+/// part (one of `parts`) taken over, what it holds not sent again, else a
+/// new one. The steps and the previous index's SHA-256 (`prev_index`, its
+/// answer returned) go in one round trip, not five.
+fn open_part(
+    c: &mut Client,
+    name: &str,
+    parts: &[String],
+    work: &str,
+    prev_index: Option<&str>,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let part = parts.iter().find(|p| p.starts_with(PART));
+    let first = match part {
+        // an older tf's part may be open to others: private before use
+        Some(p) => vec![format!("RENAM {name}/{p} | {work}"), format!("CHMOD {work} 700")],
+        None => vec![format!("{} {work}", tfp_wire::backup::PRIVATE_DIR)],
+    };
+    let taken = first.len() - 1;
+    let steps: Vec<Vec<u8>> = first
+        .into_iter()
+        .chain([format!("MKDIR {work}/tree"), format!("DEL {work}/index")])
+        .chain(prev_index.iter().map(|i| format!("SHA256 {i}")))
+        .map(String::into_bytes)
+        .collect();
+    let lines: Vec<&[u8]> = steps.iter().map(Vec::as_slice).collect();
+    let answers = pipelined_lines(c, &lines, "", &[])?;
+    if answers.iter().take(taken + 1).filter(|a| ok_ref(a)).count() != taken + 1 {
+        if answers.first().is_some_and(ok_ref) && part.is_some() {
+            return Err(format!(
+                "{} (an earlier run's part) could not be made private to you; remove it and run again",
+                shown(work.as_bytes())
+            )
+            .into());
+        }
+        // a part that could not be taken over (gone meanwhile), or a server
+        // without TFDPRIVDIR: a new one
+        if !make_private(c, work)? {
+            return Err(format!("{} could not be made on the server", shown(work.as_bytes())).into());
+        }
+        c.call("MKDIR", format!("{work}/tree").as_bytes())?;
+    }
+    Ok(match answers.get(taken + 3) {
+        Some(Status::Ok(h)) => Some(h.clone()),
+        _ => None,
+    })
+}
+
 /// Writes the snapshot's index, compressed ([`index::stored`]), at
 /// `work/index` by the engine's route for its bytes.
 fn put_index(c: &mut Client, cfg: &ClientConfig, work: &str, text: &[u8]) -> Result<(), Failure> {
@@ -233,18 +256,36 @@ fn put_index(c: &mut Client, cfg: &ClientConfig, work: &str, text: &[u8]) -> Res
     Ok(())
 }
 
-/// Makes the directory `name` and its parents on the server.
+/// Makes the directory `name` and its parents on the server, `name`
+/// itself private to the session's user ([`make_private`]).
 fn make_name(c: &mut Client, name: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
     let mut at = String::new();
-    for part in name.split('/').filter(|p| !p.is_empty()) {
+    for (i, part) in parts.iter().enumerate() {
         at = if at.is_empty() {
             part.to_string()
         } else {
             format!("{at}/{part}")
         };
-        c.call("MKDIR", at.as_bytes())?;
+        if i + 1 == parts.len() {
+            make_private(c, &at)?;
+        } else {
+            c.call("MKDIR", at.as_bytes())?;
+        }
     }
     Ok(())
+}
+
+/// Makes the directory `path` private to the session's user (mode 0700):
+/// by TFDPRIVDIR, private from the moment it exists; a server without it
+/// gets MKDIR, then CHMOD. False when it could not be made so.
+fn make_private(c: &mut Client, path: &str) -> Result<bool, Error> {
+    match c.call(tfp_wire::backup::PRIVATE_DIR, path.as_bytes())? {
+        Status::Unknown => {
+            Ok(ok(c.call("MKDIR", path.as_bytes())?) && ok(c.call("CHMOD", format!("{path} 700").as_bytes())?))
+        }
+        st => Ok(ok(st)),
+    }
 }
 
 /// The index of the snapshot `prev` of `name`: the copy this machine kept
@@ -306,6 +347,10 @@ fn now_name() -> String {
 }
 
 fn ok(st: Status) -> bool {
+    ok_ref(&st)
+}
+
+fn ok_ref(st: &Status) -> bool {
     matches!(st, Status::Ok(_))
 }
 
