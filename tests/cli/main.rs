@@ -43,6 +43,7 @@ mod cli_liar_bounds;
 mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
+mod cli_mirror_keep;
 mod cli_mirror_times;
 mod cli_names_apart;
 mod cli_numeric_ids;

@@ -19,7 +19,7 @@
 //! copied nor, with `--delete`, removed (but with `--delete-excluded`).
 
 use super::listed::Listed;
-use super::sync::Side;
+use super::sync::{Held, Side};
 use super::wildmatch::{is_wild, Pattern};
 use crate::remote::listing::Kind;
 
@@ -249,6 +249,31 @@ impl Filter {
             end += i + 1;
         }
         self.excludes_one(rel, dir)
+    }
+
+    /// The directories of `side` that hold an entry the rules leave out, at
+    /// any depth below them: a mirror's `--delete` (without
+    /// `--delete-excluded`) keeps them, and the way to what they hold, as
+    /// rsync does.
+    pub fn holding(&self, side: &Side) -> Held {
+        let mut held = Held::new();
+        if self.is_empty() {
+            return held;
+        }
+        for (rel, m) in side {
+            if !self.excludes(rel, m.kind == Kind::Dir) {
+                continue;
+            }
+            let mut at = rel.as_slice();
+            while let Some(i) = at.iter().rposition(|&b| b == b'/') {
+                at = &at[..i];
+                // its parents were added with it
+                if !held.insert(at.to_vec()) {
+                    break;
+                }
+            }
+        }
+        held
     }
 
     /// A mirror's side without what the rules leave out.

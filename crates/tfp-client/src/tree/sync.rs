@@ -329,10 +329,32 @@ fn below(p: &[u8], dirs: &[Vec<u8>]) -> bool {
         .any(|d| p.len() > d.len() && p.starts_with(d) && p[d.len()] == b'/')
 }
 
+/// Destination directories a `--delete` keeps though the source lacks them
+/// or has a file there: they hold entries the filter leaves out
+/// ([`super::filter::Filter::holding`]), which only `--delete-excluded`
+/// removes.
+pub type Held = std::collections::BTreeSet<Vec<u8>>;
+
 /// Compares `src` with `dst`. With `delete`, what `dst` holds and `src` does
 /// not is removed, as is a directory in the way of a file; a file or a link in
 /// the way of a directory is always replaced (as a file replaces a file).
 pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> Plan {
+    plan_keeping(src, dst, rule, (delete, &Held::new()), keeps)
+}
+
+/// Why a source entry cannot land: a directory is in its way, which
+/// `--delete` would have removed unless it holds what the filter leaves out.
+fn in_the_way(held: bool, what: &str) -> String {
+    if held {
+        format!("a directory holding excluded entries is in the way of this {what} (--delete-excluded removes it)")
+    } else {
+        format!("a directory is in the way of this {what} (--delete removes it)")
+    }
+}
+
+/// [`plan`], where `delete` keeps the directories of `held`, and so what
+/// the filter left out of `dst` below them; whatever else they hold goes.
+pub fn plan_keeping(src: &Side, dst: &Side, rule: Rule, (delete, held): (bool, &Held), keeps: Keeps) -> Plan {
     let mut p = Plan::default();
     // what goes away, top-most entries only
     let mut gone: Vec<Vec<u8>> = Vec::new();
@@ -342,7 +364,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
         }
         let in_way = match src.get(rel) {
             None => {
-                if delete {
+                if delete && !held.contains(rel) {
                     p.remove.push(Remove {
                         rel: rel.clone(),
                         kind: d.kind,
@@ -356,9 +378,10 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
                 (Kind::Dir, Kind::Dir) => false,
                 // a file or a link where a directory goes
                 (Kind::Dir, _) => true,
-                // a whole directory where a file goes: only when asked
-                (Kind::File, Kind::Dir) => delete,
-                (Kind::Other, Kind::Dir) => delete && made(s, keeps),
+                // a whole directory where a file goes: only when asked,
+                // and never one holding what the filter leaves out
+                (Kind::File, Kind::Dir) => delete && !held.contains(rel),
+                (Kind::Other, Kind::Dir) => delete && made(s, keeps) && !held.contains(rel),
                 _ => false,
             },
         };
@@ -384,10 +407,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
             }
             Kind::Other => match d {
                 Some(d) if d.kind == Kind::Dir => {
-                    p.blocked.push((
-                        rel.clone(),
-                        "a directory is in the way of this entry (--delete removes it)".into(),
-                    ));
+                    p.blocked.push((rel.clone(), in_the_way(held.contains(rel), "entry")));
                     blocked_dirs.push(rel.clone());
                 }
                 Some(d) if same_node(s, d) => {
@@ -405,10 +425,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
             }
             Kind::File => match d {
                 Some(d) if d.kind == Kind::Dir => {
-                    p.blocked.push((
-                        rel.clone(),
-                        "a directory is in the way of this file (--delete removes it)".into(),
-                    ));
+                    p.blocked.push((rel.clone(), in_the_way(held.contains(rel), "file")));
                     blocked_dirs.push(rel.clone());
                 }
                 Some(d) if d.kind == Kind::File && d.size == s.size => match rule {

@@ -121,7 +121,7 @@ path none matches is taken. Patterns are rsync's:\n.B *\nmatches within a name,\
 matches a name at any depth, one with a leading\n.B /\nthe path from the tree's root, one with another\n.B /\n\
 the path's last as many names, and one with\n.B **\nthe path from any directory; a trailing\n.B /\n\
 matches directories only; an excluded directory takes what it holds along. A pattern\n\
-starting with\n.B \"+ \"\nor\n.B \"\\- \"\nis that rule and\n.B !\nclears the rules so far, as rsync reads them. In a mirror what is excluded is neither copied nor removed by\n.B \\-\\-delete\n(but by\n.BR \\-\\-delete\\-excluded ).\n";
+starting with\n.B \"+ \"\nor\n.B \"\\- \"\nis that rule and\n.B !\nclears the rules so far, as rsync reads them. In a mirror what is excluded is neither copied nor removed by\n.B \\-\\-delete\n(but by\n.BR \\-\\-delete\\-excluded ),\nnor is a directory the source lacks that holds it: what else it holds goes.\n";
 const XFER: &[&str] = &["put", "get"];
 /// tf(1)'s text for `-L` (the tree commands' and mirror's).
 const LINKS_DOC: &str = "Follow symlinks, as\n.B rsync \\-L\ndoes: what a link in the source names is copied, a file's contents as a file, a\ndirectory's tree as a directory. A link that names nothing, or a directory\nholding it (a loop), is left out and told. On the server tfd answers for a\nlink only inside the session's root: a link out of it stays a link (copied as\none where links are kept, else left out).\n";

@@ -8,7 +8,7 @@ use crate::engine::partial;
 use crate::remote::listing::Kind;
 use crate::tree::backups;
 use crate::tree::names;
-use crate::tree::sync::{self, Keeps, Plan, Rule, Side};
+use crate::tree::sync::{self, Held, Keeps, Plan, Rule, Side};
 
 /// Whether `rel` lies below one of `dirs`.
 fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
@@ -92,7 +92,13 @@ pub(super) fn plan_of(
         }
     }
     o.filter.retain(src);
+    // without --delete-excluded what the filter leaves out is never
+    // removed, nor the directories holding it (as rsync)
+    let mut held = Held::new();
     if !(o.select.delete_excluded && delete) {
+        if delete {
+            held = o.filter.holding(dst);
+        }
         o.filter.retain(dst);
     }
     leave_partials(match way {
@@ -105,7 +111,7 @@ pub(super) fn plan_of(
         (Direction::Up, false) if stamps => Rule::SameMtimeUp,
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
-    let mut p = sync::plan(src, dst, rule, delete, keeps);
+    let mut p = sync::plan_keeping(src, dst, rule, (delete, &held), keeps);
     o.select.prune(&mut p, src, dst);
     if let Some(w) = &o.backup {
         backups::file_by_file(&mut p, dst, w);
