@@ -11,6 +11,7 @@ use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
 use log::{info, warn};
 use tfp_wire::compress::listing::{self as zlist, Form};
+use tfp_wire::listing_end::Partial;
 use tfp_wire::secfs as bits;
 use tfp_wire::{command, Failed};
 
@@ -92,7 +93,8 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style, packe
     let id = s.secfs().id().map(<[u8]>::to_vec);
     // tfd's own listings: a small first chunk, and the next one sent before
     // its answer comes (LS and LSR keep the reference's stop-and-wait)
-    let (first, window) = if matches!(style, Style::Stat | Style::Names | Style::Entries) {
+    let own = matches!(style, Style::Stat | Style::Names | Style::Entries);
+    let (first, window) = if own {
         (FIRST_CHUNK, 2)
     } else {
         (tfp_wire::MAX_CHUNK, 1)
@@ -130,7 +132,24 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style, packe
             s.ctx().cfg.walk_limit
         );
     }
-    Ok(Reply::Ok)
+    if lister.unread.count > 0 {
+        info!(
+            "{} listing left out the contents of {} directories the user may not read",
+            s.peer(),
+            lister.unread.count
+        );
+    }
+    // tfd's own listings end saying what they lack (tfp-wire's
+    // listing_end): a client removes nothing for the absence of what it
+    // could not see. LS and LSR end as the reference's.
+    if !own {
+        return Ok(Reply::Ok);
+    }
+    let end = Partial {
+        cut: lister.truncated,
+        unread: std::mem::take(&mut lister.unread),
+    };
+    Ok(end.encode().map_or(Reply::Ok, Reply::Data))
 }
 
 /// `LS [dir]`.

@@ -15,6 +15,7 @@ use tfd_sys as sys;
 use tfd_sys::dir::DirReader;
 pub use tfd_sys::dir::Removal;
 use tfp_wire::fstat::FileType;
+use tfp_wire::listing_end::Unread;
 
 /// Deepest directory nesting a walk descends into.
 pub const MAX_DEPTH: usize = 512;
@@ -27,6 +28,9 @@ fn open_subdir(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
 struct Level {
     reader: DirReader,
     prefix: Vec<u8>,
+    /// Counted among the directories the session may not read (its names
+    /// were there, what they are was not).
+    noted: bool,
 }
 
 impl Level {
@@ -34,7 +38,16 @@ impl Level {
         Ok(Level {
             reader: DirReader::open(fd)?,
             prefix,
+            noted: false,
         })
+    }
+
+    /// Notes this directory among `unread` (once): the session may read
+    /// its names but not look at them.
+    fn note_unread(&mut self, unread: &mut Unread) {
+        if !std::mem::replace(&mut self.noted, true) {
+            unread.note(self.prefix.strip_suffix(b"/").unwrap_or(&self.prefix));
+        }
     }
 
     /// The next entry other than `.`/`..`, with its kind (never following symlinks).
@@ -44,13 +57,17 @@ impl Level {
 }
 
 /// Errors that leave a directory out of a listing as the reference did (it
-/// vanished, was swapped for a symlink, or the session's user may not read it);
-/// any other failure to descend means the listing is incomplete.
+/// vanished or was swapped for a symlink since readdir); any other failure
+/// to descend means the listing is incomplete.
 fn skippable(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::EACCES | libc::EPERM)
-    )
+    matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP))
+}
+
+/// The session's user may not read or look into the directory: it is
+/// listed without its contents, as the reference did, and counted among
+/// [`Lister::unread`], so the listing does not claim to be whole.
+fn denied(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
 }
 
 /// How a listing writes its lines.
@@ -98,6 +115,12 @@ pub struct Lister {
     /// or a directory's contents were left out because it lies deeper than
     /// [`MAX_DEPTH`] or could not be opened for want of resources.
     pub truncated: bool,
+    /// The directories listed without their contents because the session
+    /// may not read them (the file system's permissions, or a TFPSFS
+    /// directory's), by their path from the listed directory: the
+    /// listing is not whole either (tfd's own listings say so at their
+    /// end, tfp-wire's `listing_end`).
+    pub unread: Unread,
 }
 
 impl Lister {
@@ -116,6 +139,7 @@ impl Lister {
             style,
             enter_secure: None,
             truncated: false,
+            unread: Unread::default(),
         })
     }
 
@@ -170,10 +194,13 @@ impl Lister {
             if self.style == Style::Entries {
                 // the kind lstat tells, not readdir's: what the line says is
                 // what the walk enters
-                let Some(k) = cname(&name)
-                    .ok()
-                    .and_then(|c| super::entries::line_at(top.reader.fd(), &c, &rel, out))
-                else {
+                let Ok(c) = cname(&name) else { continue };
+                let Some(k) = super::entries::line_at(top.reader.fd(), &c, &rel, out) else {
+                    // gone since readdir is no loss; a name the session may
+                    // not look at is
+                    if sys::fstatat(top.reader.fd(), &c, false).is_err_and(|e| denied(&e)) {
+                        top.note_unread(&mut self.unread);
+                    }
                     continue;
                 };
                 // a secure directory swapped in since readdir stays hidden
@@ -193,9 +220,11 @@ impl Lister {
                     Kind::Other => 'U',
                 };
                 if self.style == Style::Stat {
-                    let st = cname(&name)
-                        .ok()
-                        .and_then(|c| sys::fstatat(top.reader.fd(), &c, false).ok());
+                    let st = cname(&name).ok().map(|c| sys::fstatat(top.reader.fd(), &c, false));
+                    if st.as_ref().is_some_and(|st| st.as_ref().is_err_and(denied)) {
+                        top.note_unread(&mut self.unread);
+                    }
+                    let st = st.and_then(Result::ok);
                     let (size, mtime, mode) = st.map_or((0, 0, 0), |st| {
                         (st.st_size.max(0) as u64, st.st_mtime, st.st_mode & 0o7777)
                     });
@@ -237,16 +266,23 @@ impl Lister {
                     if super::secfs::is_secure(fd.as_fd())
                         && !self.enter_secure.as_ref().is_some_and(|may| may(fd.as_fd()))
                     {
+                        self.unread.note(&rel);
                         return true;
                     }
                 }
-                match sub.and_then(|fd| {
-                    rel.push(b'/');
-                    Level::open(fd, rel)
-                }) {
-                    Ok(level) => self.stack.push(level),
-                    // gone, replaced by a symlink, or not ours to read: as the
-                    // reference, such a directory is listed without its contents
+                match sub {
+                    Ok(fd) => {
+                        let mut prefix = rel;
+                        prefix.push(b'/');
+                        match Level::open(fd, prefix) {
+                            Ok(level) => self.stack.push(level),
+                            Err(_) => self.truncated = true,
+                        }
+                    }
+                    // not ours to read: as the reference, listed without its
+                    // contents, and said
+                    Err(e) if denied(&e) => self.unread.note(&rel),
+                    // gone, or replaced by a symlink
                     Err(e) if skippable(&e) => {}
                     // out of descriptors or memory: the listing is not whole
                     Err(_) => self.truncated = true,

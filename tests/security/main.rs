@@ -43,6 +43,7 @@ mod single_user_keys;
 mod sparse_holes;
 mod stage_owners;
 mod stage_quota;
+mod unreadable_dirs;
 mod unsafe_policy;
 mod user_jail;
 mod user_keys;

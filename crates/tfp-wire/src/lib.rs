@@ -52,6 +52,7 @@ pub mod hostkey;
 pub mod hpf;
 pub mod keylogin;
 pub mod link;
+pub mod listing_end;
 pub mod netlock;
 pub mod noise;
 pub mod prove;

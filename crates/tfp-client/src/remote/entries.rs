@@ -3,7 +3,7 @@
 //! exchange: every entry's kind, size, mode, mtime to the nanosecond, owner
 //! and a link's target, and the listed directory's own (`.`).
 
-use super::listing::{hang_up, Bounded};
+use super::listing::{hang_up, Bounded, Partial};
 use super::zlisting::{self, Asked};
 use crate::caps::{Ext, Known};
 use crate::error::TooBig;
@@ -51,6 +51,8 @@ pub struct Entries {
     pub entries: Vec<Full>,
     /// Names refused, as sent, with the reason.
     pub refused: Vec<(Vec<u8>, Refused)>,
+    /// What the listing lacks, as its end said.
+    pub partial: Partial,
 }
 
 /// Parses an answer; `None` when a line does not parse or there are more
@@ -154,8 +156,11 @@ pub(crate) fn recv_list(c: &mut Client, asked: Asked, dir: &[u8]) -> Result<Opti
 /// the server did not know is not asked again).
 fn recv_answer(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Option<Entries>, Error> {
     let mut out = Bounded(Vec::new());
-    match zlisting::recv(c, asked, dir, &mut out) {
-        Ok(Status::Ok(_)) => c.caps.learn(Ext::Entries, true),
+    let end = match zlisting::recv(c, asked, dir, &mut out) {
+        Ok(Status::Ok(end)) => {
+            c.caps.learn(Ext::Entries, true);
+            end
+        }
         Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
         Ok(Status::Unknown) => {
             c.caps.learn(Ext::Entries, false);
@@ -167,8 +172,11 @@ fn recv_answer(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Optio
             return Err(Error::TooBig(TooBig::Bytes));
         }
         Err(e) => return Err(e),
-    }
-    Ok(parse(&out.0))
+    };
+    Ok(parse(&out.0).map(|l| Entries {
+        partial: Partial::of_ok(&end),
+        ..l
+    }))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::tree::{MAX_ENTRIES, MAX_LISTING_BYTES};
 use crate::{Client, Error};
 use std::io::{self, Write};
 use tfp_wire::compress::listing::Form;
+pub use tfp_wire::listing_end::Partial;
 use tfp_wire::Status;
 
 /// What a listing line says an entry is.
@@ -43,6 +44,9 @@ pub struct Listing {
     /// Each entry's size, index for index, where the listing said them
     /// (TFDLIST); empty where it did not (LSR, TFDNAMES).
     pub sizes: Vec<u64>,
+    /// What the listing lacks, where its end says it (tfd's TFDLIST and
+    /// TFDNAMES); an LSR says nothing (whole).
+    pub partial: Partial,
 }
 
 /// Parses an LS/LSR answer: `D: rel/`, `F: rel`, `U: rel` a line. Each name
@@ -184,6 +188,8 @@ pub struct StatListing {
     /// acts on the server alone (a pattern of `rm`, `ls`) may name it by its
     /// real bytes, where LS shows each such character as `?`.
     pub controlled: Vec<Entry>,
+    /// What the listing lacks, as its end said ([`Partial::of_ok`]).
+    pub partial: Partial,
 }
 
 /// Parses a TFDLIST answer: `<D|F|U> <size> <mtime> <mode, octal> <length>
@@ -310,8 +316,11 @@ fn recv_listing(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Opti
     let names = asked.form == Form::Names;
     let ext = if names { Ext::TfdNames } else { Ext::TfdList };
     let mut out = Bounded(Vec::new());
-    match zlisting::recv(c, asked, dir, &mut out) {
-        Ok(Status::Ok(_)) => c.caps.learn(ext, true),
+    let end = match zlisting::recv(c, asked, dir, &mut out) {
+        Ok(Status::Ok(end)) => {
+            c.caps.learn(ext, true);
+            end
+        }
         // the compressed form refused, and not asked again: says nothing of the plain one
         Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
         Ok(Status::Unknown) => {
@@ -324,8 +333,12 @@ fn recv_listing(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Opti
             return Err(Error::TooBig(TooBig::Bytes));
         }
         Err(e) => return Err(e),
-    }
-    Ok(if names { parse_names(&out.0) } else { parse_stat(&out.0) })
+    };
+    let l = if names { parse_names(&out.0) } else { parse_stat(&out.0) };
+    Ok(l.map(|l| StatListing {
+        partial: Partial::of_ok(&end),
+        ..l
+    }))
 }
 
 /// Every entry below `dir` by its real bytes, for a tree download: TFDLIST
@@ -356,6 +369,7 @@ fn tree_or_lsr(
             },
             entries: l.entries.into_iter().map(|e| e.entry).collect(),
             refused: l.refused,
+            partial: l.partial,
         }),
         None => {
             let l = list_probing(c, dir, true, probe)?;

@@ -205,15 +205,18 @@ pub fn put(
     Ok(t.report)
 }
 
-/// Tells what the walk of `src` left out (links, what could not be read)
-/// and the `--files-from` paths it lacks.
+/// Tells what the walk of `src` left out (links, and, as failures, what
+/// could not be read) and the `--files-from` paths it lacks.
 fn tell_walked(o: &Options, src: &Path, tree: &walk::LocalTree, t: &mut Tally<'_>) {
     for (p, why) in &tree.skipped {
         t.skipped(walk::skipped("put", &escape::path(&src.join(p)), why));
     }
+    for (p, why) in &tree.unread {
+        t.local(format!("put: {}: {why}", escape::path(&src.join(p))));
+    }
     let walked: std::collections::HashSet<&[u8]> = (tree.dirs.iter())
         .chain(tree.files.iter().map(|f| &f.0))
-        .chain(tree.skipped.iter().map(|s| &s.0))
+        .chain(tree.skipped.iter().chain(&tree.unread).map(|s| &s.0))
         .map(|p| p.as_os_str().as_bytes())
         .collect();
     for p in o.filter.unlisted(|r| walked.contains(r)) {

@@ -448,6 +448,7 @@ fn gather_tree(
             names::shown(n)
         ));
     }
+    super::unread::told(&l.partial, src, "", t);
     let at = g.landings.len() - 1;
     let lazy = many::dirs_as_files_land(c, o.resume)?;
     let mut failed: Vec<&[u8]> = Vec::new();

@@ -28,6 +28,7 @@ pub mod names;
 pub mod options;
 pub mod select;
 pub mod sync;
+mod unread;
 pub mod walk;
 pub mod wildmatch;
 

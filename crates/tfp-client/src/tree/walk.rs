@@ -17,9 +17,12 @@ pub struct LocalTree {
     pub dirs: Vec<PathBuf>,
     /// Regular files and their sizes.
     pub files: Vec<(PathBuf, u64)>,
-    /// What was not taken, and why (symlinks, devices, FIFOs, sockets,
-    /// unreadable directories, too deep).
+    /// What was not taken on purpose, and why (symlinks, devices, FIFOs,
+    /// sockets, too deep).
     pub skipped: Vec<(PathBuf, String)>,
+    /// What could not be read, and why (a directory, an entry's
+    /// metadata): failures, as rsync's "IO error encountered".
+    pub unread: Vec<(PathBuf, String)>,
 }
 
 impl LocalTree {
@@ -93,12 +96,17 @@ pub fn walk(root: &Path, follow: bool) -> io::Result<LocalTree> {
             Ok(r) => r,
             Err(e) if rel.as_os_str().is_empty() => return Err(e),
             Err(e) => {
-                t.skipped.push((rel, format!("cannot read the directory: {e}")));
+                t.unread.push((rel, format!("cannot read the directory: {e}")));
                 continue;
             }
         };
-        let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> =
-            rd.filter_map(|e| e.ok().map(|e| (e.file_name(), e))).collect();
+        let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> = Vec::new();
+        for e in rd {
+            match e {
+                Ok(e) => entries.push((e.file_name(), e)),
+                Err(e) => t.unread.push((rel.clone(), format!("cannot read the directory: {e}"))),
+            }
+        }
         entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         let mut subdirs = Vec::new();
         for (name, entry) in entries {
@@ -115,7 +123,7 @@ pub fn walk(root: &Path, follow: bool) -> io::Result<LocalTree> {
                 },
                 Ok(m) => m,
                 Err(e) => {
-                    t.skipped.push((r, e.to_string()));
+                    t.unread.push((r, e.to_string()));
                     continue;
                 }
             };

@@ -76,11 +76,11 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
     }
     let plain = o.keeps == Keeps::default();
     let (listed, top) = sides::listed(c, &src, false, (!plain || o.copy_links, ends.listed_ahead), t)?;
-    let Some((mut theirs, whole)) = listed else {
+    let Some((mut theirs, mut whole)) = listed else {
         return Ok(None);
     };
     if o.copy_links {
-        sides::follow_links(c, &src, &mut theirs, o.keeps, t)?;
+        whole &= sides::follow_links(c, &src, &mut theirs, o.keeps, t)?;
     }
     let top = top.filter(|_| !plain);
     let dst = ends.local.clone();

@@ -6,6 +6,7 @@ use super::super::names;
 use super::super::names::rjoin;
 use super::super::names::Refused;
 use super::super::sync::{self, Facts, Keeps, Meta, Side};
+use super::super::unread;
 use crate::engine::events::Tally;
 use crate::remote::entries::{self, Entries};
 use crate::remote::listing::{self, Kind};
@@ -88,8 +89,14 @@ fn archive_side(
             return Ok(Ok((None, None)));
         }
     };
-    let Entries { root, entries, refused } = l;
-    let whole = told_refused(&refused, &shown, t);
+    let Entries {
+        root,
+        entries,
+        refused,
+        partial,
+    } = l;
+    // both told, whichever is not whole
+    let whole = told_refused(&refused, &shown, t) & unread::told(&partial, dir, "/", t);
     let mut side = Side::new();
     for e in entries {
         let kind = match e.kind {
@@ -145,7 +152,7 @@ pub(super) fn remote_side(
     let shown = names::shown(dir);
     // tfd's TFDLIST: the whole side in one exchange
     match listing::list_stat(c, dir) {
-        Ok(Some(l)) => return Ok(Some(stat_side(l, &shown, t))),
+        Ok(Some(l)) => return Ok(Some(stat_side(l, dir, t))),
         Ok(None) => {}
         Err(e) => {
             refused_whole(e, &shown, t)?;
@@ -225,10 +232,10 @@ fn stated(st: &listing::Stat) -> Meta {
     }
 }
 
-/// The remote side as TFDLIST described it; the flag is false when names
-/// were refused.
-pub(super) fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
-    let whole = told_refused(&l.refused, shown, t);
+/// The remote side below `dir` as TFDLIST described it; the flag is false
+/// when names were refused or the listing's end says it lacks something.
+pub(super) fn stat_side(l: listing::StatListing, dir: &[u8], t: &mut Tally<'_>) -> (Side, bool) {
+    let whole = told_refused(&l.refused, &names::shown(dir), t) & unread::told(&l.partial, dir, "/", t);
     let mut side = Side::new();
     for e in l.entries {
         let file = e.entry.kind == Kind::File;
@@ -257,14 +264,15 @@ const MAX_FOLLOW: usize = 16;
 /// a dangling one) stays as it was listed; a link whose text names a
 /// directory above it (a loop) is left out and named. `side` was listed
 /// with its facts (the links' texts), which go again unless `keeps` keeps
-/// any.
+/// any. False when a directory's listing was refused or not whole (told).
 pub(super) fn follow_links(
     c: &mut Client,
     dir: &[u8],
     side: &mut Side,
     keeps: Keeps,
     t: &mut Tally<'_>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let mut whole = true;
     let mut tried: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
     for _ in 0..MAX_FOLLOW {
         let links: Vec<Vec<u8>> = side
@@ -299,7 +307,11 @@ pub(super) fn follow_links(
                 }
                 Ok(st) if st.kind == Kind::Dir => {
                     let (listed, top) = listed(c, path, false, (true, None), t)?;
-                    let Some((below, _)) = listed else { continue };
+                    let Some((below, all)) = listed else {
+                        whole = false;
+                        continue;
+                    };
+                    whole &= all;
                     let top = top.unwrap_or(stated(&st));
                     for (r, m) in below {
                         side.insert(rjoin(&rel, &r), m);
@@ -317,7 +329,7 @@ pub(super) fn follow_links(
             m.changed = 0;
         }
     }
-    Ok(())
+    Ok(whole)
 }
 
 /// The local side of an upload below `src`, with what cannot be read told
