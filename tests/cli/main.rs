@@ -70,6 +70,7 @@ mod cli_streams;
 mod cli_summary;
 mod cli_tree;
 mod cli_truth;
+mod cli_update_all;
 mod cli_v251;
 mod cli_visible;
 mod cli_xattrs;

@@ -187,8 +187,8 @@ pub fn put(
             t.local(format!("put: {shown}: not a regular file or directory"));
         }
     }
-    // a file source by the size limits (a tree's files are its mirror's)
-    files.retain(|u| !left_by_size(o, u, &t));
+    // a file source by the selection (a tree's files are its mirror's)
+    let mut files = selected(c, o, files, &t)?;
     refuse_unstorable(&mut dirs, &mut files, &mut t);
     // directories first, parents before children, sent without waiting for
     // each answer (the server answers in order): a tree of many directories
@@ -225,14 +225,41 @@ fn tell_walked(o: &Options, src: &Path, tree: &walk::LocalTree, t: &mut Tally<'_
     }
 }
 
-/// Whether a size limit leaves the file `u` out (told), as rsync's
-/// `--max-size` and `--min-size` do.
-fn left_by_size(o: &Options, u: &Up, t: &Tally<'_>) -> bool {
-    let why = u.size.and_then(|n| o.select.why_size(n));
-    if let Some(why) = why {
-        t.note(format!("put: {}: {why}, skipped", escape::path(&u.local)));
+/// The file sources `o.select` moves, each judged by
+/// [`super::select::Select::why_left`] as a single file's `put` is (rsync's
+/// `--max-size`, `--min-size`, `--update`, `--ignore-existing`,
+/// `--existing`) against what the server has at its name, asked in one
+/// pipelined FSTAT round where an option needs it; those left are told.
+fn selected(c: &mut Client, o: &Options, files: Vec<Up>, t: &Tally<'_>) -> Result<Vec<Up>, Error> {
+    use super::select::Fact;
+    let s = &o.select;
+    if *s == super::select::Select::default() || files.is_empty() {
+        return Ok(files);
     }
-    why.is_some()
+    let theirs: Vec<Option<Fact>> = if s.needs_dest() {
+        let remotes: Vec<Vec<u8>> = files.iter().map(|u| u.remote.clone()).collect();
+        (super::sync::fstat_all(c, &remotes)?.into_iter())
+            .map(|st| {
+                st.ok().map(|st| Fact {
+                    kind: st.kind,
+                    size: st.size,
+                    mtime: st.mtime,
+                })
+            })
+            .collect()
+    } else {
+        vec![None; files.len()]
+    };
+    let mut kept = Vec::with_capacity(files.len());
+    for (u, theirs) in files.into_iter().zip(theirs) {
+        use std::os::unix::fs::MetadataExt;
+        let mtime = std::fs::metadata(&u.local).map_or(0, |m| m.mtime());
+        match s.why_left(Fact::file(u.size(), mtime), theirs) {
+            Some(why) => t.note(format!("put: {}: {why}, skipped", escape::path(&u.local))),
+            None => kept.push(u),
+        }
+    }
+    Ok(kept)
 }
 
 /// The files and trees sent (the server keeping what they replace as

@@ -254,7 +254,7 @@ fn gather(
         }
     }
     match st.kind {
-        Kind::File => match o.select.why_size(st.size) {
+        Kind::File => match why_left(o, here, name, &st) {
             Some(why) => t.note(format!("get: {shown}: {why}, skipped")),
             None if o.dry_run || o.itemize => {
                 tell_file(here, name, &st, t);
@@ -316,15 +316,42 @@ fn by_mirror(o: &Options) -> bool {
     o.by_plan() || o.copy_links
 }
 
+/// Where the file source `name` lands here.
+fn target_of(here: &Here<'_>, name: &[u8]) -> PathBuf {
+    if here.is_dir {
+        here.local.join(std::ffi::OsStr::from_bytes(name))
+    } else {
+        here.local.to_path_buf()
+    }
+}
+
+/// Why `o.select` leaves the file source `name` (the server's `st`) out,
+/// if it does: [`super::select::Select::why_left`] against what its target
+/// here is, as a single file's `get` judges it.
+fn why_left(o: &Options, here: &Here<'_>, name: &[u8], st: &listing::Stat) -> Option<&'static str> {
+    use super::select::Fact;
+    let ours = o.select.needs_dest().then(|| target_of(here, name)).and_then(|p| {
+        let m = std::fs::symlink_metadata(p).ok()?;
+        let kind = match m.file_type() {
+            f if f.is_file() => Kind::File,
+            f if f.is_dir() => Kind::Dir,
+            _ => Kind::Other,
+        };
+        use std::os::unix::fs::MetadataExt;
+        Some(Fact {
+            kind,
+            size: m.len(),
+            mtime: m.mtime(),
+        })
+    });
+    o.select.why_left(Fact::file(st.size, st.mtime), ours)
+}
+
 /// `-n`/`-i` of a file source: told as an item, compared with what its
 /// target here is.
 fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
     use super::itemize::{file, lstated, stated};
-    let target = if here.is_dir {
-        here.local.join(std::ffi::OsStr::from_bytes(name))
-    } else {
-        here.local.to_path_buf()
-    };
+    let target = target_of(here, name);
     let ours = lstated(&target);
     let shown = target.file_name().map_or(name.to_vec(), |n| n.as_bytes().to_vec());
     let theirs = stated(Kind::File, st.size, st.mtime);

@@ -29,17 +29,32 @@ pub struct Select {
     pub delete_excluded: bool,
 }
 
-/// Why a file is left as it is, as a single file's `put`/`get` tells it.
+/// An entry as the selection judges it, on either side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fact {
+    /// What it is.
+    pub kind: Kind,
+    /// Its size in bytes (a file's).
+    pub size: u64,
+    /// Its mtime, seconds since the epoch.
+    pub mtime: i64,
+}
+
+impl Fact {
+    /// A regular file of `size` bytes and `mtime`.
+    pub fn file(size: u64, mtime: i64) -> Fact {
+        Fact {
+            kind: Kind::File,
+            size,
+            mtime,
+        }
+    }
+}
+
+/// Why a file is left as it is, as a single file's `put`/`get` tells it
+/// ([`Select::why_left`] of a file onto a file or nothing).
 pub fn why_kept(s: &Select, size: u64, theirs: Option<(u64, i64)>, mtime: i64) -> Option<&'static str> {
-    if let Some(why) = s.why_size(size) {
-        return Some(why);
-    }
-    match theirs {
-        Some(_) if s.ignore_existing => Some("the destination exists (--ignore-existing)"),
-        Some((_, t)) if s.update && t > mtime => Some("newer at the destination (--update)"),
-        None if s.existing => Some("not at the destination (--existing)"),
-        _ => None,
-    }
+    s.why_left(Fact::file(size, mtime), theirs.map(|(n, t)| Fact::file(n, t)))
 }
 
 impl Select {
@@ -60,19 +75,40 @@ impl Select {
         }
     }
 
+    /// Whether a run must know what the destination holds at a source's
+    /// name: `--update`, `--ignore-existing`, `--existing`.
+    pub fn needs_dest(&self) -> bool {
+        self.update || self.ignore_existing || self.existing
+    }
+
+    /// Why the source entry `src` leaves the destination's entry `dst` (None:
+    /// nothing there) as it is, if it does: the one rule of every route, a
+    /// single file's, a tree's file sources and a plan's entries alike.
+    pub fn why_left(&self, src: Fact, dst: Option<Fact>) -> Option<&'static str> {
+        if src.kind == Kind::File {
+            if let Some(why) = self.why_size(src.size) {
+                return Some(why);
+            }
+        }
+        match dst {
+            Some(_) if self.ignore_existing => Some("the destination exists (--ignore-existing)"),
+            Some(d) if self.update && src.kind != Kind::Dir && d.kind == src.kind && d.mtime > src.mtime => {
+                Some("newer at the destination (--update)")
+            }
+            None if self.existing => Some("not at the destination (--existing)"),
+            _ => None,
+        }
+    }
+
     /// Whether the source entry `rel` may change the destination's.
     fn moves(&self, rel: &[u8], src: &Side, dst: &Side) -> bool {
         let Some(s) = src.get(rel) else { return true };
-        let d = dst.get(rel);
-        if s.kind == Kind::File && self.why_size(s.size).is_some() {
-            return false;
-        }
-        match d {
-            Some(_) if self.ignore_existing => false,
-            Some(d) if self.update && s.kind != Kind::Dir && d.kind == s.kind && d.mtime > s.mtime => false,
-            None if self.existing => false,
-            _ => true,
-        }
+        let fact = |m: &super::sync::Meta| Fact {
+            kind: m.kind,
+            size: m.size,
+            mtime: m.mtime,
+        };
+        self.why_left(fact(s), dst.get(rel).map(fact)).is_none()
     }
 
     /// Leaves out of `p` (a plan of `src` onto `dst`) what these options
