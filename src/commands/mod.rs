@@ -30,6 +30,7 @@ pub mod putmany;
 mod putmany_archive;
 mod putmany_dirs;
 mod putmany_frames;
+mod putmany_heads;
 pub mod quota;
 pub mod runbash;
 pub mod same;

@@ -29,12 +29,11 @@ use super::compress::{Inflow, Piece};
 use super::putmany_archive::{self as archive, Refusal};
 use super::putmany_dirs::{self as dirs, Unmade};
 use super::putmany_frames::{header_with_land, Source};
+use super::putmany_heads::{header, FileEntry, Header};
 use super::quota::Pending;
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
 use crate::dispatch::Held;
-use crate::fsys::land::Landing;
-use crate::fsys::place::Attrs;
 use crate::fsys::upload::Upload;
 use crate::fsys::FsError;
 use crate::session::Session;
@@ -47,12 +46,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use tfp_wire::batch::put::{probe_ok, probe_scope_word};
-use tfp_wire::batch::put::{DirHead, Failure, FileHead, PutMany, Stored, MAX_TRAILER};
+use tfp_wire::batch::put::{Failure, PutMany, Stored, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
 use tfp_wire::compress::Offer;
-use tfp_wire::entry::{Head, Mtime};
-use tfp_wire::fstat::FileType;
-use tfp_wire::xattr::Land;
+use tfp_wire::entry::Head;
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// Opens a batch of `n` files, for both directions: refused past
@@ -585,26 +582,6 @@ fn target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Upload, R
     }
 }
 
-/// A file of the batch: where it goes, its size, and the attributes to give
-/// it, or why the session may not give them (its data is read all the same).
-struct FileEntry<'a> {
-    path: &'a [u8],
-    size: u64,
-    attrs: Result<Attrs, Refusal>,
-    /// The sets it lands with (an attributes frame before its header), as
-    /// the session may give them (what it may not refuses the file).
-    land: Option<Landing>,
-}
-
-/// A header as the batch reads it.
-enum Header<'a> {
-    File(FileEntry<'a>),
-    /// A plain batch's directory.
-    Dir(&'a [u8]),
-    /// An archive batch's entry other than a file.
-    Other(Head<'a>),
-}
-
 /// What the batch's log line adds when it made directories.
 fn of_them_directories(n: u64) -> String {
     if n == 0 {
@@ -651,56 +628,6 @@ fn other_entry(
         Err(Refusal(f, why)) => failures.push((i, f, why)),
     }
     0
-}
-
-/// Reads a header frame: a plain batch's [`FileHead`] or [`DirHead`], an
-/// archive batch's [`Head`]; a file's with the sets `land` gives it, as the
-/// session may give them. None: it does not parse, or `land` comes before
-/// an entry that is no file.
-fn header<'a>(s: &Session, frame: &'a [u8], archive: bool, land: Option<Land>) -> Option<Header<'a>> {
-    let Some(land) = land else {
-        return entry_header(s, frame, archive);
-    };
-    let Some(Header::File(mut h)) = entry_header(s, frame, archive) else {
-        return None;
-    };
-    let judged = Landing::of(land, super::land::scope(s));
-    if let (Ok(_), Err(why)) = (&h.attrs, &judged) {
-        h.attrs = Err(Refusal(Failed::AccessDenied, why.to_string()));
-    }
-    h.land = judged.ok();
-    Some(Header::File(h))
-}
-
-/// [`header`] without an attributes frame.
-fn entry_header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>> {
-    if !archive {
-        if let Some(d) = DirHead::parse(frame) {
-            return Some(Header::Dir(d.path));
-        }
-        let h = FileHead::parse(frame)?;
-        return Some(Header::File(FileEntry {
-            path: h.path,
-            size: h.size,
-            attrs: Ok(Attrs {
-                mode: h.mode_to_set().map(|m| m & 0o777),
-                mtime: h.mtime_to_set().map(Mtime::secs),
-                owner: None,
-            }),
-            land: None,
-        }));
-    }
-    let h = Head::parse(frame)?;
-    if h.kind != Some(FileType::Regular) {
-        return Some(Header::Other(h));
-    }
-    let attrs = archive::no_link_on_way(s, h.path).and_then(|()| archive::attrs_of(s, &h));
-    Some(Header::File(FileEntry {
-        path: h.path,
-        size: h.size,
-        attrs,
-        land: None,
-    }))
 }
 
 /// Receives one file's data and trailer. The outer `Err` is the channel's;
