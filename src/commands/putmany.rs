@@ -372,8 +372,8 @@ fn receive(s: &mut Session, batch: PutMany, t: &mut Track, inflow: &mut Inflow, 
         };
         let mut h = match header(s, &head, archive, land) {
             Some(Header::File(h)) => h,
-            Some(Header::Dir(path)) => {
-                dirs_made += dir_entry(s, (i, path), &mut unmade, &mut failures);
+            Some(Header::Dir(path, mode)) => {
+                dirs_made += dir_entry(s, (i, path, mode), &mut unmade, &mut failures);
                 continue;
             }
             Some(Header::Other(h)) => {
@@ -594,8 +594,13 @@ fn of_them_directories(n: u64) -> String {
 type Failures = Vec<(u64, Failed, String)>;
 
 /// A plain batch's directory `i` made (1) or refused (0, its failure noted).
-fn dir_entry(s: &Session, (i, path): (u64, &[u8]), unmade: &mut Unmade, failures: &mut Failures) -> u64 {
-    match dirs::make(s, path, unmade) {
+fn dir_entry(
+    s: &Session,
+    (i, path, mode): (u64, &[u8], Option<u32>),
+    unmade: &mut Unmade,
+    failures: &mut Failures,
+) -> u64 {
+    match dirs::make(s, path, mode, unmade) {
         Ok(()) => 1,
         Err(Refusal(f, why)) => {
             info!(
@@ -709,6 +714,7 @@ fn one(
         )));
     }
     let attrs = h.attrs.clone().unwrap_or_default();
+    up.new_file_mode(h.new_mode);
     let mut stamped = up.stamp_whole(attrs.mode, attrs.mtime, attrs.owner);
     if let (Ok(()), Some(land)) = (&stamped, &h.land) {
         stamped = up.give_land(land);

@@ -3,8 +3,10 @@
 //! batch that carries its files, so they cost bytes in its stream rather
 //! than a MKDIR and an answer each.
 //!
-//! Each is made as MKDIR makes it (mode 0755 less the umask, judged as
-//! MKDIR is by TFPSFS and LOCK); one that exists is fine. Unlike MKDIR, no
+//! Each is made as MKDIR makes it (mode 0755 less the umask, or the
+//! client's source's permission bits less the umask where it sent them;
+//! judged as MKDIR is by TFPSFS and LOCK); one that exists is fine and
+//! keeps its mode. Unlike MKDIR, no
 //! step follows a link (the archive batch's rule, [`super::putmany_archive`]):
 //! a link among the path's directories, or at the name itself, refuses the
 //! entry, as does a file at the name. What lies below a refused directory,
@@ -75,19 +77,20 @@ impl Unmade {
     }
 }
 
-/// Makes the directory `path`, or says why not (noted in `unmade`).
-pub(super) fn make(s: &Session, path: &[u8], unmade: &mut Unmade) -> Result<(), Refusal> {
+/// Makes the directory `path` (with `mode`, the source's bits, less the
+/// umask, where the client sent them), or says why not (noted in `unmade`).
+pub(super) fn make(s: &Session, path: &[u8], mode: Option<u32>, unmade: &mut Unmade) -> Result<(), Refusal> {
     if let Some(r) = unmade.covers(path) {
         return Err(r);
     }
-    let r = make_one(s, path);
+    let r = make_one(s, path, mode.map_or(0o755, |m| m & 0o777));
     if r.is_err() {
         unmade.note(path);
     }
     r
 }
 
-fn make_one(s: &Session, path: &[u8]) -> Result<(), Refusal> {
+fn make_one(s: &Session, path: &[u8], mode: u32) -> Result<(), Refusal> {
     let p = s.path_for(path, bits::MKDIR)?;
     if p.is_root() {
         return Ok(());
@@ -96,7 +99,8 @@ fn make_one(s: &Session, path: &[u8]) -> Result<(), Refusal> {
         return Err(Refusal(f, "the directory is locked".into()));
     }
     let (dir, name) = parent_of(s, &p)?;
-    let e = match sys::mkdirat(dir.as_fd(), &name, 0o755) {
+    // the process's umask takes its bits from `mode`, as MKDIR's
+    let e = match sys::mkdirat(dir.as_fd(), &name, mode) {
         Ok(()) => return Ok(()),
         Err(e) => e,
     };

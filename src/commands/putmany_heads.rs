@@ -22,13 +22,16 @@ pub(super) struct FileEntry<'a> {
     /// The sets it lands with (an attributes frame before its header), as
     /// the session may give them (what it may not refuses the file).
     pub(super) land: Option<Landing>,
+    /// The source's permission bits, which the file takes less the umask
+    /// if it is new ([`FileHead::NEW_MODE`]).
+    pub(super) new_mode: Option<u32>,
 }
 
 /// A header as the batch reads it.
 pub(super) enum Header<'a> {
     File(FileEntry<'a>),
-    /// A plain batch's directory.
-    Dir(&'a [u8]),
+    /// A plain batch's directory, and the source's mode for it when new.
+    Dir(&'a [u8], Option<u32>),
     /// An archive batch's entry other than a file.
     Other(Head<'a>),
 }
@@ -56,7 +59,7 @@ pub(super) fn header<'a>(s: &Session, frame: &'a [u8], archive: bool, land: Opti
 fn entry_header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>> {
     if !archive {
         if let Some(d) = DirHead::parse(frame) {
-            return Some(Header::Dir(d.path));
+            return Some(Header::Dir(d.path, d.mode));
         }
         let h = FileHead::parse(frame)?;
         return Some(Header::File(FileEntry {
@@ -68,6 +71,7 @@ fn entry_header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Heade
                 owner: None,
             }),
             land: None,
+            new_mode: h.mode_if_new(),
         }));
     }
     let h = Head::parse(frame)?;
@@ -80,5 +84,6 @@ fn entry_header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Heade
         size: h.size,
         attrs,
         land: None,
+        new_mode: None,
     }))
 }

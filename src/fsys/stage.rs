@@ -532,7 +532,7 @@ impl Stage {
         if let (true, Some(keep)) = (overwrite, keep) {
             keep.link(self.dir.as_fd(), &self.name)?;
         }
-        apply_attrs(fd, with_client_mode(attrs, own.mode))?;
+        apply_attrs(fd, with_client_mode(attrs, own.mode, own.new_mode))?;
         stamp_mtime(fd, own.mtime)?;
         if let Some(land) = land {
             land.give(fd)?;

@@ -26,7 +26,9 @@
 //! a directory others may write does not let them replace a file they may
 //! not write), and keeps the replaced file's mode (less set-uid/set-gid), its
 //! owner when tfd runs as root and its group where the session may give it,
-//! as `cp` onto an existing file does; a new file gets 0644 less the umask.
+//! as `cp` onto an existing file does; a new file gets 0644 less the umask,
+//! or the client's source's permission bits less the umask where it sent them
+//! ([`Upload::new_file_mode`]), as `cp` gives a new file its source's.
 //!
 //! With `sync` on, [`Upload::commit`] returns only when the data and the new
 //! directory entry are on stable storage: fsync of the file, link or rename,
@@ -118,11 +120,17 @@ pub fn prepare() {
 /// it: those of the file there now (a regular file), else 0644 less the
 /// umask and no owner change.
 pub(crate) fn final_attrs(dir: BorrowedFd<'_>, name: &CStr) -> (u32, Option<(u32, u32)>) {
-    attrs_of(sys::fstatat(dir, name, false).ok().as_ref())
+    final_attrs_new(dir, name, NEW_MODE)
 }
 
-/// [`final_attrs`] of what is at the name (`st`, its lstat; None: nothing).
-fn attrs_of(st: Option<&libc::stat>) -> (u32, Option<(u32, u32)>) {
+/// [`final_attrs`] where a new file takes `new` (the client's source's
+/// permission bits) less the umask.
+fn final_attrs_new(dir: BorrowedFd<'_>, name: &CStr, new: u32) -> (u32, Option<(u32, u32)>) {
+    attrs_of(sys::fstatat(dir, name, false).ok().as_ref(), new)
+}
+
+/// [`final_attrs_new`] of what is at the name (`st`, its lstat; None: nothing).
+fn attrs_of(st: Option<&libc::stat>, new: u32) -> (u32, Option<(u32, u32)>) {
     match st {
         Some(st) if Kind::of(st) == Kind::File => {
             // never set-uid/set-gid: the replacement is new content, which
@@ -130,7 +138,7 @@ fn attrs_of(st: Option<&libc::stat>) -> (u32, Option<(u32, u32)>) {
             let mode = st.st_mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
             (mode, Some((st.st_uid, st.st_gid)))
         }
-        _ => (NEW_MODE & !umask(), None),
+        _ => (new & 0o777 & !umask(), None),
     }
 }
 
@@ -144,16 +152,21 @@ fn attrs_of(st: Option<&libc::stat>) -> (u32, Option<(u32, u32)>) {
 /// (FAILED Access denied), and nothing was changed. Not a regular file
 /// (none, a link, a directory): as [`final_attrs`] says.
 pub(crate) fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Option<(u32, u32)>), FsError> {
+    replace_attrs_new(dir, name, NEW_MODE)
+}
+
+/// [`replace_attrs`] where a new file takes `new` less the umask.
+fn replace_attrs_new(dir: BorrowedFd<'_>, name: &CStr, new: u32) -> Result<(u32, Option<(u32, u32)>), FsError> {
     match sys::fstatat(dir, name, false) {
         Ok(st) if Kind::of(&st) == Kind::File => {}
-        other => return Ok(attrs_of(other.ok().as_ref())),
+        other => return Ok(attrs_of(other.ok().as_ref(), new)),
     }
     // O_NONBLOCK: had a FIFO been swapped in since, the open must not wait
     let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
     let fd = match sys::openat_nofollow(dir, name, flags, 0) {
         Ok(fd) => fd,
         // gone meanwhile: a new file
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(final_attrs(dir, name)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(final_attrs_new(dir, name, new)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => return Err(FsError::Access),
         Err(e) => return Err(e.into()),
     };
@@ -167,9 +180,19 @@ pub(crate) fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Op
 
 /// The attributes `found` ([`final_attrs`], [`replace_attrs`]) with the
 /// permission bits of the client's `mode` when it sent one (TFDPUTMANY's
-/// header, TFDSTAGEDONE's attributes): the owner stays the one found.
-pub fn with_client_mode(found: (u32, Option<(u32, u32)>), mode: Option<u32>) -> (u32, Option<(u32, u32)>) {
-    (mode.map_or(found.0, |m| m & 0o777), found.1)
+/// header, TFDSTAGEDONE's attributes): the owner stays the one found. With
+/// no `mode`, a new file (no owner found: nothing was there) takes the
+/// client's `new` (its source's bits) less the umask where it sent them.
+pub fn with_client_mode(
+    found: (u32, Option<(u32, u32)>),
+    mode: Option<u32>,
+    new: Option<u32>,
+) -> (u32, Option<(u32, u32)>) {
+    match (mode, new, found.1) {
+        (Some(m), _, owner) => (m & 0o777, owner),
+        (None, Some(n), None) => (n & 0o777 & !umask(), None),
+        _ => found,
+    }
 }
 
 /// Gives the finished file `fd` the client's `mtime` (seconds) when it sent
@@ -234,6 +257,9 @@ pub struct Upload {
     fresh: bool,
     /// The file's device, once a stat found it.
     dev: Option<u64>,
+    /// The mode a new file takes less the umask: [`NEW_MODE`], or the
+    /// client's source's bits ([`Upload::new_file_mode`]).
+    new_mode: u32,
     /// Bytes written so far.
     pub written: u64,
     /// Where the file this upload replaces is kept (TFDBACKUP).
@@ -291,6 +317,7 @@ impl Upload {
             attrs: Attrs::Unset,
             fresh: false,
             dev: None,
+            new_mode: NEW_MODE,
             written: 0,
             keep: None,
         }
@@ -324,6 +351,15 @@ impl Upload {
             }
         }
         Err(FsError::Exists)
+    }
+
+    /// A new file takes `mode` (the client's source's permission bits, when
+    /// it sent them) less the umask, as `cp` gives a new file its source's;
+    /// a file it replaces keeps its own mode. Never set-id or sticky bits.
+    pub(crate) fn new_file_mode(&mut self, mode: Option<u32>) {
+        if let Some(m) = mode {
+            self.new_mode = m & 0o777;
+        }
     }
 
     /// Keeps the file an overwriting commit replaces at `keep`'s backup
@@ -395,12 +431,12 @@ impl Upload {
                 self.attrs = Attrs::Client(mode);
             }
             (mode, None) => {
-                let found = final_attrs(self.dir.as_fd(), &self.name);
+                let found = final_attrs_new(self.dir.as_fd(), &self.name, self.new_mode);
                 apply_attrs(self.file.file().as_fd(), (mode.unwrap_or(found.0), found.1))?;
                 self.attrs = Attrs::Set;
             }
             (mode, Some((uid, gid))) => {
-                let mode = mode.unwrap_or_else(|| final_attrs(self.dir.as_fd(), &self.name).0);
+                let mode = mode.unwrap_or_else(|| final_attrs_new(self.dir.as_fd(), &self.name, self.new_mode).0);
                 let fd = self.file.file().as_fd();
                 sys::fchown(fd, uid, gid)?;
                 sys::fchmod(fd, mode)?;
@@ -436,9 +472,9 @@ impl Upload {
         let attrs = if self.attrs != Attrs::Unset && anonymous {
             None
         } else if overwrite {
-            Some(replace_attrs(self.dir.as_fd(), &self.name)?)
+            Some(replace_attrs_new(self.dir.as_fd(), &self.name, self.new_mode)?)
         } else {
-            Some(final_attrs(self.dir.as_fd(), &self.name))
+            Some(final_attrs_new(self.dir.as_fd(), &self.name, self.new_mode))
         };
         if let (Attrs::Unset, Some(attrs)) = (self.attrs, attrs) {
             apply_attrs(self.file.file().as_fd(), attrs)?;
@@ -511,9 +547,9 @@ impl Upload {
         self.take_new_mode()?;
         if self.attrs == Attrs::Unset {
             let attrs = if overwrite {
-                replace_attrs(self.dir.as_fd(), &self.name)?
+                replace_attrs_new(self.dir.as_fd(), &self.name, self.new_mode)?
             } else {
-                final_attrs(self.dir.as_fd(), &self.name)
+                final_attrs_new(self.dir.as_fd(), &self.name, self.new_mode)
             };
             apply_attrs(self.file.file().as_fd(), attrs)?;
             self.attrs = Attrs::Set;
@@ -525,7 +561,7 @@ impl Upload {
     /// file's mode, without a look at the name (see the module's doc).
     fn take_new_mode(&mut self) -> Result<(), FsError> {
         if self.fresh && self.attrs == Attrs::Unset {
-            self.give_mode(NEW_MODE & !umask())?;
+            self.give_mode(self.new_mode & !umask())?;
             self.attrs = Attrs::New;
         }
         Ok(())
@@ -568,7 +604,7 @@ impl Upload {
                     // a file came since the check: replaced only as any
                     // other overwrite is, when the session's user may write
                     // it (and given its attributes, unless set already)
-                    let (mode, owner) = replace_attrs(self.dir.as_fd(), &self.name)?;
+                    let (mode, owner) = replace_attrs_new(self.dir.as_fd(), &self.name, self.new_mode)?;
                     let fd = self.file.file().as_fd();
                     match self.attrs {
                         Attrs::Unset | Attrs::New => apply_attrs(fd, (mode, owner))?,

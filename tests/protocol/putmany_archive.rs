@@ -242,9 +242,10 @@ fn an_archive_batch_out_of_step_ends_with_failed_16() {
 fn the_plain_batch_is_unchanged() {
     let srv = Server::start();
     let mut c = srv.client();
-    // the plain probe says its batches take directories; the archive one
+    // the plain probe says its batches take directories and new entries'
+    // modes; the archive one
     // says whether this session (tfd's root, unjailed) may keep owners
-    assert_eq!(c.raw(b"TFDPUTMANY 0").unwrap(), b"OK dirs");
+    assert_eq!(c.raw(b"TFDPUTMANY 0").unwrap(), b"OK dirs modes");
     assert_eq!(c.raw(b"TFDPUTMANY 0 a").unwrap(), b"OK owners yes");
     let data = b"plain";
     let h = FileHead::new(data.len() as u64, Some(0o4755), Some(1_600_000_000), b"p");

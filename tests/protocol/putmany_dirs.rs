@@ -13,7 +13,7 @@ use tfp_wire::batch::put::{DirHead, FileHead};
 
 fn dir(path: &str) -> Item {
     Item {
-        frame: DirHead { path: path.as_bytes() }.encode(),
+        frame: DirHead::new(path.as_bytes()).encode(),
         data: Vec::new(),
         file: false,
     }

@@ -36,6 +36,7 @@ fn a_commit_with_attributes_gives_the_file_its_mode_and_mtime() {
         attrs: Some(Attrs {
             mode: Some(0o640),
             mtime: Some(1_600_000_000),
+            new_mode: None,
         }),
     };
     let st = c.call(wire::DONE, &done.encode()).unwrap();

@@ -45,7 +45,7 @@ fn batch_files_land_with_the_sets_their_attributes_frame_gives() {
     let mut c = srv.client();
     assert_eq!(
         c.raw(b"TFDPUTMANY 0 x").unwrap(),
-        b"OK dirs scope=all",
+        b"OK dirs modes scope=all",
         "a root session's scope"
     );
     let acl = named_acl();

@@ -32,6 +32,7 @@ mod memory_budget;
 mod moves_race;
 mod pasted_commands;
 mod planted_partials;
+mod private_uploads;
 mod run_records;
 mod runbash;
 mod secfs;

@@ -56,7 +56,7 @@ fn a_jailed_users_uploads_land_with_her_own_scope_alone() {
             s.spawn(move || {
                 let mut c = srv.client();
                 assert_ok(c.call("LOGIN", b"alice alice pw").unwrap());
-                assert_eq!(c.raw(b"TFDPUTMANY 0 x").unwrap(), b"OK dirs scope=user");
+                assert_eq!(c.raw(b"TFDPUTMANY 0 x").unwrap(), b"OK dirs modes scope=user");
                 let acl = granting(alice.0, 6);
                 for round in 0..3 {
                     let t = format!("/home/t{i}-{round}");

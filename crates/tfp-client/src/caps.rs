@@ -65,11 +65,16 @@ pub enum Ext {
     /// while it keeps it ([`crate::remote::same`]): a server without them
     /// is asked FSTAT and DEL.
     SameId,
+    /// New files and directories in plain batches take the source's mode
+    /// less the server's umask: the plain probe's `OK dirs modes`
+    /// ([`tfp_wire::batch::put::MODES`]); without it they take the
+    /// server's default mode.
+    BatchModes,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 18;
+    const COUNT: usize = 19;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -92,6 +97,7 @@ impl Ext {
             Ext::LandAttrs => 15,
             Ext::AttrsAll => 16,
             Ext::SameId => 17,
+            Ext::BatchModes => 18,
         }
     }
 }
@@ -164,6 +170,7 @@ mod tests {
             Ext::LandAttrs,
             Ext::AttrsAll,
             Ext::SameId,
+            Ext::BatchModes,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

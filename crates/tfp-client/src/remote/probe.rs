@@ -68,6 +68,7 @@ impl Which {
         c.caps.learn(self.ext(), yes);
         if let (Which::Put, Status::Ok(says)) = (self, st) {
             c.caps.learn(Ext::BatchDirs, tfp_wire::batch::put::probe_dirs(says));
+            c.caps.learn(Ext::BatchModes, tfp_wire::batch::put::probe_modes(says));
         }
         if let (Which::Attrs, Status::Ok(says)) = (self, st) {
             let scope = tfp_wire::batch::put::probe_scope(says);

@@ -102,6 +102,8 @@ pub fn put(
         return Ok(t.report);
     }
     let mut dirs: Vec<Vec<u8>> = Vec::new();
+    // each directory's source mode, which a new one takes less the umask
+    let mut modes = crate::engine::upload::batch::DirModes::new();
     let mut files: Vec<Up> = Vec::new();
     let mut trees: Vec<ArchiveTree> = Vec::new();
     for src in &locals {
@@ -157,14 +159,19 @@ pub fn put(
                     t.ev.making_destination();
                 }
                 dirs.push(base.clone());
+                modes.insert(base.clone(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
             }
             let kept = |p: &Path, dir: bool| !o.filter.excludes(p.as_os_str().as_bytes(), dir);
-            dirs.extend(
-                tree.dirs
-                    .iter()
-                    .filter(|d| kept(d, true))
-                    .map(|d| rjoin(&base, d.as_os_str().as_bytes())),
-            );
+            for d in tree.dirs.iter().filter(|d| kept(d, true)) {
+                let remote = rjoin(&base, d.as_os_str().as_bytes());
+                if let Ok(dm) = std::fs::metadata(src.join(d)) {
+                    modes.insert(
+                        remote.clone(),
+                        std::os::unix::fs::PermissionsExt::mode(&dm.permissions()),
+                    );
+                }
+                dirs.push(remote);
+            }
             for (p, _) in tree
                 .files
                 .iter()
@@ -199,6 +206,7 @@ pub fn put(
     // made fails too and is not told again.
     let mut dirs = Dirs {
         make: dirs,
+        modes,
         ..Dirs::default()
     };
     send_all(c, cfg, o, (&files, &mut dirs), (&trees, dest_is_dir, &dest), &mut t)?;
@@ -365,6 +373,9 @@ fn send(
         not_fresh: false,
         archive,
         owner,
+        // without -p, a new file takes its source's mode less the
+        // server's umask, as cp's does
+        new_mode: !(o.preserve || o.keeps.is_some()),
         compress: cfg.compress,
         land: crate::engine::land_attrs::Carry::of(cfg),
     };

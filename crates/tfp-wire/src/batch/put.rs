@@ -94,6 +94,14 @@ impl PutMany {
 /// and its answer each. A server that does not say it is sent MKDIRs.
 pub const DIRS: &str = "dirs";
 
+/// What tfd adds to its `OK` for the plain probe, after [`DIRS`]: its plain
+/// batches take [`FileHead::NEW_MODE`] and directories with a mode
+/// ([`DirHead::mode`]), the source's permission bits that a new entry takes
+/// less the session's umask (what `cp`, `scp` and `rsync` without `-p` give
+/// a new file). A server that does not say it is sent neither, and gives a
+/// new file its own default mode.
+pub const MODES: &str = "modes";
+
 /// What tfd adds to its `OK` for the archive probe `TFDPUTMANY 0 a` when
 /// the session may keep owners (and set-id bits and devices): a tree copy
 /// learns it in the round trip that asks for archive batches instead of
@@ -109,7 +117,7 @@ pub const OWNERS_NO: &str = "owners no";
 /// must still read it).
 pub fn probe_ok(owners: Option<bool>) -> Vec<u8> {
     match owners {
-        None => format!("OK {DIRS}").into_bytes(),
+        None => format!("OK {DIRS} {MODES}").into_bytes(),
         Some(true) => format!("OK {OWNERS_YES}").into_bytes(),
         Some(false) => format!("OK {OWNERS_NO}").into_bytes(),
     }
@@ -149,21 +157,41 @@ pub fn probe_dirs(payload: &[u8]) -> bool {
     payload.split(|b| b.is_ascii_whitespace()).any(|w| w == DIRS.as_bytes())
 }
 
+/// Whether the plain probe's `OK` payload says [`MODES`] (one of its words).
+pub fn probe_modes(payload: &[u8]) -> bool {
+    payload
+        .split(|b| b.is_ascii_whitespace())
+        .any(|w| w == MODES.as_bytes())
+}
+
 /// A plain batch's directory: `D <path>`, made if missing, as MKDIR makes
-/// it (the server's default mode, no attributes given); one that exists is
-/// fine, anything else at the name refuses it. Only for a server whose
-/// probe said [`DIRS`]. A batch sends its directories before its files,
-/// parents before children.
+/// it (the server's default mode, no attributes given), or `M <mode, octal>
+/// <path>`, made with those permission bits less the session's umask; one
+/// that exists is fine and keeps its mode, anything else at the name
+/// refuses it. Only for a server whose probe said [`DIRS`] (`M`: and
+/// [`MODES`]). A batch sends its directories before its files, parents
+/// before children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirHead<'a> {
     /// Never empty.
     pub path: &'a [u8],
+    /// The source directory's permission bits (at most `0o777`), which a
+    /// new directory takes less the umask.
+    pub mode: Option<u32>,
 }
 
 impl<'a> DirHead<'a> {
+    /// A directory made with the server's default mode.
+    pub fn new(path: &'a [u8]) -> DirHead<'a> {
+        DirHead { path, mode: None }
+    }
+
     /// The frame.
     pub fn encode(&self) -> Vec<u8> {
-        [&b"D "[..], self.path].concat()
+        match self.mode {
+            None => [&b"D "[..], self.path].concat(),
+            Some(m) => [format!("M {:o} ", m & 0o777).as_bytes(), self.path].concat(),
+        }
     }
 
     /// Reads a directory frame of at most [`MAX_HEADER`] bytes.
@@ -171,8 +199,15 @@ impl<'a> DirHead<'a> {
         if frame.len() > MAX_HEADER {
             return None;
         }
-        let path = frame.strip_prefix(b"D ")?;
-        (!path.is_empty()).then_some(DirHead { path })
+        let (path, mode) = match frame.strip_prefix(b"D ") {
+            Some(path) => (path, None),
+            None => {
+                let mut it = frame.strip_prefix(b"M ")?.splitn(2, |&b| b == b' ');
+                let mode = octal(it.next()?).filter(|m| *m <= 0o777)?;
+                (it.next()?, Some(mode))
+            }
+        };
+        (!path.is_empty()).then_some(DirHead { path, mode })
     }
 }
 
@@ -225,6 +260,10 @@ impl<'a> FileHead<'a> {
     pub const SET_MODE: u8 = 1;
     /// Flag: give the file [`FileHead::mtime`].
     pub const SET_MTIME: u8 = 2;
+    /// Flag: a new file takes [`FileHead::mode`] less the session's umask
+    /// (a file it replaces keeps its own mode); [`FileHead::SET_MODE`]
+    /// overrides it. Only for a server whose probe said [`MODES`].
+    pub const NEW_MODE: u8 = 4;
 
     /// The header of a file of `size` bytes for `path`, setting what is
     /// given; what is not goes as 0 (of 10,000 files of 1 KiB, 120 KB less
@@ -239,6 +278,16 @@ impl<'a> FileHead<'a> {
             mtime: mtime.unwrap_or(0),
             path,
         }
+    }
+
+    /// This header with `mode`, the source's, for the file if it is new
+    /// ([`FileHead::NEW_MODE`]), unless it sets a mode already.
+    pub fn new_mode(mut self, mode: Option<u32>) -> FileHead<'a> {
+        if let (Some(m), 0) = (mode, self.flags & Self::SET_MODE) {
+            self.flags |= Self::NEW_MODE;
+            self.mode = m & 0o777;
+        }
+        self
     }
 
     /// The place of a file that could not be opened: no data, no flags
@@ -256,6 +305,12 @@ impl<'a> FileHead<'a> {
     /// The permission bits to give the file, when its flag asks.
     pub fn mode_to_set(&self) -> Option<u32> {
         (self.flags & Self::SET_MODE != 0).then_some(self.mode & 0o777)
+    }
+
+    /// The permission bits a new file takes (less the umask), when its
+    /// flag asks and no mode is set.
+    pub fn mode_if_new(&self) -> Option<u32> {
+        (self.flags & (Self::NEW_MODE | Self::SET_MODE) == Self::NEW_MODE).then_some(self.mode & 0o777)
     }
 
     /// The mtime to give the file, when its flag asks.
@@ -281,7 +336,7 @@ impl<'a> FileHead<'a> {
         let mode = octal(it.next()?)?;
         let mtime = num(it.next()?)?;
         let path = it.next()?;
-        (flags <= Self::SET_MODE | Self::SET_MTIME && !path.is_empty()).then_some(FileHead {
+        (flags <= Self::SET_MODE | Self::SET_MTIME | Self::NEW_MODE && !path.is_empty()).then_some(FileHead {
             size,
             flags,
             mode,
@@ -347,12 +402,29 @@ mod tests {
 
     #[test]
     fn directories_round_trip_and_the_plain_probe_says_it_takes_them() {
-        assert_eq!(probe_ok(None), b"OK dirs");
+        assert_eq!(probe_ok(None), b"OK dirs modes");
         assert!(probe_dirs(b"dirs") && probe_dirs(b" x dirs y"));
+        assert!(probe_modes(b"dirs modes") && !probe_modes(b"dirs") && !probe_modes(b"mode"));
         assert!(!probe_dirs(b"") && !probe_dirs(b"dir") && !probe_dirs(b"owners yes"));
-        let d = DirHead { path: b"a/b c" };
+        let d = DirHead::new(b"a/b c");
         assert_eq!(d.encode(), b"D a/b c");
         assert_eq!(DirHead::parse(&d.encode()), Some(d));
+        let m = DirHead {
+            mode: Some(0o700),
+            ..DirHead::new(b"7 d")
+        };
+        assert_eq!(m.encode(), b"M 700 7 d");
+        assert_eq!(DirHead::parse(&m.encode()), Some(m));
+        for bad in [&b"M 700"[..], b"M 700 ", b"M 1777 d", b"M x d", b"M  d"] {
+            assert_eq!(DirHead::parse(bad), None, "{bad:?}");
+        }
+        // a new file's mode rides a flag of its own, never over a set one
+        let h = FileHead::new(1, None, None, b"f").new_mode(Some(0o4600));
+        assert_eq!((h.mode_to_set(), h.mode_if_new()), (None, Some(0o600)));
+        assert_eq!(FileHead::parse(&h.encode()), Some(h));
+        let set = FileHead::new(1, Some(0o640), None, b"f").new_mode(Some(0o600));
+        assert_eq!((set.mode_to_set(), set.mode_if_new()), (Some(0o640), None));
+        assert_eq!(FileHead::parse(b"F 1 8 600 0 f"), None);
         let long = [&b"D "[..], &[b'p'; MAX_HEADER - 2]].concat();
         assert!(DirHead::parse(&long).is_some());
         for bad in [

@@ -126,7 +126,8 @@ impl Ranges {
 
 /// What a commit gives the file of the client's own, as a batch's header
 /// does (TFDPUTMANY's `<flags> <mode> <mtime>`: bit 0 of the flags the mode,
-/// bit 1 the mtime; what is not asked goes as 0).
+/// bit 1 the mtime, bit 2 the mode a new file takes less the session's
+/// umask; what is not asked goes as 0).
 ///
 /// They follow the path after a NUL byte, a byte no path may hold: a tfd
 /// that does not know them reads the NUL as part of the path and refuses
@@ -140,12 +141,20 @@ pub struct Attrs {
     pub mode: Option<u32>,
     /// The modification time, seconds since the epoch.
     pub mtime: Option<i64>,
+    /// The source's permission bits, which the file takes less the
+    /// session's umask if it is new (a file it replaces keeps its own mode);
+    /// [`Attrs::mode`] overrides it. A tfd from before it refuses the
+    /// attributes, and the client commits again without them.
+    pub new_mode: Option<u32>,
 }
 
 impl Attrs {
     fn encode(&self) -> String {
-        let flags = u8::from(self.mode.is_some()) | (u8::from(self.mtime.is_some()) << 1);
-        format!("{flags} {:o} {}", self.mode.unwrap_or(0), self.mtime.unwrap_or(0))
+        let new = self.new_mode.filter(|_| self.mode.is_none());
+        let flags =
+            u8::from(self.mode.is_some()) | (u8::from(self.mtime.is_some()) << 1) | (u8::from(new.is_some()) << 2);
+        let mode = self.mode.or(new).unwrap_or(0);
+        format!("{flags} {mode:o} {}", self.mtime.unwrap_or(0))
     }
 
     fn parse(b: &[u8]) -> Option<Attrs> {
@@ -154,9 +163,10 @@ impl Attrs {
         let flags: u8 = it.next()?.parse().ok()?;
         let mode = u32::from_str_radix(it.next()?, 8).ok().filter(|&m| m <= 0o7777)?;
         let mtime: i64 = it.next()?.parse().ok()?;
-        (it.next().is_none() && flags <= 3).then_some(Attrs {
+        (it.next().is_none() && flags <= 7).then_some(Attrs {
             mode: (flags & 1 != 0).then_some(mode),
             mtime: (flags & 2 != 0).then_some(mtime),
+            new_mode: (flags & 5 == 4).then_some(mode & 0o777),
         })
     }
 }
@@ -316,6 +326,7 @@ mod tests {
             attrs: Some(Attrs {
                 mode: Some(0o640),
                 mtime: Some(1_600_000_000),
+                new_mode: None,
             }),
         };
         assert_eq!(d.encode(), b"0x00 1 a b/c\x003 640 1600000000");
@@ -324,16 +335,26 @@ mod tests {
             attrs: Some(Attrs {
                 mode: None,
                 mtime: Some(-5),
+                new_mode: None,
             }),
             ..d
         };
         assert_eq!(&only_mtime.encode()[12..], b"\x002 0 -5");
         assert_eq!(Done::parse(&only_mtime.encode()), Some(only_mtime));
+        let new_only = Done {
+            attrs: Some(Attrs {
+                new_mode: Some(0o600),
+                ..Attrs::default()
+            }),
+            ..d
+        };
+        assert_eq!(&new_only.encode()[12..], b"\x004 600 0");
+        assert_eq!(Done::parse(&new_only.encode()), Some(new_only));
         let none = Attrs::default();
         assert_eq!(Done::parse(b"0x00 1 p\x000 0 0").and_then(|d| d.attrs), Some(none));
         for bad in [
             &b"0x00 1 p\x00"[..],
-            b"0x00 1 p\x004 0 0",
+            b"0x00 1 p\x008 0 0",
             b"0x00 1 p\x003 8 0",
             b"0x00 1 p\x003 17777 0",
             b"0x00 1 p\x003 644 0 1",

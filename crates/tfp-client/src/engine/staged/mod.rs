@@ -110,9 +110,18 @@ pub fn identity(f: &File) -> std::io::Result<String> {
 
 /// Whether `reply` to a commit with the file's attributes is a tfd's that
 /// does not know them: it takes the NUL before them for part of the path,
-/// and refuses such a path as invalid (`FAILED 1`) before anything else.
+/// and refuses such a path as invalid (`FAILED 1`) before anything else; or
+/// one that knows them but not a new file's mode
+/// ([`tfp_wire::stage::Attrs::new_mode`]), which refuses the command as
+/// malformed, also before anything else.
 fn older_commit(reply: &Status) -> bool {
-    matches!(reply, Status::Failed(code, _) if *code == i32::from(tfp_wire::Failed::AccessDenied.code()))
+    use tfp_wire::Failed;
+    let older = |code: i32| {
+        [Failed::AccessDenied, Failed::MissingParameter]
+            .iter()
+            .any(|f| code == i32::from(f.code()))
+    };
+    matches!(reply, Status::Failed(code, _) if older(*code))
 }
 
 /// The ranges of `[0, size)` not in `done` (sorted, disjoint), cut into

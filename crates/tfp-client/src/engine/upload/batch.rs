@@ -55,9 +55,11 @@ pub enum Failure {
 /// commits the file only when the SHA-256 of what it stored is the one of
 /// what was read here (and never a file that changed while it was read).
 /// `Ok(None)` when the server takes no batches: send it another way.
+/// With `new_mode`, a new file takes the local file's mode less the
+/// server's umask where the server says its batches carry it.
 pub fn put_one(
     c: &mut Client,
-    local: &Path,
+    (local, new_mode): (&Path, bool),
     remote: &[u8],
     compress: tfp_wire::compress::Choice,
     bytes: &AtomicU64,
@@ -73,6 +75,7 @@ pub fn put_one(
     };
     let keep = Keep {
         compress,
+        new_mode: new_mode && c.caps.get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes,
         ..Keep::default()
     };
     Ok(exchange(c, (&[&u], &[]), Ahead::Mkdirs(&[]), keep, bytes)?.and_then(|x| x.files.into_iter().next()))
@@ -97,8 +100,13 @@ pub(crate) enum Ahead<'a> {
     /// where the batch is): for a session whose probe said it takes them
     /// ([`crate::caps::Ext::BatchDirs`]). Any number, within the batch's
     /// [`MAX_FILES`] with its files.
-    Entries(&'a [Vec<u8>]),
+    Entries(&'a [Vec<u8>], &'a DirModes),
 }
+
+/// The local source directories' permission bits by remote path: what a
+/// new directory of a plain batch takes less the server's umask, where the
+/// server's probe said it takes them ([`crate::caps::Ext::BatchModes`]).
+pub(crate) type DirModes = std::collections::HashMap<Vec<u8>, u32>;
 
 /// What a batch's exchange came to.
 pub(crate) struct Exchanged {
@@ -126,9 +134,10 @@ pub(crate) fn exchange(
         return Ok(None);
     }
     let tail = if keep.archive { tail } else { &[] };
-    let (ahead, dirs) = match ahead {
-        Ahead::Entries(d) => (&[][..], d),
-        Ahead::Mkdirs(d) => (d, &[][..]),
+    let none = DirModes::new();
+    let (ahead, dirs, modes) = match ahead {
+        Ahead::Entries(d, m) => (&[][..], d, m),
+        Ahead::Mkdirs(d) => (d, &[][..], &none),
     };
     let n = dirs.len() + files.len() + tail.len();
     // each file's attributes before its header, where the server takes them
@@ -185,8 +194,12 @@ pub(crate) fn exchange(
         z: z.as_mut().map(|sq| (sq, Vec::new())),
         framer,
     };
+    // a new directory's mode (its source's less the umask, with -p too)
+    // only to a server whose probe said it takes them
+    let modes_taken = c.caps.get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes;
     for d in dirs {
-        data.frame(c, &dir_head(keep, d))?;
+        let mode = modes.get(d).copied().filter(|_| modes_taken);
+        data.frame(c, &dir_head(keep, d, mode))?;
     }
     for (i, u) in files.iter().enumerate() {
         if let Some(why) = send_file(c, (u, land), keep, &mut data, bytes)? {
@@ -389,11 +402,12 @@ fn send_file(
 }
 
 /// A directory made ahead of a batch's files, as the batch's kind says:
-/// `D <path>`, or an archive `D` entry giving nothing (tfd makes it as
-/// MKDIR does; its attributes, where kept, come at the batches' ends).
-fn dir_head(keep: Keep, path: &[u8]) -> Vec<u8> {
+/// `D <path>` (`M <mode> <path>` with the source's `mode`), or an archive
+/// `D` entry giving nothing (tfd makes it as MKDIR does; its attributes,
+/// where kept, come at the batches' ends).
+fn dir_head(keep: Keep, path: &[u8], mode: Option<u32>) -> Vec<u8> {
     if !keep.archive {
-        return DirHead { path }.encode();
+        return DirHead { path, mode }.encode();
     }
     Entry {
         kind: Some(FileType::Dir),
@@ -416,7 +430,9 @@ fn header(keep: Keep, size: u64, m: Option<&std::fs::Metadata>, remote: &[u8]) -
     let mtime = m.filter(|_| keep.mtime).map(|m| keep.stamped_mtime(m.mtime()));
     if !keep.archive {
         return match m {
-            Some(_) => FileHead::new(size, mode, mtime, remote).encode(),
+            Some(m) => FileHead::new(size, mode, mtime, remote)
+                .new_mode(Some(m.mode()).filter(|_| keep.new_mode))
+                .encode(),
             None => FileHead::unread(remote).encode(),
         };
     }

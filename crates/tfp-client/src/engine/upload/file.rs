@@ -61,6 +61,12 @@ pub struct Keep {
     /// [`crate::engine::route::compresses`] judges it: the run's `-z`,
     /// `--compress`, `--no-compress`, or measured.
     pub compress: tfp_wire::compress::Choice,
+    /// A new file takes the local file's permission bits less the server's
+    /// umask, as `cp` gives a new file its source's (a file it replaces
+    /// keeps its own): where the server's probe said its batches take them
+    /// ([`crate::caps::Ext::BatchModes`]), and in a staged commit. Without
+    /// [`Keep::mode`], which keeps the bits exactly.
+    pub new_mode: bool,
     /// The attributes each file lands with (`-X`, `-A`): read from the
     /// descriptor its data is read from and given to the server's
     /// temporary before its rename, where the server takes them
@@ -89,9 +95,10 @@ impl Keep {
     /// The mode and mtime of the file `m` describes that a staged commit
     /// gives the file on the server, as a batch's header does.
     pub(crate) fn attrs(&self, m: &std::fs::Metadata) -> Option<tfp_wire::stage::Attrs> {
-        (self.mode || self.mtime).then(|| tfp_wire::stage::Attrs {
+        (self.mode || self.mtime || self.new_mode).then(|| tfp_wire::stage::Attrs {
             mode: self.mode.then(|| m.mode() & 0o777),
             mtime: self.mtime.then(|| self.stamped_mtime(m.mtime())),
+            new_mode: (self.new_mode && !self.mode).then(|| m.mode() & 0o777),
         })
     }
 }

@@ -33,6 +33,9 @@ use tfp_wire::Status;
 pub(crate) struct Dirs {
     /// To make, parents before children.
     pub make: Vec<Vec<u8>>,
+    /// The local source directories' modes, which new ones take less the
+    /// server's umask where the batches carry them (with `-p` too).
+    pub modes: super::batch::DirModes,
     /// Refused by the server (told once each): what is below is not sent.
     pub failed: Vec<Vec<u8>>,
     /// An archive copy's last step, where the batches can carry it.
@@ -157,7 +160,7 @@ impl Dirs {
     /// a batch.
     fn make_in_batch(&mut self, c: &mut Client, keep: Keep, t: &mut Tally<'_>) -> Result<(), Error> {
         let none = AtomicU64::new(0);
-        match exchange(c, (&[], &[]), Ahead::Entries(&self.make), keep, &none)? {
+        match exchange(c, (&[], &[]), Ahead::Entries(&self.make, &self.modes), keep, &none)? {
             Some(x) => self.learn(t, &x.made),
             None => return self.make_now(c, t),
         }
@@ -235,12 +238,14 @@ fn upload_counted(
     (jobs, fai): (usize, bool),
     files: &[Up],
     dirs: &mut Dirs,
-    keep: Keep,
+    mut keep: Keep,
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
-    let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let batched = (!files.is_empty() || !dirs.make.is_empty()) && supported(c)?;
+    // a new entry's mode only to a server whose probe said it takes them
+    keep.new_mode &= !keep.mode && c.caps.get(Ext::BatchModes) == Known::Yes;
+    let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let small = |u: &&Up| in_batch(u, cfg.sparse);
     // the directories in the batches' streams where the server takes them
     // there, else MKDIRs: in front of the batches (a window of them at
@@ -369,11 +374,11 @@ fn batches(
         let mut sessions: Vec<&mut Client> = vec![c];
         sessions.extend(more.iter_mut());
         let p = &*progress;
-        let all = &dirs.make;
+        let (all, modes) = (&dirs.make, &dirs.modes);
         pool::run(sessions, &work, &|c, (g, tail, share): &Work<'_>| {
             let batch: Vec<&Up> = g.iter().map(|&i| files[i]).collect();
             let ahead = if entries {
-                Ahead::Entries(share)
+                Ahead::Entries(share, modes)
             } else {
                 Ahead::Mkdirs(all)
             };
@@ -464,11 +469,11 @@ pub(crate) fn send_batch(
         // server (a plain batch's session asked the plain probe; any
         // archive batch takes a `D` entry); one not asked yet is asked the
         // plain probe, the round trip its batch's command would wait anyway
-        Ahead::Entries(d) => {
+        Ahead::Entries(d, _) => {
             !(supported(c)? && pipelines(c, files.len() + d.len())) || c.caps.get(Ext::BatchDirs) == Known::No
         }
     };
-    if let (Ahead::Mkdirs(d) | Ahead::Entries(d), true) = (ahead, first) {
+    if let (Ahead::Mkdirs(d) | Ahead::Entries(d, _), true) = (ahead, first) {
         if !d.is_empty() {
             made = pipeline::pipelined(c, "MKDIR", d)?;
         }

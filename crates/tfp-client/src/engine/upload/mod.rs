@@ -32,6 +32,10 @@ pub fn send(
     progress: &Progress<'_>,
     note: &mut dyn FnMut(Note),
 ) -> Result<Sent, Failure> {
+    if let (Source::File(p, _), Kind::Put, None) = (&req.source, req.kind, req.new_mode) {
+        use std::os::unix::fs::MetadataExt;
+        req.new_mode = std::fs::metadata(p).ok().map(|m| m.mode() & 0o777);
+    }
     let link = Link::of(c);
     let mut ladder = route::choose(req, link);
     if req.dest == Dest::Deferred && !matches!(ladder.first(), Some(Route::Staged { .. })) {

@@ -105,6 +105,12 @@ pub struct Request<'a> {
     /// The attributes the file lands with (`-X`, `-A` of a tree's file):
     /// registered for a staged or delta commit (`TFDLANDXATTRS`).
     pub land: Option<crate::engine::land_attrs::Carry>,
+    /// The local file's permission bits, which a new file on the server
+    /// takes less the server's umask where the route carries them (a batch
+    /// of a server that says it takes them, a staged commit); [`super::send`]
+    /// reads them. A file they would not give another mode than a server's
+    /// default (0644) goes by the route it would take without them.
+    pub new_mode: Option<u32>,
 }
 
 impl<'a> Request<'a> {
@@ -126,6 +132,7 @@ impl<'a> Request<'a> {
             compress: tfp_wire::compress::Choice::Auto,
             holes: false,
             land: None,
+            new_mode: None,
         }
     }
 }

@@ -142,7 +142,7 @@ fn stage(
         bufsz: req.bufsz,
         resume,
         overwrite: true,
-        attrs: req.attrs,
+        attrs: with_new_mode(req.attrs, req.new_mode),
         compress,
     };
     match staged::put(c, cfg, &sreq, progress.done) {
@@ -172,6 +172,19 @@ fn stage(
     }
 }
 
+/// The attributes a stage's commit gives the file: the caller's, and the
+/// local file's bits for a new file where the caller keeps no mode.
+fn with_new_mode(attrs: Option<tfp_wire::stage::Attrs>, new_mode: Option<u32>) -> Option<tfp_wire::stage::Attrs> {
+    match (attrs, new_mode) {
+        (Some(a), _) if a.mode.is_some() => Some(a),
+        (a, Some(m)) => Some(tfp_wire::stage::Attrs {
+            new_mode: Some(m),
+            ..a.unwrap_or_default()
+        }),
+        (a, None) => a,
+    }
+}
+
 fn delta_put(c: &mut Client, req: &Request<'_>, remote: &[u8], progress: &Progress<'_>) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
     let keep = super::file::Keep {
@@ -186,7 +199,7 @@ fn delta_put(c: &mut Client, req: &Request<'_>, remote: &[u8], progress: &Progre
 
 fn batch_put(c: &mut Client, req: &Request<'_>, remote: &[u8], progress: &Progress<'_>) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
-    match batch::put_one(c, path, remote, req.compress, progress.done)? {
+    match batch::put_one(c, (path, req.new_mode.is_some()), remote, req.compress, progress.done)? {
         None => Ok(Rung::Next),
         Some(Ok(())) => Ok(Rung::Landed(None)),
         Some(Err(BatchFailure::Refused(code, text))) => Err(Error::refused("TFDPUTMANY", Status::Failed(code, text))),

@@ -380,6 +380,7 @@ pub(super) fn upload_keep(archive: bool, keeps: Keeps, cfg: &crate::ClientConfig
         not_fresh: !archive,
         archive,
         owner: archive && keeps.owners,
+        new_mode: false,
         compress: cfg.compress,
         land: crate::engine::land_attrs::Carry::of(cfg),
     }
