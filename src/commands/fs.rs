@@ -307,6 +307,15 @@ pub fn fstat(s: &mut Session, arg: &[u8]) -> CmdResult {
     ))
 }
 
+/// `TFDMODE <path>` (tfd's extension, doc/compatibility.md "Modes"): the
+/// entry's mode bits (permission, set-id, sticky), octal, found as FSTAT
+/// finds it: what a client gives a new file it downloads, less its umask,
+/// as `cp` gives a new file its source's (FSTAT's answer has no mode).
+pub fn tfdmode(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (_, st) = stat_checked(s, arg)?;
+    Ok(Reply::Data(format!("{:o}", st.st_mode & 0o7777).into_bytes()))
+}
+
 /// `FUPD <path>`: both timestamps to now.
 pub fn fupd(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (p, _) = stat_checked(s, arg)?;

@@ -163,6 +163,8 @@ pub static TABLE: &[Spec] = &[
     row("RUNBASH", runbash::runbash, ANY, NOT_TFPSFS),
     // tfd's own: the secure transport (doc/secure-transport.md)
     row("TFDSECURE", transport::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup(),
+    // tfd's own: an entry's mode, which FSTAT does not say (doc/compatibility.md "Modes")
+    row("TFDMODE", fs::tfdmode, ANY, needs(&[bits::STAT])),
     // tfd's own: the space a session may use, quota apart (`tf df`)
     row("TFDSPACE", fs::tfdspace, ANY, NOT_TFPSFS),
     // tfd's own: staged uploads (doc/compatibility.md "Staged uploads")

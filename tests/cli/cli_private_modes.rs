@@ -125,3 +125,69 @@ fn uploads_land_new_entries_with_the_sources_mode_less_the_servers_umask() {
     ok(&o, "put over a file");
     assert_eq!(mode(&srv.path("one-secret")), 0o640, "{}", text(&o));
 }
+
+/// `tf ARGS` run with umask 022 (the receiving side's, for downloads).
+fn tf_umask(srv: &Server, args: &[&str]) -> std::process::Output {
+    let c = srv.tf_command(args);
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("umask 022; exec \"$0\" \"$@\"")
+        .arg(c.get_program())
+        .args(c.get_args());
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    sh.output().unwrap()
+}
+
+#[test]
+fn a_single_get_lands_a_new_file_with_the_servers_mode_less_the_umask() {
+    let srv = Server::start();
+    let here = tempdir("cli_private_modes_get");
+    private_tree(&srv.data);
+    let d = here.to_str().unwrap();
+    for (n, m) in [("secret", 0o600), ("shared", 0o644), ("run", 0o755)] {
+        let to = format!("{d}/one-{n}");
+        let o = tf_umask(&srv, &["get", &format!("priv/{n}"), &to]);
+        ok(&o, "get");
+        assert_eq!(mode(Path::new(&to)), m, "get {n}: {}", text(&o));
+    }
+    // into a directory, under the file's own name
+    let o = tf_umask(&srv, &["get", "priv/secret", d]);
+    ok(&o, "get into a directory");
+    assert_eq!(mode(&here.join("secret")), 0o600, "{}", text(&o));
+    // a file there keeps its own mode, as cp onto it keeps it
+    chmod(&here.join("one-secret"), 0o640);
+    let o = tf_umask(&srv, &["get", "priv/secret", &format!("{d}/one-secret")]);
+    ok(&o, "get over a file");
+    assert_eq!(mode(&here.join("one-secret")), 0o640, "{}", text(&o));
+    // get -r's files and mirror's entries, as they were
+    let o = tf_umask(&srv, &["get", "-r", "priv/secret", "priv/run", d]);
+    ok(&o, "get -r");
+    assert_eq!((mode(&here.join("secret")), mode(&here.join("run"))), (0o600, 0o755));
+    fs::create_dir(here.join("m")).unwrap();
+    let o = tf_umask(&srv, &["mirror", "priv", &format!("{d}/m/priv")]);
+    ok(&o, "mirror");
+    assert_eq!(modes_of(&here.join("m")), EXACT, "mirror: {}", text(&o));
+}
+
+#[test]
+fn get_r_makes_each_directory_with_its_sources_mode_less_the_umask() {
+    let srv = Server::start();
+    let here = tempdir("cli_private_modes_get_r");
+    private_tree(&srv.data);
+    fs::create_dir(srv.path("priv/sub")).unwrap();
+    chmod(&srv.path("priv/sub"), 0o750);
+    let d = here.to_str().unwrap();
+    // into a directory (priv made there), and as a new destination
+    fs::create_dir(here.join("r")).unwrap();
+    let o = tf_umask(&srv, &["get", "-r", "priv", &format!("{d}/r")]);
+    ok(&o, "get -r");
+    assert_eq!(modes_of(&here.join("r")), LESS_UMASK, "get -r: {}", text(&o));
+    assert_eq!(mode(&here.join("r/priv/sub")), 0o750, "get -r: {}", text(&o));
+    let o = tf_umask(&srv, &["get", "-r", "priv", &format!("{d}/new")]);
+    ok(&o, "get -r to a new name");
+    assert_eq!(mode(&here.join("new")), 0o700, "get -r: {}", text(&o));
+}

@@ -71,7 +71,7 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
     let pair = [MISSING, b" | ", MISSING].concat();
     match name {
         "ECHO" => p(b"probe", Flow::Frame),
-        "MKDIR" | "DEL" | "RMDIR" | "TOUCH" | "FSTAT" | "FUPD" | "SHA256" => p(MISSING, Flow::Frame),
+        "MKDIR" | "DEL" | "RMDIR" | "TOUCH" | "FSTAT" | "FUPD" | "SHA256" | "TFDMODE" => p(MISSING, Flow::Frame),
         "COPY" | "CPDIR" | "RENAM" => p(&pair, Flow::Frame),
         "DATE" | "UDATE" | "NDATE" | "DATEF" | "FREESP" | "TFDSPACE" | "PROCKEY" | "TLB" => p(b"", Flow::Frame),
         "DTOF" => p(b"0", Flow::Frame),

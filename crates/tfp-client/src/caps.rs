@@ -70,11 +70,14 @@ pub enum Ext {
     /// ([`tfp_wire::batch::put::MODES`]); without it they take the
     /// server's default mode.
     BatchModes,
+    /// TFDMODE, an entry's mode, which FSTAT does not say: what a download
+    /// gives a new file, less the umask ([`crate::engine::download`]).
+    Mode,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 19;
+    const COUNT: usize = 20;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -98,6 +101,7 @@ impl Ext {
             Ext::AttrsAll => 16,
             Ext::SameId => 17,
             Ext::BatchModes => 18,
+            Ext::Mode => 19,
         }
     }
 }
@@ -171,6 +175,7 @@ mod tests {
             Ext::AttrsAll,
             Ext::SameId,
             Ext::BatchModes,
+            Ext::Mode,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

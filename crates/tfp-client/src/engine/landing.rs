@@ -137,11 +137,19 @@ impl Landing {
     /// Makes directory `rel` (checked by [`names::check`]) and its missing
     /// parents, one component at a time, none followed if a link.
     pub fn create_dir(&self, rel: &[u8]) -> io::Result<()> {
+        self.create_dir_mode(rel, 0o777)
+    }
+
+    /// [`Landing::create_dir`] making `rel` itself, where missing, with
+    /// `mode` less the umask (a directory there keeps its own).
+    pub fn create_dir_mode(&self, rel: &[u8], mode: u32) -> io::Result<()> {
         names::check(rel).map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why.to_string()))?;
         let mut cur = sys::openat_nofollow(self.root.as_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-        for comp in rel.split(|&b| b == b'/') {
+        let last = rel.split(|&b| b == b'/').count() - 1;
+        for (i, comp) in rel.split(|&b| b == b'/').enumerate() {
             let name = cstr(comp)?;
-            match sys::mkdirat(cur.as_fd(), &name, 0o777) {
+            let mode = if i == last { mode & 0o777 } else { 0o777 };
+            match sys::mkdirat(cur.as_fd(), &name, mode) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(blocked(rel, e)),
@@ -150,6 +158,11 @@ impl Landing {
                 .map_err(|e| blocked(rel, e))?;
         }
         Ok(())
+    }
+
+    /// Gives the landing's own directory `mode` (a directory this run made).
+    pub fn set_mode(&self, mode: u32) -> io::Result<()> {
+        sys::fchmod(self.root.as_fd(), mode)
     }
 
     /// The directory file `rel` (checked by [`names::check`]) goes in,

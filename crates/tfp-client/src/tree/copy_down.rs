@@ -87,7 +87,7 @@ fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally<'_>) -> Result<Ve
 struct Gathered {
     landings: Vec<Landing>,
     files: Vec<Down>,
-    dirs: Vec<(usize, Vec<u8>, String)>,
+    dirs: Vec<(usize, Vec<u8>, String, u32)>,
     /// The directory sources copied as a mirror copies a tree, where each
     /// lands ([`by_mirror`]), whether its listing was sent ahead, and its
     /// name below the destination as given (or empty).
@@ -281,6 +281,7 @@ fn gather(
             // the tree's sessions open while this one lists (started
             // above unless it was not asked ahead)
             start_pool(t, cfg, o.jobs, o.fai, prime, &o.opening);
+            let fresh = !tree_target_exists(o, here, name);
             let Some(land) = tree_landing(c, o, here, name, ahead, t)? else {
                 return Ok(true);
             };
@@ -302,7 +303,7 @@ fn gather(
                 }
             };
             g.landings.push(land);
-            gather_tree(c, o, src, l, g, t)?;
+            gather_tree(c, o, (src, fresh), l, g, t)?;
         }
         Kind::Other => t.refused(format!("get: {shown}: not a regular file or directory on the server")),
     }
@@ -447,7 +448,7 @@ fn tree_landing(
 fn gather_tree(
     c: &mut Client,
     o: &Options,
-    src: &[u8],
+    (src, fresh): (&[u8], bool),
     mut l: listing::Listing,
     g: &mut Gathered,
     t: &mut Tally<'_>,
@@ -478,16 +479,26 @@ fn gather_tree(
     super::unread::told(&l.partial, src, "", t);
     let at = g.landings.len() - 1;
     let lazy = many::dirs_as_files_land(c, o.resume)?;
+    let modes = dir_modes(c, o, src, &l)?;
+    if let (true, Some(Some(m))) = (fresh, modes.first()) {
+        // the tree's own directory, made before its mode was known
+        let _ = g.landings[at].set_mode(crate::engine::keep::landing_mode(*m, false));
+    }
+    let mut dir_modes = modes.iter().skip(1).copied();
     let mut failed: Vec<&[u8]> = Vec::new();
     let mut here: HashMap<&[u8], usize> = HashMap::new();
     for e in &l.entries {
+        let mode = match e.kind {
+            Kind::Dir => dir_modes.next().flatten().unwrap_or(0o777),
+            _ => 0o777,
+        };
         match e.kind {
             Kind::Dir if lazy => {
                 here.insert(&e.rel, g.dirs.len());
-                g.dirs.push((at, e.rel.clone(), shown.clone()));
+                g.dirs.push((at, e.rel.clone(), shown.clone(), mode));
             }
             Kind::Dir => {
-                if let Err(err) = g.landings[at].create_dir(&e.rel) {
+                if let Err(err) = g.landings[at].create_dir_mode(&e.rel, mode) {
                     t.local(format!("get: {shown}: {err}"));
                     failed.push(&e.rel);
                 }
@@ -515,6 +526,39 @@ fn gather_tree(
     Ok(())
 }
 
+/// Whether a directory source's landing is there before the run makes it.
+fn tree_target_exists(o: &Options, here: &Here<'_>, name: &[u8]) -> bool {
+    if here.is_dir && !name.is_empty() && !o.contents {
+        here.local.join(std::ffi::OsStr::from_bytes(name)).exists()
+    } else {
+        here.is_dir
+    }
+}
+
+/// What a tree's new directories are made with, `src` first, then each
+/// directory of `l` in order: the source's permission bits with the
+/// owner's (so what lands below can be written; less the umask when made),
+/// as `cp -r` makes them, asked with TFDMODE (pipelined); empty where the
+/// server cannot say (0777 less the umask) or `-p`/`-a` set them anyway.
+fn dir_modes(c: &mut Client, o: &Options, src: &[u8], l: &listing::Listing) -> Result<Vec<Option<u32>>, Error> {
+    use crate::caps::{Ext, Known};
+    if c.caps.get(Ext::Mode) == Known::No || o.dry_run {
+        return Ok(Vec::new());
+    }
+    let mut asked = vec![src.to_vec()];
+    asked.extend((l.entries.iter().filter(|e| e.kind == Kind::Dir)).map(|e| rjoin(src, &e.rel)));
+    let answers = crate::remote::pipeline::pipelined(c, "TFDMODE", &asked)?;
+    if matches!(answers.first(), Some(tfp_wire::Status::Unknown)) {
+        c.caps.learn(Ext::Mode, false);
+        return Ok(Vec::new());
+    }
+    let mode = |st: &tfp_wire::Status| match st {
+        tfp_wire::Status::Ok(d) => std::str::from_utf8(d).ok().and_then(|t| u32::from_str_radix(t, 8).ok()),
+        _ => None,
+    };
+    Ok(answers.iter().map(|st| mode(st).map(|m| m & 0o777 | 0o700)).collect())
+}
+
 /// Hands what was gathered to the engine as one plan.
 fn fetch_gathered(
     c: &mut Client,
@@ -528,12 +572,12 @@ fn fetch_gathered(
     let made: Vec<Dir<'_>> = g
         .dirs
         .iter()
-        .map(|(at, rel, _)| Dir::new(&landings[*at], rel))
+        .map(|(at, rel, _, mode)| Dir::new(&landings[*at], rel).with_mode(*mode))
         .collect();
     // every directory made (those no file was landed in, and those the
     // engine's files go in), each one that could not be told once
     let mut finish_dirs = |t: &mut Tally<'_>| {
-        for (d, (_, _, shown)) in made.iter().zip(&g.dirs) {
+        for (d, (_, _, shown, _)) in made.iter().zip(&g.dirs) {
             if let Err(err) = d.make() {
                 t.local(format!("get: {shown}: {err}"));
             }

@@ -396,7 +396,31 @@ fn download_inner(
         say(Said::Note(&format!("{msg}; moving it again")));
     }
     let mtime = req.target.mtime(identity.mtime);
-    partial.commit(mtime).map_err(|e| Error::file(&target_path, e))
+    let mode = new_file_mode(c, req.remote, partial.place())?;
+    partial
+        .commit_as(mtime.map(tfp_wire::entry::Mtime::secs), mode)
+        .map_err(|e| Error::file(&target_path, e))
+}
+
+/// The mode a new target takes: the server file's permission bits less the
+/// umask, as `cp` and `scp` give a new file its source's (TFDMODE, asked
+/// once the data is in); None where the target is there (it keeps its own
+/// mode) or the server cannot say (the commit's default, 0666 less the
+/// umask; a server without TFDMODE is not asked again).
+fn new_file_mode(c: &mut Client, remote: &[u8], place: &super::beside::Beside) -> Result<Option<u32>, Error> {
+    use crate::caps::{Ext, Known};
+    if place.exists() || c.caps.get(Ext::Mode) == Known::No {
+        return Ok(None);
+    }
+    let answer = c.call("TFDMODE", remote)?;
+    c.caps.learn(Ext::Mode, !matches!(answer, Status::Unknown));
+    let mode = match answer {
+        Status::Ok(d) => std::str::from_utf8(&d)
+            .ok()
+            .and_then(|t| u32::from_str_radix(t, 8).ok()),
+        _ => None,
+    };
+    Ok(mode.map(|m| super::keep::landing_mode(m, false)))
 }
 
 /// `[a, b)` of a download cut in the ranges its streams share (one range

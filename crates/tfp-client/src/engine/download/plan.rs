@@ -52,6 +52,8 @@ pub(crate) fn finer(landed: Mtime, listed: Option<Mtime>) -> Mtime {
 pub(crate) struct Dir<'a> {
     land: &'a Landing,
     rel: &'a [u8],
+    /// What it is made with, less the umask.
+    mode: u32,
     made: std::sync::OnceLock<Result<(), String>>,
 }
 
@@ -61,17 +63,24 @@ impl<'a> Dir<'a> {
         Dir {
             land,
             rel,
+            mode: 0o777,
             made: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Made with `mode` (less the umask) rather than 0777.
+    pub(crate) fn with_mode(self, mode: u32) -> Dir<'a> {
+        Dir { mode, ..self }
     }
 
     /// Makes it and its missing parents ([`Landing::create_dir`]) unless
     /// done; why not, the same for every caller.
     pub(crate) fn make(&self) -> Result<(), &str> {
-        match self
-            .made
-            .get_or_init(|| self.land.create_dir(self.rel).map_err(|e| e.to_string()))
-        {
+        match self.made.get_or_init(|| {
+            self.land
+                .create_dir_mode(self.rel, self.mode)
+                .map_err(|e| e.to_string())
+        }) {
             Ok(()) => Ok(()),
             Err(why) => Err(why),
         }
