@@ -162,16 +162,7 @@ pub fn put(
                 modes.insert(base.clone(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
             }
             let kept = |p: &Path, dir: bool| !o.filter.excludes(p.as_os_str().as_bytes(), dir);
-            for d in tree.dirs.iter().filter(|d| kept(d, true)) {
-                let remote = rjoin(&base, d.as_os_str().as_bytes());
-                if let Ok(dm) = std::fs::metadata(src.join(d)) {
-                    modes.insert(
-                        remote.clone(),
-                        std::os::unix::fs::PermissionsExt::mode(&dm.permissions()),
-                    );
-                }
-                dirs.push(remote);
-            }
+            tree_dirs(o, (src, &base), &tree, (&mut dirs, &mut modes));
             for (p, _) in tree
                 .files
                 .iter()
@@ -211,6 +202,29 @@ pub fn put(
     };
     send_all(c, cfg, o, (&files, &mut dirs), (&trees, dest_is_dir, &dest), &mut t)?;
     Ok(t.report)
+}
+
+/// The directories of the walked `tree` of `src` that the filter keeps,
+/// each with its remote path below `base` and its source's mode (what a
+/// new one takes less the server's umask).
+fn tree_dirs(
+    o: &Options,
+    (src, base): (&Path, &[u8]),
+    tree: &walk::LocalTree,
+    (dirs, modes): (&mut Vec<Vec<u8>>, &mut crate::engine::upload::batch::DirModes),
+) {
+    use std::os::unix::fs::PermissionsExt;
+    for d in tree
+        .dirs
+        .iter()
+        .filter(|d| !o.filter.excludes(d.as_os_str().as_bytes(), true))
+    {
+        let remote = rjoin(base, d.as_os_str().as_bytes());
+        if let Ok(m) = std::fs::metadata(src.join(d)) {
+            modes.insert(remote.clone(), m.permissions().mode());
+        }
+        dirs.push(remote);
+    }
 }
 
 /// Tells what the walk of `src` left out (links, and, as failures, what
