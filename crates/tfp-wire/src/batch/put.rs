@@ -601,7 +601,7 @@ mod tests {
         for bad in [
             &b"F 1 0 644 0 "[..], // no path
             b"F 1 0 644 0",
-            b"F 1 4 644 0 p",  // flags out of range
+            b"F 1 8 644 0 p",  // flags out of range
             b"F 1 -1 644 0 p", // flags not a number
             b"F x 0 644 0 p",
             b"F -1 0 644 0 p",
