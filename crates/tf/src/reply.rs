@@ -6,7 +6,7 @@ use super::exit::Exit;
 use super::explain;
 use std::process::ExitCode;
 // server text goes to the terminal escaped (tfp-client escape.rs)
-use tfp_client::escape::{shown, shown_str};
+use tfp_client::escape::{shown, shown_text};
 use tfp_client::Client;
 use tfp_wire::Status;
 
@@ -21,7 +21,7 @@ pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
 /// `text` escaped line by line: its own line breaks kept, no control
 /// character within a line.
 pub fn lines_shown(text: &str) -> String {
-    text.split('\n').map(shown_str).collect::<Vec<_>>().join("\n")
+    text.split('\n').map(shown_text).collect::<Vec<_>>().join("\n")
 }
 
 /// Prints a reply; a FAILED or UNKNOWN one is followed by what it means for

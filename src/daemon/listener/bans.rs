@@ -126,7 +126,9 @@ impl Listener {
                         _ => {}
                     }
                 }
-                format!("name \"{}\"", tfp_wire::escape::shown_str(name))
+                // as typed (already the shown form when it was copied from
+                // `ctl bans`), its controls escaped
+                format!("name \"{}\"", tfp_wire::escape::shown_text(name))
             }
         };
         if !failed.is_empty() {
