@@ -72,6 +72,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
     match name {
         "ECHO" => p(b"probe", Flow::Frame),
         "MKDIR" | "DEL" | "RMDIR" | "TOUCH" | "FSTAT" | "FUPD" | "SHA256" | "TFDMODE" => p(MISSING, Flow::Frame),
+        // an identity no file has, of a path that does not exist
+        "TFDDELIF" => p(&[&b"0 0.000000000 0.000000000 0 "[..], MISSING].concat(), Flow::Frame),
         "COPY" | "CPDIR" | "RENAM" => p(&pair, Flow::Frame),
         "DATE" | "UDATE" | "NDATE" | "DATEF" | "FREESP" | "TFDSPACE" | "PROCKEY" | "TLB" => p(b"", Flow::Frame),
         "DTOF" => p(b"0", Flow::Frame),
@@ -120,7 +122,7 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // backups off, as a session starts: nothing changes
         "TFDBACKUP" => p(b"off", Flow::Frame),
         // in a missing directory: FAILED, nothing made
-        "TFDPRIVDIR" => p(MISSING, Flow::Frame),
+        "TFDPRIVDIR" | "TFDSTATID" => p(MISSING, Flow::Frame),
         // no argument: FAILED 16, nothing linked
         "TFDLINK" => p(MISSING, Flow::Frame),
         // no NUL-separated directories and paths: FAILED 16, nothing linked
