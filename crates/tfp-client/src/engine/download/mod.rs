@@ -234,6 +234,23 @@ fn stat_of(
     Ok((st, state))
 }
 
+/// The server's file as FSTAT says it now, and its state, for a round that
+/// moves it again after a mismatch.
+fn stated_again(c: &mut Client, remote: &[u8]) -> Result<(Identity, Option<State>), Error> {
+    let (st, state) = same::fstat_with_state(c, remote, &[])?;
+    match crate::replies::Split::split(st)? {
+        Ok(st) => Ok((
+            Identity {
+                name: remote.to_vec(),
+                size: st.size,
+                mtime: st.mtime,
+            },
+            state,
+        )),
+        Err(st) => Err(Error::refused("FSTAT", st)),
+    }
+}
+
 /// After the data: an error unless the server's file is still in the state
 /// `before` it was in before it was read (a file rewritten meanwhile, even
 /// to the same size, landed bytes of two files, or of none that existed).
@@ -282,17 +299,7 @@ fn download_inner(
     for attempt in 0..2 {
         if attempt == 1 {
             // the file may have changed meanwhile: the next round takes the server's word again
-            let (st, s) = same::fstat_with_state(c, req.remote, &[])?;
-            before = s;
-            identity = match crate::replies::Split::split(st) {
-                Ok(Ok(st)) => Identity {
-                    name: req.remote.to_vec(),
-                    size: st.size,
-                    mtime: st.mtime,
-                },
-                Ok(Err(st)) => return Err(Error::refused("FSTAT", st)),
-                Err(e) => return Err(e),
-            };
+            (identity, before) = stated_again(c, req.remote)?;
         }
         let (list, hashers) = match ranges.take() {
             Some(x) => x,
