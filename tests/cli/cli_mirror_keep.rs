@@ -10,28 +10,14 @@
 use crate::cli_mirror::counts;
 use crate::output::{stderr, text};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
+use tfd_testkit::perms::{chmod, chown_tree};
 use tfd_testkit::users::ensure_system_user;
 use tfd_testkit::*;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn chmod(p: &Path, mode: u32) {
-    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// Everything below `p` (and `p`) owned by `(uid, gid)`.
-fn chown_tree(p: &Path, (uid, gid): (u32, u32)) {
-    nix::unistd::chown(p, Some(uid.into()), Some(gid.into())).unwrap();
-    if p.is_dir() {
-        for e in fs::read_dir(p).unwrap() {
-            chown_tree(&e.unwrap().path(), (uid, gid));
-        }
-    }
 }
 
 /// A server whose sessions run as the system user `user`, its root theirs.

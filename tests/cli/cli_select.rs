@@ -37,7 +37,8 @@ fn hour_ago() -> SystemTime {
     SystemTime::now() - Duration::from_secs(3600)
 }
 
-fn stamp(p: &Path, t: SystemTime) {
+/// Sets `p`'s mtime to `t`; `cli_update_all` dates its trees with it too.
+pub(super) fn stamp(p: &Path, t: SystemTime) {
     fs::File::options()
         .write(true)
         .open(p)

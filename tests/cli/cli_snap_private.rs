@@ -18,15 +18,6 @@ fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().mode() & 0o7777
 }
 
-fn snaps(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn a_backups_directories_and_index_are_private() {
     let srv = Server::start();
@@ -40,7 +31,7 @@ fn a_backups_directories_and_index_are_private() {
     let bk = srv.path("area/bk");
     assert_eq!(mode(&srv.path("area")), 0o755, "a parent of the name is MKDIR's");
     assert_eq!(mode(&bk), 0o700, "the backup's name");
-    let first = snaps(&bk);
+    let first = dir_names(&bk);
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(mode(&bk.join(&first[0])), 0o700, "the snapshot");
     assert_eq!(mode(&bk.join(&first[0]).join("index")), 0o600, "the index");
@@ -58,7 +49,7 @@ fn a_backups_directories_and_index_are_private() {
     let owner = fs::metadata(&bk).unwrap();
     std::os::unix::fs::chown(&part, Some(owner.uid()), Some(owner.gid())).unwrap();
     ok(&srv.tf(&["backup", s(&src), "area/bk"]), "backup 2");
-    let now = snaps(&bk);
+    let now = dir_names(&bk);
     assert_eq!(now.len(), 2, "the part taken over, none left: {now:?}");
     for sn in &now {
         assert_eq!(mode(&bk.join(sn)), 0o700, "{sn}");

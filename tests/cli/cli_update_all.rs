@@ -4,20 +4,12 @@
 //! with the older local one, its file sources judged by the size limits
 //! alone). Checked through a real tfd, bytes on disk.
 
+use crate::cli_select::stamp;
 use crate::output::{ok, text};
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 use tfd_testkit::*;
-
-fn stamp(p: &Path, t: SystemTime) {
-    fs::File::options()
-        .write(true)
-        .open(p)
-        .unwrap()
-        .set_modified(t)
-        .unwrap();
-}
 
 /// `a` and `b`, an hour old, in `dir`.
 fn sources(dir: &Path) {

@@ -6,10 +6,11 @@
 //! another user of a server without jails can neither list, read, restore
 //! from nor delete in it.
 
+use crate::backups::tf_as;
+use crate::output::text;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use tfd_testkit::users::{ensure_system_user, userdb_add};
 use tfd_testkit::*;
 use tfp_client::Client;
@@ -95,30 +96,8 @@ fn a_backup_dir_answers_to_the_secure_directorys_rights() {
     assert_eq!(fs::read(srv.path("open/bk/f")).unwrap(), b"new");
 }
 
-/// Runs tf as the login `user` (password `<user> pw`), its state in `state`.
-fn tf_as(srv: &Server, user: &str, state: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--user", user];
-    all.extend_from_slice(args);
-    Command::new(tf_bin_for_others())
-        .args(srv.tf_command(&all).get_args())
-        .env("TF_PASSWORD", format!("{user} pw"))
-        .env_remove("TF_USER")
-        .env("XDG_STATE_HOME", state)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
 fn the_snapshot(dir: &Path) -> String {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
+    let mut v = dir_names(dir);
     assert_eq!(v.len(), 1, "{v:?}");
     v.pop().unwrap()
 }

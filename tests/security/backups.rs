@@ -5,6 +5,7 @@
 //! private directory; through `tf` and raw, four of her sessions at once.
 //! Her own backups work throughout, and his stay whole (his verify passes).
 
+use crate::output::text;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
@@ -15,7 +16,9 @@ use tfp_wire::link::Link;
 use tfp_wire::prove::{self, Answer, Key, Request};
 use tfp_wire::Status;
 
-fn tf_as(srv: &Server, user: &str, state: &Path, args: &[&str]) -> Output {
+/// Runs tf as the login `user` (password `<user> pw`), its state in `state`;
+/// `backup_privacy` runs it too, for the same logins' backups.
+pub(super) fn tf_as(srv: &Server, user: &str, state: &Path, args: &[&str]) -> Output {
     let mut all = vec!["--user", user];
     all.extend_from_slice(args);
     Command::new(tf_bin_for_others())
@@ -26,19 +29,6 @@ fn tf_as(srv: &Server, user: &str, state: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
-fn snaps(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -62,8 +52,8 @@ fn a_jailed_user_cannot_reach_another_users_backups() {
         assert!(o.status.success(), "bob's backup {name}: {}", text(&o));
     }
     fs::set_permissions(home.join("bobbk"), fs::Permissions::from_mode(0o700)).unwrap();
-    let snap = snaps(&area.join("bk")).pop().unwrap();
-    let inside = snaps(&home.join("bobbk/bk")).pop().unwrap();
+    let snap = dir_names(&area.join("bk")).pop().unwrap();
+    let inside = dir_names(&home.join("bobbk/bk")).pop().unwrap();
     symlink(area.join("bk"), home.join("tobob")).unwrap();
     symlink("../../../bobarea/bk", home.join("tobob2")).unwrap();
     // hers
@@ -100,7 +90,7 @@ fn a_jailed_user_cannot_reach_another_users_backups() {
         "bob's file restored"
     );
 
-    let mine = format!("/home/mine/{}/tree/f", snaps(&home.join("mine")).pop().unwrap());
+    let mine = format!("/home/mine/{}/tree/f", dir_names(&home.join("mine")).pop().unwrap());
     // raw, four sessions at once
     let paths: Vec<(String, String)> = targets
         .iter()

@@ -30,6 +30,7 @@ mod keys;
 mod links;
 mod memory_budget;
 mod moves_race;
+mod output;
 mod pasted_commands;
 mod planted_partials;
 mod private_uploads;

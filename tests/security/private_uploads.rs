@@ -5,47 +5,22 @@
 //! mode less the session's umask, as `cp` and `scp` give it. Real system
 //! users, a real tfd, LOGIN as each, through the real `tf`.
 
+use crate::output::text;
+use crate::shared_overwrite::{carol_and_dave, tf_as};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::users::ensure_system_user;
 use tfd_testkit::*;
 
 const CAROL: &str = "tfdpvcarol";
 const DAVE: &str = "tfdpvdave";
-const PW: &str = "pw of each";
-
-fn tf_as(srv: &Server, login: &str, args: &[&str], cwd: &Path) -> Output {
-    let mut c = Command::new(tf_bin_for_others());
-    let mut all = vec!["--user", login];
-    all.extend_from_slice(args);
-    c.args(srv.tf_command(&all).get_args())
-        .env("TF_PASSWORD", PW)
-        .env_remove("TF_USER")
-        .current_dir(cwd)
-        .stdin(Stdio::null());
-    c.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
 
 #[test]
 fn another_user_cannot_read_a_private_file_uploaded_without_p() {
     assert!(is_root(), "this test needs root: it creates system users");
     let carol = ensure_system_user(CAROL, &[]);
     ensure_system_user(DAVE, &[]);
-    let db = tempdir("private-uploads-userdb").join("userdb");
-    let f = db.to_str().unwrap();
-    userdb_add(f, "carol", CAROL, PW, &[]);
-    userdb_add(f, "dave", DAVE, PW, &[]);
-    let srv = Server::start_opts(Opts {
-        extra: &format!("userdb {f}\n"),
-        default_user: false,
-        ..Default::default()
-    });
+    let srv = carol_and_dave("private-uploads-userdb", CAROL, DAVE);
     // a directory every user may write, as /tmp is
     let shared = srv.path("shared");
     fs::create_dir(&shared).unwrap();

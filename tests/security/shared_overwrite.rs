@@ -9,6 +9,7 @@
 //! a directory nobody else may enter. Real system users, a real tfd, LOGIN
 //! as each, through the real `tf`.
 
+use crate::output::text as err;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -21,7 +22,9 @@ const DAVE: &str = "tfdshdave";
 const GROUP: &str = "tfdshgrp";
 const PW: &str = "pw of each";
 
-fn tf_as(srv: &Server, login: &str, args: &[&str], cwd: &Path) -> Output {
+/// `tf --user LOGIN ARGS` in `cwd`, logging in with the password `PW`;
+/// `private_uploads` runs it too, for the same users-of-one-server setup.
+pub(super) fn tf_as(srv: &Server, login: &str, args: &[&str], cwd: &Path) -> Output {
     let mut c = Command::new(tf_bin_for_others());
     let mut all = vec!["--user", login];
     all.extend_from_slice(args);
@@ -33,8 +36,19 @@ fn tf_as(srv: &Server, login: &str, args: &[&str], cwd: &Path) -> Output {
     c.output().unwrap()
 }
 
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+/// A tfd serving the logins `carol` and `dave` (the system users
+/// `carol_user` and `dave_user`), each with the password `PW`, from a fresh
+/// user file in a `tag` directory; `private_uploads` starts its server so too.
+pub(super) fn carol_and_dave(tag: &str, carol_user: &str, dave_user: &str) -> Server {
+    let db = tempdir(tag).join("userdb");
+    let f = db.to_str().unwrap();
+    userdb_add(f, "carol", carol_user, PW, &[]);
+    userdb_add(f, "dave", dave_user, PW, &[]);
+    Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    })
 }
 
 /// carol and dave, both in GROUP, each logging in as themselves.
@@ -56,15 +70,7 @@ fn local(tag: &str, data: &[u8]) -> std::path::PathBuf {
 #[test]
 fn an_overwrite_replaces_only_a_file_the_user_may_write() {
     let (carol, dave) = users();
-    let db = tempdir("shared-userdb").join("userdb");
-    let f = db.to_str().unwrap();
-    userdb_add(f, "carol", CAROL, PW, &[]);
-    userdb_add(f, "dave", DAVE, PW, &[]);
-    let srv = Server::start_opts(Opts {
-        extra: &format!("userdb {f}\n"),
-        default_user: false,
-        ..Default::default()
-    });
+    let srv = carol_and_dave("shared-userdb", CAROL, DAVE);
     // the old recipe: a directory the group writes, set-gid, not sticky
     let shared = srv.path("shared");
     fs::create_dir(&shared).unwrap();

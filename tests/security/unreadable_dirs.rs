@@ -5,12 +5,13 @@
 //! during her runs; the other way, a local directory alice's own account
 //! cannot read keeps its copy on the server, named, status 1.
 
+use crate::output::text;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use tfd_testkit::perms::{chmod, chown_tree};
 use tfd_testkit::users::{alice_jailed, AliceJailed};
 use tfd_testkit::*;
 
@@ -28,23 +29,6 @@ fn alice(srv: &Server, state: &Path, args: &[&str], as_user: Option<(u32, u32)>)
         c.uid(uid).gid(gid);
     }
     c.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
-fn chmod(p: &Path, mode: u32) {
-    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn chown_tree(p: &Path, (uid, gid): (u32, u32)) {
-    nix::unistd::chown(p, Some(uid.into()), Some(gid.into())).unwrap();
-    if p.is_dir() {
-        for e in fs::read_dir(p).unwrap() {
-            chown_tree(&e.unwrap().path(), (uid, gid));
-        }
-    }
 }
 
 #[test]

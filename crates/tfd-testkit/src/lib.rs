@@ -9,6 +9,7 @@ pub mod intrw;
 pub mod java;
 pub mod liar;
 pub mod need;
+pub mod perms;
 pub mod procs;
 pub use procs::{
     all_children_of, assert_runs_as_nobody, children_of, fai_issuer_of, helper_kind, is_fai_issuer, is_helper,
@@ -690,7 +691,8 @@ pub fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
     b
 }
 
-/// The entry names in a directory, sorted (to show what a failed upload left).
+/// The entry names in a directory, sorted: what a failed upload left, the
+/// snapshots a backup holds.
 pub fn dir_names(d: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(d)
         .unwrap()
