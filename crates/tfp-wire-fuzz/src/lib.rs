@@ -598,7 +598,8 @@ pub fn proxy(data: &[u8]) {
 /// TFDPUTMANY's frames (`wire::batch::put`, and the trailer and end frame
 /// both batches share): every parser takes any bytes, and whatever parses
 /// encodes to a frame that parses to the same value (a header within its
-/// bound, its flags in range and its path not empty).
+/// bound, its flags in range (set mode 1, set mtime 2, a new file's mode 4)
+/// and its path not empty).
 pub fn batch_put(data: &[u8]) {
     use tfp_wire::batch::put::{probe_dirs, AttrsHead, DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER};
     use tfp_wire::batch::{is_end, Trailer, END};
@@ -607,7 +608,7 @@ pub fn batch_put(data: &[u8]) {
         assert!(c.line().ends_with(&c.encode()));
     }
     if let Some(h) = FileHead::parse(data) {
-        assert!(data.len() <= MAX_HEADER && !h.path.is_empty() && h.flags <= 3);
+        assert!(data.len() <= MAX_HEADER && !h.path.is_empty() && h.flags <= 7);
         assert!(h.encode().len() <= data.len());
         assert_eq!(FileHead::parse(&h.encode()), Some(h));
         assert_eq!(DirHead::parse(data), None);

@@ -203,7 +203,12 @@ impl<'a> DirHead<'a> {
             Some(path) => (path, None),
             None => {
                 let mut it = frame.strip_prefix(b"M ")?.splitn(2, |&b| b == b' ');
-                let mode = octal(it.next()?).filter(|m| *m <= 0o777)?;
+                // as encode writes it: octal digits alone, no sign and no
+                // leading zero, so a frame has one spelling
+                let canonical =
+                    |w: &&[u8]| w.iter().all(|b| (b'0'..=b'7').contains(b)) && (w.len() == 1 || !w.starts_with(b"0"));
+                let word = it.next().filter(canonical)?;
+                let mode = octal(word).filter(|m| *m <= 0o777)?;
                 (it.next()?, Some(mode))
             }
         };
@@ -409,6 +414,11 @@ mod tests {
         let d = DirHead::new(b"a/b c");
         assert_eq!(d.encode(), b"D a/b c");
         assert_eq!(DirHead::parse(&d.encode()), Some(d));
+        // a mode in another spelling than encode's is no frame (the fuzz
+        // target's round trip found "M 05 p")
+        assert_eq!(DirHead::parse(b"M 05 p"), None);
+        assert_eq!(DirHead::parse(b"M +5 p"), None);
+        assert_eq!(DirHead::parse(b"M 0 p").and_then(|d| d.mode), Some(0));
         let m = DirHead {
             mode: Some(0o700),
             ..DirHead::new(b"7 d")
