@@ -5,10 +5,10 @@
 //! moves the file there instead of removing it. A backup that cannot be
 //! made fails the upload or the DEL, which then changes nothing.
 
-use super::{CmdResult, DeniedOr, Reply};
+use super::{CmdResult, Reply};
 use crate::fsys::backup::{Keep, Setting};
 use crate::fsys::upload::Upload;
-use crate::fsys::{FsError, IntoFs, RelPath};
+use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
 use log::{info, warn};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -69,17 +69,7 @@ pub(crate) fn keep_for(s: &Session, p: &RelPath) -> Result<Option<Keep>, FsError
 /// others. A directory that is not the session's user's (another put it
 /// there meanwhile) is refused. Answered as MKDIR answers.
 pub fn tfdprivdir(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let p = s.path(arg)?;
-    if p.is_root() {
-        return Err(Failed::DirExists.into());
-    }
-    s.check_lock_parent(&p)?;
-    let (dir, name) = s.root().parent_new(&p).denied_or(Failed::AccessDenied)?;
-    match sys::mkdirat(dir.as_fd(), &name, 0o700).into_fs() {
-        Ok(()) => {}
-        Err(FsError::Exists) => return Err(Failed::DirExists.into()),
-        Err(_) => return Err(Failed::AccessDenied.into()),
-    }
+    let (dir, name) = super::make_dir::make_dir(s, arg, 0o700)?;
     let made = sys::openat_nofollow(dir.as_fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY, 0);
     match made.and_then(|d| private(d.as_fd())) {
         Ok(()) => Ok(Reply::Ok),

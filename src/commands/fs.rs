@@ -25,17 +25,8 @@ fn two_paths(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
 
 /// `MKDIR <path>`.
 pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let p = s.path(arg)?;
-    if p.is_root() {
-        return Err(Failed::DirExists.into());
-    }
-    s.check_lock_parent(&p)?;
-    let (dir, name) = s.root().parent_new(&p).denied_or(Failed::AccessDenied)?;
-    match sys::mkdirat(dir.as_fd(), &name, 0o755).into_fs() {
-        Ok(()) => Ok(Reply::Ok),
-        Err(FsError::Exists) => Err(Failed::DirExists.into()),
-        Err(_) => Err(Failed::AccessDenied.into()),
-    }
+    super::make_dir::make_dir(s, arg, 0o755)?;
+    Ok(Reply::Ok)
 }
 
 /// `RMKDIR <path>` (2.5.1): creates every missing directory on the path (mode

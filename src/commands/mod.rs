@@ -23,6 +23,7 @@ pub mod land;
 pub mod layer;
 pub mod link;
 pub mod listing;
+mod make_dir;
 pub mod netlock;
 pub mod notify;
 pub mod prove;
