@@ -154,7 +154,14 @@ impl SizedGet {
                 grant,
             }),
             (Err(e), Ok(grant)) => {
-                range_data(c, start, start, grant, Dest::Memory(&mut &mut [][..]))?;
+                range_data(
+                    c,
+                    start,
+                    start,
+                    grant,
+                    Dest::Memory(&mut &mut [][..]),
+                    &mut Riders::default(),
+                )?;
                 Err(e)
             }
             // both refused (no such file): FSTAT's word says why
@@ -180,7 +187,14 @@ impl SizedGet {
     /// fewer when the file shrank meanwhile.
     pub fn recv_into(self, c: &mut Client, dst: &mut dyn Landing) -> Result<usize, Error> {
         let end = self.start + dst.size() as u64;
-        let pos = range_data(c, self.start, end, self.grant, Dest::Memory(dst))?;
+        let pos = range_data(
+            c,
+            self.start,
+            end,
+            self.grant,
+            Dest::Memory(dst),
+            &mut Riders::default(),
+        )?;
         Ok((pos - self.start) as usize)
     }
 }
@@ -222,7 +236,7 @@ fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, dest: 
     let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
     c.chan.tx.send_frame(&get_command(remote, start, want))?;
     let grant = get_granted(c, want)?;
-    range_data(c, start, end, grant, dest)
+    range_data(c, start, end, grant, dest, &mut Riders::default())
 }
 
 /// The frame of `GET remote` from `start` asking for chunks of `want`.
@@ -240,15 +254,54 @@ fn get_granted(c: &mut Client, want: i64) -> Result<i64, Error> {
 
 /// A granted GET whose data is not wanted after all, followed through to
 /// the server's FIN (cancelled at its first chunk) so the session takes
-/// commands again.
-pub(crate) fn drain_get(c: &mut Client, grant: i64) -> Result<(), Error> {
-    range_data(c, 0, 0, grant, Dest::Sink(&mut |_| Ok(()))).map(drop)
+/// commands again; `riders` leave with the client's FIN.
+pub(crate) fn drain_get(c: &mut Client, grant: i64, riders: &mut Riders) -> Result<(), Error> {
+    range_data(c, 0, 0, grant, Dest::Sink(&mut |_| Ok(())), riders).map(drop)
+}
+
+/// Commands that leave in the same write as the client's FIN of a GET: the
+/// FIN's round trip is paid anyway (the server's FIN answers it), so they
+/// cost none of their own (a fresh `get`'s check that the file held still
+/// and the new file's mode, asked once the data is in). Their answers
+/// follow the server's FIN, the caller's to read once [`Riders::sent`].
+#[derive(Debug, Default)]
+pub(crate) struct Riders {
+    /// The command lines, in order.
+    pub lines: Vec<Vec<u8>>,
+    /// Whether they went, behind a FIN.
+    pub sent: bool,
+}
+
+impl Riders {
+    /// Sends `codes` (the FIN, a CANCEL before it), then the lines not yet
+    /// sent, in one write.
+    pub(crate) fn send_with(&mut self, c: &mut Client, codes: &[i64]) -> Result<(), Error> {
+        c.chan.tx.hold();
+        for code in codes {
+            c.chan.tx.send_i64(*code)?;
+        }
+        if !self.sent {
+            for line in &self.lines {
+                c.chan.tx.send_frame(line)?;
+            }
+            self.sent = !self.lines.is_empty();
+        }
+        c.chan.tx.release()?;
+        Ok(())
+    }
 }
 
 /// The data of a granted GET from `start`, what lies in `[start, end)`
 /// landed in `dest`, the rest dropped; through to the server's FIN, so the
 /// session takes commands again. Returns where the data stopped.
-fn range_data(c: &mut Client, start: u64, end: u64, grant: i64, mut dest: Dest<'_>) -> Result<u64, Error> {
+fn range_data(
+    c: &mut Client,
+    start: u64,
+    end: u64,
+    grant: i64,
+    mut dest: Dest<'_>,
+    riders: &mut Riders,
+) -> Result<u64, Error> {
     let mut pos = start;
     // chunks that do not land in place (a sink's, a tail past the range)
     let mut scratch: Option<AlignedBuf> = None;
@@ -285,14 +338,12 @@ fn range_data(c: &mut Client, start: u64, end: u64, grant: i64, mut dest: Dest<'
         pos += take as u64;
         if pos >= end && !cancelled {
             // our range is complete: cancel, then FIN, and drain to the server's FIN
-            c.chan
-                .tx
-                .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+            riders.send_with(c, &[code::CANCEL, code::FIN])?;
             cancelled = true;
         }
     }
     if !cancelled {
-        c.chan.tx.send_i64(code::FIN)?;
+        riders.send_with(c, &[code::FIN])?;
     }
     // after a cancel the server sends no end code, only (maybe) chunks then FIN
     while !fin {

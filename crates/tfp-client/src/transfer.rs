@@ -491,6 +491,21 @@ impl Client {
     where
         S: FnMut(&[u8]) -> std::io::Result<()> + Send,
     {
+        self.get_granted_riding(grant, sink, progress, &mut crate::parallel::Riders::default())
+    }
+
+    /// [`Client::get_granted_to_sink`] with `riders` sent behind the
+    /// client's FIN.
+    pub(crate) fn get_granted_riding<S>(
+        &mut self,
+        grant: usize,
+        sink: S,
+        progress: Progress<'_>,
+        riders: &mut crate::parallel::Riders,
+    ) -> Result<u64, Error>
+    where
+        S: FnMut(&[u8]) -> std::io::Result<()> + Send,
+    {
         std::thread::scope(|scope| {
             let mut behind = WriteBehind::start(scope, grant, sink);
             let mut total = 0u64;
@@ -511,7 +526,7 @@ impl Client {
                 total += len as u64;
                 progress(total);
             };
-            self.chan.tx.send_i64(code::FIN)?;
+            riders.send_with(self, &[code::FIN])?;
             while self.chan.rx.recv_i64()? != code::FIN {}
             if let Some(e) = behind.finish() {
                 return Err(Error::Local(e));

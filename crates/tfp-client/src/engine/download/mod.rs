@@ -16,12 +16,14 @@
 //!   moves the file again once, then fails with the target as it was.
 //! - Complete and verified, the partial is renamed over the target.
 
+mod ahead;
 pub(crate) mod batch;
 mod frames;
 pub(crate) mod many;
 pub mod one;
 pub(crate) mod plan;
 
+use self::ahead::Ahead;
 use super::events::Said;
 use super::job::{finish_range, req_size, Book, RangeSink};
 pub use super::job::{Request, Target};
@@ -70,7 +72,7 @@ pub fn download_stated(
 /// [`download`] that stores the file's size in `told` as soon as the server
 /// said it (a progress display's total): `tf get` of a file it has no copy
 /// of need not ask FSTAT itself, so the engine's FSTAT goes out with the
-/// GET (see [`stat_and_get`]).
+/// GET (see [`Ahead::stat_and_get`]).
 pub fn download_told(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -119,14 +121,13 @@ fn download_with(
     told: Told<'_>,
     say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
-    let mut ahead = None;
+    let mut ahead = Ahead::default();
     let r = download_inner(c, cfg, req, stated, told, &mut ahead, say);
-    if let Some(grant) = ahead {
-        // the GET sent ahead went unused (the download ended before its
-        // data): followed to its end, so the session takes commands again
-        if let Err(e) = crate::parallel::drain_get(c, grant) {
-            return r.and(Err(e));
-        }
+    // a GET sent ahead whose data went unused (the download ended before
+    // it), and answers behind its FIN still unread: followed to their end,
+    // so the session takes commands again
+    if let Err(e) = ahead.settle(c) {
+        return r.and(Err(e));
     }
     r
 }
@@ -135,47 +136,9 @@ fn download_with(
 /// a caller had it just now.
 pub type Stated = (listing::Stat, Option<State>);
 
-/// FSTAT's answer, the file's state and the GET's grant (or refusal), read
-/// together.
-type StatAndGet = (Result<listing::Stat, Error>, Option<State>, Result<i64, Error>);
-
-/// Sends FSTAT and a GET from the file's start back to back and reads both
-/// answers: a fresh download of one stream needs nothing of FSTAT's answer
-/// to ask for its data, so the first byte comes a round trip after the
-/// commands instead of two (20 ms of a 3 s download of 64 MiB at 200
-/// Mbit/s, 20 ms). Returns FSTAT's answer and, when the GET was granted,
-/// its grant, which the caller must take the data of or drain
-/// ([`crate::parallel::drain_get`]); a refused GET is the error when FSTAT
-/// said it is a file. Any server takes both commands (plain FSTAT and GET).
-fn stat_and_get(c: &mut Client, remote: &[u8], bufsz: i64) -> Result<StatAndGet, Error> {
-    let want = bufsz.max(1);
-    let get = crate::parallel::get_command(remote, 0, want);
-    let (st, state) = same::fstat_with_state(c, remote, &[&get])?;
-    let f = c.chan.rx.recv_frame()?;
-    let get =
-        crate::parallel::granted(&f, want).and_then(|g| g.ok_or_else(|| Error::refused("GET", Status::parse(&f))));
-    Ok((st, state, get))
-}
-
-/// Whether a download starts with [`stat_and_get`]: one stream, asked of
-/// nothing the caller knew, no journal a resume would continue (that one
-/// starts where the journal says, known only after FSTAT), and not to be
-/// asked compressed (`squeezes`: [`super::route::compresses`], which asks
-/// the server's offer first).
-fn gets_ahead(req: &Request<'_>, stated: &Option<Stated>, squeezes: bool) -> bool {
-    stated.is_none()
-        && !squeezes
-        && req.streams <= 1
-        && match req.target.place() {
-            Ok(p) => !(req.resume && super::partial::has_journal(&p)),
-            // its error is met where it always was, after FSTAT alone
-            Err(_) => false,
-        }
-}
-
 /// The server's FSTAT of the file and its state before a byte of it is read
 /// (the caller's, or asked now, with the GET behind it where the download
-/// starts with one: [`gets_ahead`]), told to `told`; a GET the server
+/// starts with one: [`ahead::gets_ahead`]), told to `told`; a GET the server
 /// refused is the error once the file is known to be one.
 fn stat_of(
     c: &mut Client,
@@ -183,7 +146,7 @@ fn stat_of(
     req: &Request<'_>,
     stated: Option<Stated>,
     told: Option<&AtomicU64>,
-    ahead: &mut Option<i64>,
+    ahead: &mut Ahead,
 ) -> Result<(listing::Stat, Option<State>), Error> {
     let mut refused_get = None;
     let state;
@@ -192,19 +155,16 @@ fn stat_of(
             state = s;
             Ok(st)
         }
-        None if gets_ahead(
+        None if ahead::gets_ahead(
             req,
             &stated,
             // -S asks for the file's holes before its data
             cfg.sparse || super::route::compresses(cfg.compress, super::route::Link::of(c)),
         ) =>
         {
-            let (st, s, get) = stat_and_get(c, req.remote, req.bufsz)?;
+            let (st, s, get) = ahead.stat_and_get(c, req.remote, req.bufsz)?;
             state = s;
-            match get {
-                Ok(grant) => *ahead = Some(grant),
-                Err(e) => refused_get = Some(e),
-            }
+            refused_get = get.err();
             st
         }
         None => {
@@ -254,9 +214,21 @@ fn stated_again(c: &mut Client, remote: &[u8]) -> Result<(Identity, Option<State
 /// After the data: an error unless the server's file is still in the state
 /// `before` it was in before it was read (a file rewritten meanwhile, even
 /// to the same size, landed bytes of two files, or of none that existed).
-fn held_still(c: &mut Client, remote: &[u8], before: Option<State>, shown: &str) -> Result<(), Error> {
+/// The state the riders behind a GET's FIN told is taken where it compares
+/// (no round trip of its own).
+fn held_still(
+    c: &mut Client,
+    remote: &[u8],
+    before: Option<State>,
+    shown: &str,
+    ahead: &mut Ahead,
+) -> Result<(), Error> {
     if let Some(was) = before {
-        if same::state_as(c, remote, &was)? == before {
+        let now = match ahead.state_after(&was) {
+            Some(now) => now,
+            None => same::state_as(c, remote, &was)?,
+        };
+        if now == before {
             return Ok(());
         }
     }
@@ -273,7 +245,7 @@ fn download_inner(
     req: &Request<'_>,
     stated: Option<Stated>,
     told: Told<'_>,
-    ahead: &mut Option<i64>,
+    ahead: &mut Ahead,
     say: &mut dyn FnMut(Said<'_>),
 ) -> Result<(), Error> {
     let target_path = req.target.shown();
@@ -293,6 +265,7 @@ fn download_inner(
             return Err(Error::file(&data, e));
         }
     };
+    ahead.ride(c, req.remote, !partial.place().exists());
     let (resumed, mut ranges) = take_up(&mut partial, req, &identity, &shown, say)?;
     let must_verify = (resumed || req.streams > 1 || req.verify) && !req.unverified;
     let mut identity = identity;
@@ -338,11 +311,10 @@ fn download_inner(
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
         // a GET sent ahead that no range took (an empty file has none) is
-        // followed to its end here: the SHA256 below is the next command
+        // followed to its end here, and what rode behind its FIN read: the
+        // SHA256 below is the next command
         if moved.is_ok() {
-            if let Some(grant) = ahead.take() {
-                crate::parallel::drain_get(c, grant)?;
-            }
+            ahead.settle(c)?;
         }
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
         let whole_hash = match moved {
@@ -364,7 +336,7 @@ fn download_inner(
             }
         };
         temporaries::drop_note(hint);
-        if let Err(e) = held_still(c, req.remote, before, &shown) {
+        if let Err(e) = held_still(c, req.remote, before, &shown, ahead) {
             partial.discard();
             return Err(e);
         }
@@ -403,7 +375,7 @@ fn download_inner(
         say(Said::Note(&format!("{msg}; moving it again")));
     }
     let mtime = req.target.mtime(identity.mtime);
-    let mode = new_file_mode(c, req.remote, partial.place())?;
+    let mode = new_file_mode(c, req.remote, partial.place(), ahead.mode_answer())?;
     partial
         .commit_as(mtime.map(tfp_wire::entry::Mtime::secs), mode)
         .map_err(|e| Error::file(&target_path, e))
@@ -413,13 +385,22 @@ fn download_inner(
 /// umask, as `cp` and `scp` give a new file its source's (TFDMODE, asked
 /// once the data is in); None where the target is there (it keeps its own
 /// mode) or the server cannot say (the commit's default, 0666 less the
-/// umask; a server without TFDMODE is not asked again).
-fn new_file_mode(c: &mut Client, remote: &[u8], place: &super::beside::Beside) -> Result<Option<u32>, Error> {
+/// umask; a server without TFDMODE is not asked again). `rode`: its answer
+/// where it rode behind a GET's FIN.
+fn new_file_mode(
+    c: &mut Client,
+    remote: &[u8],
+    place: &super::beside::Beside,
+    rode: Option<Status>,
+) -> Result<Option<u32>, Error> {
     use crate::caps::{Ext, Known};
-    if place.exists() || c.caps.get(Ext::Mode) == Known::No {
+    if place.exists() || (rode.is_none() && c.caps.get(Ext::Mode) == Known::No) {
         return Ok(None);
     }
-    let answer = c.call("TFDMODE", remote)?;
+    let answer = match rode {
+        Some(a) => a,
+        None => c.call("TFDMODE", remote)?,
+    };
     c.caps.learn(Ext::Mode, !matches!(answer, Status::Unknown));
     let mode = match answer {
         Status::Ok(d) => std::str::from_utf8(&d)
@@ -648,7 +629,7 @@ fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Resu
 /// could be had on the way (one stream: ranges in file order, each byte
 /// hashed once; several: the range from 0's hash, continued over the other
 /// ranges read back), else None. `ahead`: the grant of a GET from the
-/// file's start already sent ([`stat_and_get`]), taken by the range from 0.
+/// file's start already sent ([`Ahead::stat_and_get`]), taken by the range from 0.
 #[allow(clippy::too_many_arguments)]
 fn move_ranges(
     c: &mut Client,
@@ -658,7 +639,7 @@ fn move_ranges(
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
     hash: bool,
-    ahead: &mut Option<i64>,
+    ahead: &mut Ahead,
 ) -> Result<Option<Vec<u8>>, Error> {
     let left = book
         .lock()
@@ -701,7 +682,7 @@ fn move_ranges(
         // the range to the file's end may come compressed (TFDGETZ); never
         // asked behind a GET sent ahead, whose data holds the session (the
         // link's round trip, measured again, may have changed meanwhile)
-        let z = match todo.is_empty() || ahead.is_some() {
+        let z = match todo.is_empty() || ahead.grant.is_some() {
             true => None,
             false => super::route::compressed_download(c, cfg)?,
         };
@@ -733,8 +714,8 @@ fn move_ranges(
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
                 let take = |buf: &[u8]| sink.take(buf);
-                let out = match (ahead.take_if(|_| from == 0), z) {
-                    (Some(grant), _) => c.get_granted_to_sink(grant as usize, take, &mut |_| {}),
+                let out = match (ahead.grant.take_if(|_| from == 0), z) {
+                    (Some(grant), _) => c.get_granted_riding(grant as usize, take, &mut |_| {}, &mut ahead.riders),
                     (None, Some(choice)) => {
                         c.getz_to_sink(choice, req.remote, from, req.bufsz, r.end - from, take, &mut |_| {})
                     }
