@@ -304,7 +304,7 @@ pub fn fstat(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// as `cp` gives a new file its source's (FSTAT's answer has no mode).
 pub fn tfdmode(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (_, st) = stat_checked(s, arg)?;
-    Ok(Reply::Data(format!("{:o}", st.st_mode & 0o7777).into_bytes()))
+    Ok(Reply::Data(tfp_wire::mode::encode(st.st_mode)))
 }
 
 /// `FUPD <path>`: both timestamps to now.

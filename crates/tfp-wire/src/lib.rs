@@ -53,6 +53,7 @@ pub mod hpf;
 pub mod keylogin;
 pub mod link;
 pub mod listing_end;
+pub mod mode;
 pub mod netlock;
 pub mod noise;
 pub mod prove;

@@ -547,13 +547,13 @@ fn dir_modes(c: &mut Client, o: &Options, src: &[u8], l: &listing::Listing) -> R
     }
     let mut asked = vec![src.to_vec()];
     asked.extend((l.entries.iter().filter(|e| e.kind == Kind::Dir)).map(|e| rjoin(src, &e.rel)));
-    let answers = crate::remote::pipeline::pipelined(c, "TFDMODE", &asked)?;
+    let answers = crate::remote::pipeline::pipelined(c, tfp_wire::mode::MODE, &asked)?;
     if matches!(answers.first(), Some(tfp_wire::Status::Unknown)) {
         c.caps.learn(Ext::Mode, false);
         return Ok(Vec::new());
     }
     let mode = |st: &tfp_wire::Status| match st {
-        tfp_wire::Status::Ok(d) => std::str::from_utf8(d).ok().and_then(|t| u32::from_str_radix(t, 8).ok()),
+        tfp_wire::Status::Ok(d) => tfp_wire::mode::parse(d),
         _ => None,
     };
     Ok(answers.iter().map(|st| mode(st).map(|m| m & 0o777 | 0o700)).collect())

@@ -65,7 +65,7 @@ impl Ahead {
         self.check = Some(verb);
         self.mode = new && c.caps.get(Ext::Mode) != Known::No;
         if self.mode {
-            self.riders.lines.push(same::line("TFDMODE", remote));
+            self.riders.lines.push(same::line(tfp_wire::mode::MODE, remote));
         }
     }
 

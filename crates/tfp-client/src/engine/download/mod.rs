@@ -399,13 +399,11 @@ fn new_file_mode(
     }
     let answer = match rode {
         Some(a) => a,
-        None => c.call("TFDMODE", remote)?,
+        None => c.call(tfp_wire::mode::MODE, remote)?,
     };
     c.caps.learn(Ext::Mode, !matches!(answer, Status::Unknown));
     let mode = match answer {
-        Status::Ok(d) => std::str::from_utf8(&d)
-            .ok()
-            .and_then(|t| u32::from_str_radix(t, 8).ok()),
+        Status::Ok(d) => tfp_wire::mode::parse(&d),
         _ => None,
     };
     Ok(mode.map(|m| super::keep::landing_mode(m, false)))
