@@ -413,6 +413,16 @@ fn link() {
 }
 
 #[test]
+fn same() {
+    run("same");
+}
+
+#[test]
+fn listing_end() {
+    run("listing_end");
+}
+
+#[test]
 fn delta() {
     run("delta");
 }

@@ -23,9 +23,11 @@ mod backup;
 mod delta;
 mod framed;
 mod link;
+mod listing_end;
 mod listz;
 mod prove;
 pub mod reader;
+mod same;
 mod session_end;
 mod stage;
 mod user_keys;
@@ -35,9 +37,11 @@ pub use backup::backup;
 pub use delta::delta;
 pub use framed::framed;
 pub use link::link;
+pub use listing_end::listing_end;
 pub use listz::listz;
 pub use prove::prove;
 use reader::Reader;
+pub use same::same;
 pub use session_end::session_end;
 pub use stage::stage;
 pub use user_keys::user_keys;
@@ -72,6 +76,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("framed", framed),
     ("delta", delta),
     ("listz", listz),
+    ("same", same),
+    ("listing_end", listing_end),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).
