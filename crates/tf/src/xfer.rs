@@ -17,17 +17,17 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tf::options::commands::{self, Family, ParseError};
-use tfd_sys::direct::ChunkWriter;
-use tfp_client::engine::capped::Capped;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::scratch::Scratch;
 use tfp_client::engine::upload;
 use tfp_client::engine::upload::Dest;
 use tfp_client::engine::{download, fetch};
-use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::{escape, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{escape, temporaries, Client, ClientConfig, Error};
 use tfp_wire::compress::Choice;
 use tfp_wire::Status;
+
+mod stream_get;
+use stream_get::{fetch, Out};
 
 /// The `map_err` for an I/O step on the local file `what`.
 fn on(what: &str) -> impl FnOnce(io::Error) -> XferError + '_ {
@@ -456,15 +456,6 @@ impl Drop for Noted {
     }
 }
 
-/// Where one download writes.
-enum Out<'a> {
-    /// A file of its own (a fresh temporary, or the target itself with
-    /// `--offset`), written from `offset` on.
-    File(File, u64),
-    /// Standard output or a device.
-    Stream(&'a mut dyn Write),
-}
-
 /// Downloads. `get` into a regular file goes through the engine
 /// (tfp_client::engine: a resumable partial beside the target, journaled,
 /// verified when resumed or parallel, renamed over the target only when
@@ -664,99 +655,4 @@ fn stream_end(
         }
     }
     Ok(outcome(c, cmd, remote, st))
-}
-
-/// Moves the remote file's bytes into `out`: `get` from `--offset` (or 0),
-/// `rcvfile`/`sdown` whole, keeping only the size the server announced.
-fn fetch(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    cmd: &str,
-    o: &Opts,
-    out: Out<'_>,
-) -> Result<Result<(), Status>, XferError> {
-    let _ = cfg;
-    let remote = o.positional[0].as_str();
-    let counter = Arc::new(AtomicU64::new(0));
-    let local_err = |e: Error| match e {
-        Error::Local(io) => XferError::Said(local_cause(Path::new(&o.positional[1]), &io)),
-        e => e.into(),
-    };
-    Ok(match cmd {
-        "get" => {
-            let total = declined_zero(c.fsize(remote.as_bytes()))?;
-            let bar = transfer_bar(total, counter.clone());
-            let ctr = counter.clone();
-            let mut progress = |n| ctr.store(n, Ordering::Relaxed);
-            let r = match out {
-                Out::File(f, offset) => {
-                    // full chunks go to disk past the page cache, behind the cipher
-                    let w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
-                    c.get_to_file(remote.as_bytes(), offset, o.bufsz, w, &mut progress)
-                        .split()
-                        .map_err(local_err)?
-                }
-                Out::Stream(w) => c
-                    .get(remote.as_bytes(), 0, o.bufsz, w, &mut progress)
-                    .split()
-                    .map_err(local_err)?,
-            };
-            bar.finish();
-            r.map(drop)
-        }
-        "rcvfile" | "sdown" => {
-            // the size announced before the transfer is all that is kept
-            let size = match tfp_client::remote::listing::fstat(c, remote.as_bytes()).split()? {
-                Ok(st) => Some(st.size),
-                Err(_) => None,
-            };
-            let mut file;
-            let w: &mut dyn Write = match out {
-                Out::File(f, _) => {
-                    file = f;
-                    &mut file
-                }
-                Out::Stream(w) => w,
-            };
-            let run = |c: &mut Client, w: &mut dyn Write| -> Result<Result<(), Status>, XferError> {
-                Ok(if cmd == "rcvfile" {
-                    match c.rcvfile(remote.as_bytes(), o.delete, w).status().map_err(local_err)? {
-                        Status::Ok(_) => Ok(()),
-                        other => Err(other),
-                    }
-                } else {
-                    match c.sdown(remote.as_bytes(), w) {
-                        Ok(()) => Ok(()),
-                        Err(e) if e.is_declined() => Err(Status::Failed(-1, "SDOWN failed on the server".into())),
-                        Err(e) => return Err(local_err(e)),
-                    }
-                })
-            };
-            match size {
-                Some(n) => {
-                    let moved = AtomicU64::new(0);
-                    let mut cw = Capped::new(w, n, &moved);
-                    let st = run(c, &mut cw)?;
-                    if st.is_ok() {
-                        if let Err(why) = cw.verdict() {
-                            return Err(XferError::Said(format!("{cmd} {remote}: {why}")));
-                        }
-                    }
-                    st
-                }
-                // refused FSTAT: the transfer's own answer says why
-                None => run(c, w)?,
-            }
-        }
-        _ => return Err(XferError::Said(format!("unknown transfer {cmd}"))),
-    })
-}
-
-/// FSIZE's size, 0 when the server declined (−1, −2): what an offset or a
-/// progress bar starts from.
-fn declined_zero(r: Result<u64, Error>) -> Result<u64, Error> {
-    match r {
-        Err(e) if e.is_declined() => Ok(0),
-        r => r,
-    }
 }
