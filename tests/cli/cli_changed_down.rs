@@ -77,3 +77,48 @@ fn a_download_of_a_file_rewritten_while_read_keeps_the_local_file_and_fails() {
     assert_eq!(fs::read(l("f")).unwrap(), fs::read(&p).unwrap());
     let _ = fs::remove_dir_all(&here);
 }
+
+/// The single-file downloads tf moves outside the engine's partials check
+/// the same (issue 82): to stdout and in place with `--offset` (what was
+/// written cannot be taken back, but tf says it is of neither version and
+/// fails), and `rcvfile`/`sdown`, which leave the local file as it was.
+#[test]
+fn streams_in_place_writes_rcvfile_and_sdown_of_a_rewritten_file_fail() {
+    let srv = Server::start();
+    let here = tempdir("cli_changed_down_forms");
+    let p = srv.path("big");
+    let l = |n: &str| here.join(n);
+    let said = |o: &std::process::Output, what: &str, leaves: &str| {
+        assert!(!o.status.success(), "{what}: exited 0: {}", text(o));
+        let t = text(o);
+        assert!(
+            t.contains("changed on the server while it was read") && t.contains(leaves),
+            "{what}: {t}"
+        );
+    };
+    let o = while_rewritten(&srv, &p, &["--bwlimit", "4M", "get", "big", "-"]);
+    said(&o, "get to stdout", "what went to stdout is of neither");
+    let off = l("off");
+    fs::write(&off, b"x").unwrap();
+    let o = while_rewritten(
+        &srv,
+        &p,
+        &["--bwlimit", "4M", "get", "--offset", "0", "big", off.to_str().unwrap()],
+    );
+    said(&o, "get --offset", "holds bytes of both from offset 0");
+    for cmd in ["rcvfile", "sdown"] {
+        fs::write(l(cmd), b"the old copy").unwrap();
+        let o = while_rewritten(&srv, &p, &["--bwlimit", "4M", cmd, "big", l(cmd).to_str().unwrap()]);
+        refused(&o, &l(cmd), Some(b"the old copy"), cmd);
+    }
+    // a file that holds still still comes, each way
+    let o = srv.tf(&["get", "big", "-"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(o.stdout, fs::read(&p).unwrap());
+    for cmd in ["rcvfile", "sdown"] {
+        let o = srv.tf(&[cmd, "big", l(cmd).to_str().unwrap()]);
+        assert!(o.status.success(), "{cmd}: {}", text(&o));
+        assert_eq!(fs::read(l(cmd)).unwrap(), fs::read(&p).unwrap(), "{cmd}");
+    }
+    let _ = fs::remove_dir_all(&here);
+}

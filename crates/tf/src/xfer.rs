@@ -260,7 +260,13 @@ fn run_plain(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest
         if o.parents {
             return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));
         }
-        let code = download(c, cfg, cmd, &o).unwrap_or_else(fail);
+        let code = match download(c, cfg, cmd, &o) {
+            Err(XferError::Client(Error::Mismatch(m))) => {
+                eprintln!("tf: {m}");
+                ExitCode::from(Exit::Mismatch)
+            }
+            r => r.unwrap_or_else(fail),
+        };
         x.broken |= o.broke.get();
         return code;
     }
@@ -479,7 +485,8 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             .truncate(false)
             .open(local)
             .map_err(local_failure(Path::new(local)))?;
-        let st = fetch(c, cfg, cmd, o, Out::File(f, offset))?;
+        let leaves = format!("{} holds bytes of both from offset {offset}", escape::shown_str(local));
+        let st = fetch(c, cfg, cmd, o, Out::File(f, offset), &leaves)?;
         if st.is_ok() && o.verify {
             let here = sha256_file(Path::new(local)).map_err(on(local))?;
             if !verify(c, remote, &here, "local")? {
@@ -498,8 +505,9 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 inner: out.lock(),
                 hash: o.verify.then(Sha256::new),
             };
-            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
+            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w), "what went to stdout is of neither");
             w.flush().map_err(on("stdout"))?;
+            let st = st?;
             stream_end(c, cmd, o, st, w.hash, "stdout")
         }
         safe::Dest::Special(p) => {
@@ -517,7 +525,8 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 inner: &mut f,
                 hash: o.verify.then(Sha256::new),
             };
-            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
+            let leaves = format!("what went to {} is of neither", tfp_client::escape::path(&p));
+            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w), &leaves)?;
             stream_end(c, cmd, o, st, w.hash, &tfp_client::escape::path(&p))
         }
         safe::Dest::File(target) if cmd == "get" => get_file(c, cfg, o, &target),
@@ -533,7 +542,8 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             let mut tmp = Scratch::create(&target).map_err(cannot)?;
             let file = tmp.file().try_clone().map_err(cannot)?;
             let tmp_path = tmp.path().to_path_buf();
-            let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
+            let leaves = format!("not received ({} left as it was)", tfp_client::escape::path(&target));
+            let st = fetch(c, cfg, cmd, o, Out::File(file, 0), &leaves)?;
             if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
                 let here = sha256_file(&tmp_path).map_err(on(&tfp_client::escape::path(&tmp_path)))?;
                 if !verify(c, remote, &here, "downloaded")? {

@@ -1,7 +1,9 @@
 //! The single-file downloads tf moves itself, outside the engine's
 //! resumable partials: to standard output or a device, in place with
 //! `--offset`, and `rcvfile`/`sdown` into a temporary beside the target.
-//! Each keeps only the size the server announced.
+//! Each keeps only the size the server announced, and each is checked to
+//! have read one version of the file: the server's state of it before and
+//! after the data must agree, as the engine's downloads are checked.
 
 use super::{local_cause, transfer_bar, Opts};
 use crate::xfer_error::XferError;
@@ -12,8 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tfd_sys::direct::ChunkWriter;
 use tfp_client::engine::capped::Capped;
+use tfp_client::remote::same;
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::{Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{escape, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 /// Where one download writes.
@@ -26,8 +29,39 @@ pub(super) enum Out<'a> {
 }
 
 /// Moves the remote file's bytes into `out`: `get` from `--offset` (or 0),
-/// `rcvfile`/`sdown` whole, keeping only the size the server announced.
+/// `rcvfile`/`sdown` whole, keeping only the size the server announced. A
+/// file that changed on the server while it was read (its state before and
+/// after differ: a rewrite of the same size included) is
+/// [`Error::Mismatch`], saying what that `leaves`; `rcvfile -d` removes it,
+/// so it has no state after.
 pub(super) fn fetch(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    cmd: &str,
+    o: &Opts,
+    out: Out<'_>,
+    leaves: &str,
+) -> Result<Result<(), Status>, XferError> {
+    let remote = o.positional[0].as_str();
+    let before = match cmd == "rcvfile" && o.delete {
+        true => None,
+        false => same::state(c, remote.as_bytes())?,
+    };
+    let st = fetch_data(c, cfg, cmd, o, out)?;
+    if let (Ok(()), Some(was)) = (&st, before) {
+        if same::state_as(c, remote.as_bytes(), &was)? != Some(was) {
+            return Err(Error::Mismatch(format!(
+                "{}: it changed on the server while it was read; {leaves}",
+                escape::shown_str(remote)
+            ))
+            .into());
+        }
+    }
+    Ok(st)
+}
+
+/// [`fetch`]'s transfer.
+fn fetch_data(
     c: &mut Client,
     cfg: &ClientConfig,
     cmd: &str,
