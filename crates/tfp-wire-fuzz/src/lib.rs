@@ -20,8 +20,10 @@ use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
 
 mod backup;
+mod batch;
 mod delta;
 mod framed;
+mod keylogin;
 mod link;
 mod listing_end;
 mod listz;
@@ -34,8 +36,10 @@ mod user_keys;
 mod xattr;
 
 pub use backup::backup;
+pub use batch::{batch_get, batch_put};
 pub use delta::delta;
 pub use framed::framed;
+pub use keylogin::{host_key, keylogin};
 pub use link::link;
 pub use listing_end::listing_end;
 pub use listz::listz;
@@ -598,154 +602,6 @@ pub fn proxy(data: &[u8]) {
         }
         Ok(Parsed::Incomplete) => assert!(data.len() < V2_MAX, "incomplete at {} bytes", data.len()),
         Err(_) => {}
-    }
-}
-
-/// TFDPUTMANY's frames (`wire::batch::put`, and the trailer and end frame
-/// both batches share): every parser takes any bytes, and whatever parses
-/// encodes to a frame that parses to the same value (a header within its
-/// bound, its flags in range (set mode 1, set mtime 2, a new file's mode 4)
-/// and its path not empty).
-pub fn batch_put(data: &[u8]) {
-    use tfp_wire::batch::put::{probe_dirs, AttrsHead, DirHead, Failure, FileHead, PutMany, Stored, MAX_HEADER};
-    use tfp_wire::batch::{is_end, Trailer, END};
-    if let Some(c) = PutMany::parse(data) {
-        assert_eq!(PutMany::parse(&c.encode()), Some(c));
-        assert!(c.line().ends_with(&c.encode()));
-    }
-    if let Some(h) = FileHead::parse(data) {
-        assert!(data.len() <= MAX_HEADER && !h.path.is_empty() && h.flags <= 7);
-        assert!(h.encode().len() <= data.len());
-        assert_eq!(FileHead::parse(&h.encode()), Some(h));
-        assert_eq!(DirHead::parse(data), None);
-    }
-    if let Some(d) = DirHead::parse(data) {
-        assert!(data.len() <= MAX_HEADER && !d.path.is_empty());
-        assert_eq!(d.encode(), data);
-        assert_eq!(DirHead::parse(&d.encode()), Some(d));
-    }
-    if let Some(a) = AttrsHead::parse(data) {
-        assert!(data.len() <= AttrsHead::MAX);
-        assert_eq!(a.encode().as_deref(), Some(data));
-        assert_eq!(FileHead::parse(data), None);
-    }
-    let _ = probe_dirs(data);
-    if let Some(t) = Trailer::parse(data) {
-        assert_eq!(Trailer::parse(&t.encode()), Some(t));
-    }
-    if let Some(s) = Stored::parse(data) {
-        assert_eq!(Stored::parse(&s.encode()), Some(s));
-    }
-    if let Some(f) = Failure::parse(data) {
-        assert_eq!(Failure::parse(&f.encode()), Some(f));
-    }
-    assert_eq!(is_end(data), data == END);
-}
-
-/// TFDGETMANY's frames (`wire::batch::get`): every parser takes any bytes,
-/// and whatever parses encodes to a frame that parses to the same value (a
-/// packed file's bytes exactly the size it announces).
-pub fn batch_get(data: &[u8]) {
-    use tfp_wire::batch::get::{GetMany, Reply, Sent};
-    use tfp_wire::batch::Trailer;
-    if let Some(c) = GetMany::parse(data) {
-        assert_eq!(GetMany::parse(&c.encode()), Some(c));
-        assert!(c.line().ends_with(&c.encode()));
-    }
-    if let Some(r) = Reply::parse(data) {
-        if let Reply::Packed { meta, data: bytes, .. } = &r {
-            assert_eq!(bytes.len() as u64, meta.size);
-        }
-        // a squeezed file's block announces exactly its size, a packed one's
-        if let Reply::Squeezed { meta, block, .. } = &r {
-            let b = tfp_wire::compress::Block::parse(block, tfp_wire::batch::get::PACKED_MAX);
-            assert!(b.is_ok_and(|b| b.len as u64 == meta.size));
-        }
-        assert_eq!(Reply::parse(&r.encode()), Some(r));
-    }
-    if let Some(t) = Trailer::parse(data) {
-        assert_eq!(Trailer::parse(&t.encode()), Some(t));
-    }
-    if let Some(s) = Sent::parse(data) {
-        assert_eq!(Sent::parse(&s.encode()), Some(s));
-    }
-}
-
-/// The key login's frames and blobs (`tfp_wire::keylogin`; the first byte
-/// picks the parser): none panics, what parses re-encodes to what parses
-/// to the same value, and nothing decodes past its bound.
-pub fn keylogin(data: &[u8]) {
-    use tfp_wire::keylogin::{self as kl, blob, line, Challenge, Offer, PublicKey, Signature};
-    let Some((&which, arg)) = data.split_first() else {
-        return;
-    };
-    match which % 5 {
-        0 => {
-            if let Ok(o) = Offer::parse(arg) {
-                assert!(o.blob.len() <= blob::MAX_KEY_BLOB && o.user.len() <= kl::MAX_USER);
-                let user = String::from_utf8_lossy(&o.user).into_owned();
-                if user.as_bytes() == o.user.as_slice() && !user.contains(' ') {
-                    let f = Offer::frame(&user, &o.blob);
-                    assert_eq!(Offer::parse(&f[kl::OFFER.len() + 1..]), Ok(o));
-                }
-            }
-        }
-        1 => {
-            if let Ok(k) = PublicKey::parse(arg) {
-                assert_eq!(k.to_blob(), arg);
-                // the rest of the input as a signature by it
-                let _ = Signature::parse(arg, &k).map(|s| assert_eq!(Signature::parse(&s.to_blob(), &k), Ok(s)));
-            }
-        }
-        2 => {
-            if let Some(c) = Challenge::parse(arg) {
-                assert_eq!(Challenge::parse(&c.frame()), Some(c));
-            }
-            if let Ok(b) = kl::parse_signature(arg) {
-                assert!(b.len() <= blob::MAX_SIG_BLOB);
-            }
-        }
-        3 => {
-            if let Ok(Some(k)) = line::parse(&String::from_utf8_lossy(arg)) {
-                assert!(k.options.len() <= line::MAX_OPTIONS);
-                assert_eq!(PublicKey::parse(&k.blob), Ok(k.key));
-            }
-        }
-        _ => {
-            // a signature against each kind of key
-            let keys = [
-                PublicKey::Ed25519([7; 32]),
-                PublicKey::Ecdsa {
-                    curve: kl::Curve::P256,
-                    point: [&[4u8][..], &[1; 64]].concat(),
-                },
-                PublicKey::Rsa {
-                    e: vec![1, 0, 1],
-                    n: vec![0xc5; 256],
-                },
-            ];
-            for k in &keys {
-                if let Ok(s) = Signature::parse(arg, k) {
-                    assert_eq!(Signature::parse(&s.to_blob(), k), Ok(s));
-                }
-            }
-        }
-    }
-}
-
-/// The answer to `TFDHOSTKEY` (`tfp_wire::hostkey`), as a client reads it
-/// from a server it does not know yet: the parser never panics, takes only
-/// a 2048-bit RSA key blob within its bound, and what it takes is what the
-/// server's own encoding of that key gives back.
-pub fn host_key(data: &[u8]) {
-    use tfp_wire::hostkey;
-    let _ = hostkey::is_request(data);
-    if let Ok(blob) = hostkey::parse_reply(data) {
-        assert!(data.len() <= hostkey::MAX_REPLY);
-        let key = tfp_wire::keylogin::PublicKey::parse(&blob);
-        assert_eq!(key.map(|k| k.bits()), Ok(hostkey::RSA_BITS));
-        assert_eq!(hostkey::parse_reply(&hostkey::reply(&blob)), Ok(blob.clone()));
-        assert!(hostkey::fingerprint(&blob).starts_with("SHA256:"));
     }
 }
 
