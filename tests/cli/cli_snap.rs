@@ -88,9 +88,20 @@ fn backups_link_what_is_unchanged_and_restore_what_was() {
     let first = state(&src);
     let o = srv.tf(&["backup", s(&src), "bk"]);
     ok(&o, "backup 1");
+    // what the run stored, as restic counts it (issue 88)
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        said.contains(" 4 files: 4 new, 0 changed, 0 unmodified; 300024 bytes added\n"),
+        "{said}"
+    );
     write(&src.join("sub/deep/c"), b"changed c", 0o640, 50);
     let o = srv.tf(&["backup", s(&src), "bk"]);
     ok(&o, "backup 2");
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        said.contains(" 4 files: 0 new, 1 changed, 3 unmodified; 9 bytes added\n"),
+        "{said}"
+    );
     let sn = snaps(&srv, "bk");
     assert_eq!(sn.len(), 2, "{sn:?}");
     let (t1, t2) = (
@@ -173,9 +184,19 @@ fn backups_link_what_is_unchanged_and_restore_what_was() {
     let o = srv.tf(&["restore", &format!("bk@{}", sn[0]), s(&dest)]);
     ok(&o, "restore whole");
     assert_eq!(state(&dest), first, "{}", text(&o));
+    // a restore says what it did (issue 88: it said nothing)
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("restored 4 files (300024 bytes) of bk@{} into {}\n", sn[0], s(&dest)),
+    );
     let dest2 = here.join("restored_path");
     let o = srv.tf(&["restore", &format!("bk@{}", sn[0]), "sub/deep", s(&dest2)]);
     ok(&o, "restore a path");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("restored 1 file (1 byte) of bk@"),
+        "{}",
+        text(&o)
+    );
     let want: BTreeMap<_, _> = first
         .iter()
         .filter(|(p, _)| p.starts_with("sub/deep/"))

@@ -91,6 +91,11 @@ fn verify_proves_an_intact_snapshot_and_names_what_the_server_lost() {
     put(&src.join("odd name"), b"odd");
     ok(&srv.tf(&["backup", s(&src), "bk"]), "backup");
     let snap = only_snap(&srv, "bk");
+    // a snapshot the backup does not have is named in words (issue 88: a
+    // raw `RCVFILE: FAILED 9`), and no key is spent on it
+    let o = srv.tf(&["backup", "verify", "bk@20000101T000000Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(stderr(&o), "tf: bk has no snapshot 20000101T000000Z\n", "{}", text(&o));
     let o = srv.tf(&["backup", "verify", "bk"]);
     ok(&o, "verify of an intact snapshot");
     assert!(

@@ -57,7 +57,16 @@ pub fn backup(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
                     for n in &m.notes {
                         eprintln!("tf: {n}");
                     }
-                    println!("{} {} files", shown(m.snapshot.as_bytes()), m.files);
+                    let n = m.counts;
+                    println!(
+                        "{} {} files: {} new, {} changed, {} unmodified; {} bytes added",
+                        shown(m.snapshot.as_bytes()),
+                        m.files,
+                        n.new,
+                        n.changed,
+                        n.unmodified,
+                        n.added
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(f) => failed(f, x.cfg),
@@ -173,6 +182,15 @@ pub fn restore(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
                 eprintln!("tf: {} does not match the snapshot's index", shown(w.as_bytes()));
             }
             if r.ok() {
+                let of = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+                println!(
+                    "restored {} ({}) of {}@{} into {}",
+                    of(r.files as u64, "file"),
+                    of(r.bytes, "byte"),
+                    shown(split_at(what).0.as_bytes()),
+                    shown(r.snapshot.as_bytes()),
+                    shown(dest.as_bytes())
+                );
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(Exit::Error)

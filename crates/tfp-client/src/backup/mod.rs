@@ -79,9 +79,48 @@ pub struct Made {
     pub snapshot: String,
     /// The files it holds.
     pub files: usize,
+    /// How its files compare with the previous snapshot's.
+    pub counts: Counts,
     /// What the run said on its way (each one sentence): an unreadable
     /// previous index (every file sent), proofs that could not be kept.
     pub notes: Vec<String>,
+}
+
+/// A snapshot's files against the previous snapshot's index, as restic
+/// counts them: what a run stored anew and what it only linked.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Files the previous snapshot did not have.
+    pub new: usize,
+    /// Files it had with other contents or attributes (sent again).
+    pub changed: usize,
+    /// Files it had as they are (linked to its copy, no data sent).
+    pub unmodified: usize,
+    /// The bytes of the new and changed files: what the snapshot added to
+    /// the server's disk.
+    pub added: u64,
+}
+
+impl Counts {
+    /// The counts of the files among `entries`, against the previous
+    /// index's entries by path.
+    fn of(entries: &[Entry], before: &HashMap<&[u8], &Entry>) -> Counts {
+        let mut c = Counts::default();
+        for e in entries.iter().filter(|e| e.kind == b'f') {
+            match before.get(&e.path[..]) {
+                Some(o) if o.same_quick(e) && o.sha256 == e.sha256 => c.unmodified += 1,
+                Some(_) => {
+                    c.changed += 1;
+                    c.added += e.size;
+                }
+                None => {
+                    c.new += 1;
+                    c.added += e.size;
+                }
+            }
+        }
+        c
+    }
 }
 
 /// `tf backup SRC NAME`: a new complete snapshot of the directory `src`
@@ -188,6 +227,7 @@ pub fn make(c: &mut Client, cfg: &ClientConfig, src: &str, name: &str, ev: &dyn 
     Ok(Made {
         snapshot: fin,
         files,
+        counts: Counts::of(&entries, &before),
         notes,
     })
 }
@@ -509,6 +549,10 @@ pub struct Restored {
     pub failed: usize,
     /// The restored paths that do not match the snapshot's index.
     pub mismatched: Vec<String>,
+    /// The files the snapshot holds below the paths asked, and their bytes.
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
 }
 
 impl Restored {
@@ -578,6 +622,17 @@ pub fn restore(
             whole
         };
         out.failed += usize::from(!whole);
+    }
+    let below = |e: &Entry| {
+        wanted.iter().any(|p| {
+            p.is_empty()
+                || e.path == p.as_bytes()
+                || (e.path.starts_with(p.as_bytes()) && e.path.get(p.len()) == Some(&b'/'))
+        })
+    };
+    for e in index.iter().filter(|e| e.kind == b'f' && below(e)) {
+        out.files += 1;
+        out.bytes += e.size;
     }
     out.mismatched = index::check(Path::new(dest), &index, &wanted);
     Ok(out)

@@ -138,6 +138,13 @@ pub fn verify(
     };
     let label = format!("{}@{}", shown(name.as_bytes()), shown(snap.as_bytes()));
     let place = Place::of(cfg, name, &snap)?;
+    // a snapshot named that this client kept no proofs of and the server
+    // does not list is said in words, as restore says it, not as its
+    // index's RCVFILE fails (one it has proofs of is asked: the server's
+    // answers tell what it lost)
+    if !place.path().exists() && !snapshots(c, name)?.0.contains(&snap) {
+        return Err(format!("{} has no snapshot {}", shown(name.as_bytes()), shown(snap.as_bytes())).into());
+    }
     let (key, wants, strength) = match place.load()? {
         Some(mut p) => {
             // a key another snapshot's verify spent is spent here too
