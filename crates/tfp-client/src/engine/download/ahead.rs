@@ -5,7 +5,6 @@
 //! round trip is paid anyway. A fresh `get` of a file thus costs the round
 //! trips it cost before those checks existed.
 
-use super::Stated;
 use crate::caps::{Ext, Known};
 use crate::parallel::Riders;
 use crate::remote::listing;
@@ -106,20 +105,4 @@ impl Ahead {
     pub fn mode_answer(&mut self) -> Option<Status> {
         self.moded.take()
     }
-}
-
-/// Whether a download starts with [`Ahead::stat_and_get`]: one stream,
-/// asked of nothing the caller knew, no journal a resume would continue
-/// (that one starts where the journal says, known only after FSTAT), and
-/// not to be asked compressed (`squeezes`: [`super::super::route::compresses`],
-/// which asks the server's offer first).
-pub(super) fn gets_ahead(req: &super::Request<'_>, stated: &Option<Stated>, squeezes: bool) -> bool {
-    stated.is_none()
-        && !squeezes
-        && req.streams <= 1
-        && match req.target.place() {
-            Ok(p) => !(req.resume && super::super::partial::has_journal(&p)),
-            // its error is met where it always was, after FSTAT alone
-            Err(_) => false,
-        }
 }

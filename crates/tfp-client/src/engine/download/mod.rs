@@ -136,9 +136,25 @@ fn download_with(
 /// a caller had it just now.
 pub type Stated = (listing::Stat, Option<State>);
 
+/// Whether a download starts with [`Ahead::stat_and_get`]: one stream,
+/// asked of nothing the caller knew, no journal a resume would continue
+/// (that one starts where the journal says, known only after FSTAT), and
+/// not to be asked compressed (`squeezes`: [`super::route::compresses`],
+/// which asks the server's offer first).
+fn gets_ahead(req: &Request<'_>, stated: &Option<Stated>, squeezes: bool) -> bool {
+    stated.is_none()
+        && !squeezes
+        && req.streams <= 1
+        && match req.target.place() {
+            Ok(p) => !(req.resume && super::partial::has_journal(&p)),
+            // its error is met where it always was, after FSTAT alone
+            Err(_) => false,
+        }
+}
+
 /// The server's FSTAT of the file and its state before a byte of it is read
 /// (the caller's, or asked now, with the GET behind it where the download
-/// starts with one: [`ahead::gets_ahead`]), told to `told`; a GET the server
+/// starts with one: [`gets_ahead`]), told to `told`; a GET the server
 /// refused is the error once the file is known to be one.
 fn stat_of(
     c: &mut Client,
@@ -155,7 +171,7 @@ fn stat_of(
             state = s;
             Ok(st)
         }
-        None if ahead::gets_ahead(
+        None if gets_ahead(
             req,
             &stated,
             // -S asks for the file's holes before its data
