@@ -186,6 +186,17 @@ fn a_quota_or_a_full_disk_leaves_no_incomplete_snapshot_and_the_next_run_complet
             "{full}: no plain sentence: {}",
             text(&o)
         );
+        // the run stops at the first refusal for room, saying so, and names
+        // at most ten of the files already on their way (issue 88: a line a
+        // file, some 1,800 of them)
+        let lines = text(&o).lines().count();
+        assert!(lines <= 12, "{full}: {lines} lines: {}", text(&o));
+        assert!(
+            text(&o).contains("the server has no room for more; the run stops there")
+                && text(&o).contains("(more refused so are counted, not named)"),
+            "{full}: {}",
+            text(&o)
+        );
         let data = srv.path("");
         assert!(below(&data).0.is_empty(), "{full}: a snapshot of what did not fit");
         only_whole(&data, &src, full);

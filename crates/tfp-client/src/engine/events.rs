@@ -222,7 +222,17 @@ pub(crate) struct Tally<'e> {
     /// part of a plan (batches, big files, deltas) counts into the one
     /// line its plan started.
     moving: Option<Arc<Progress>>,
+    /// The server refused a file for want of room (its disk or the user's
+    /// quota): the run sends nothing more ([`Tally::no_room`]).
+    pub(crate) full: bool,
+    /// The files refused so, of batches already on their way.
+    roomless: usize,
 }
+
+/// The files refused for want of room that a run names, one line each; the
+/// rest are counted in its summary (a quota met early in a backup of
+/// thousands of files was thousands of lines).
+const NAMED_ROOMLESS: usize = 10;
 
 /// Whether a [`Tally::begin_moving`] started the line (its caller ends it).
 #[must_use]
@@ -236,7 +246,49 @@ impl<'e> Tally<'e> {
             pool: None,
             verb,
             moving: None,
+            full: false,
+            roomless: 0,
         }
+    }
+
+    /// Tells how the file `what` ended; whether it was done.
+    pub(crate) fn file_ended(&mut self, what: &str, d: super::fanout::Done) -> bool {
+        use super::fanout::Done;
+        match d {
+            Done::Ok => return true,
+            Done::Refused(why) => self.refused(format!("{what}: {why}")),
+            Done::NoRoom(why) => self.no_room(what, &why),
+            Done::Local(why) => self.local(format!("{what}: {why}")),
+        }
+        false
+    }
+
+    /// A file refused for want of room on the server: the first is told,
+    /// saying the run stops there, and nothing more is sent
+    /// ([`Tally::not_sent_when_full`]); of the others (of batches already
+    /// on their way) the first [`NAMED_ROOMLESS`] are named, the rest
+    /// counted in the run's summary.
+    pub(crate) fn no_room(&mut self, what: &str, why: &str) {
+        self.roomless += 1;
+        self.report.refused += 1;
+        self.full = true;
+        let text = match self.roomless {
+            1 => format!("{what}: {why}: the server has no room for more; the run stops there"),
+            n if n < NAMED_ROOMLESS => format!("{what}: {why}"),
+            n if n == NAMED_ROOMLESS => format!("{what}: {why} (more refused so are counted, not named)"),
+            _ => return,
+        };
+        self.ev.failed(Fault::Refused, &text);
+    }
+
+    /// Where the server has no room for more ([`Tally::no_room`]): the `n`
+    /// files a part of the run would send are counted as not stored, and
+    /// `true` (the part sends nothing).
+    pub(crate) fn not_sent_when_full(&mut self, n: usize) -> bool {
+        if self.full {
+            self.report.refused += n;
+        }
+        self.full
     }
 
     /// Starts counting a plan of files of these `sizes` (told to

@@ -11,7 +11,29 @@ use crate::{Client, ClientConfig, Error};
 pub(crate) enum Done {
     Ok,
     Refused(String),
+    /// Refused for want of room (`FAILED 13`: the server's disk or the
+    /// user's quota is full): every file after it would be refused the same.
+    NoRoom(String),
     Local(String),
+}
+
+impl Done {
+    /// A refusal of the file: `code` and the server's `text`.
+    pub(crate) fn refused(code: i32, text: &str) -> Done {
+        let why = format!("FAILED {code}: {text}");
+        match code == tfp_wire::Failed::Quota.code() as i32 {
+            true => Done::NoRoom(why),
+            false => Done::Refused(why),
+        }
+    }
+
+    /// A refusal of the file, as the server's status said it.
+    pub(crate) fn refused_as(st: &tfp_wire::Status) -> Done {
+        match st {
+            tfp_wire::Status::Failed(code, text) => Done::refused(*code, text),
+            st => Done::Refused(crate::remote::listing::status_text(st)),
+        }
+    }
 }
 
 /// Starts opening the `jobs - 1` more sessions of a tree run in the
@@ -72,7 +94,7 @@ pub(crate) fn run_pool<J: Sync>(
     work: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, Error> + Sync),
     t: &mut Tally<'_>,
 ) -> usize {
-    if jobs.is_empty() {
+    if jobs.is_empty() || t.not_sent_when_full(jobs.len()) {
         return 0;
     }
     let extra = jobs_wanted.min(jobs.len()).saturating_sub(1);
@@ -105,9 +127,7 @@ pub(crate) fn run_pool<J: Sync>(
     let (mut lost, mut done) = (0, 0);
     for (j, r) in jobs.iter().zip(results) {
         match r {
-            Some(Ok(Done::Ok)) => done += 1,
-            Some(Ok(Done::Refused(why))) => t.refused(format!("{}: {why}", what(j))),
-            Some(Ok(Done::Local(why))) => t.local(format!("{}: {why}", what(j))),
+            Some(Ok(d)) => done += usize::from(t.file_ended(&what(j), d)),
             Some(Err(e)) => {
                 t.session_failed(&e);
                 let why = t.ev.session_error(&e);

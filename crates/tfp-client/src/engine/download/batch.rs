@@ -136,11 +136,7 @@ pub(crate) fn download(
                         }
                         Fetched::Unmade => continue,
                     };
-                    match o {
-                        Done::Ok => done += 1,
-                        Done::Refused(why) => t.refused(format!("{}: {why}", what(files[i]))),
-                        Done::Local(why) => t.local(format!("{}: {why}", what(files[i]))),
-                    }
+                    done += usize::from(t.file_ended(&what(files[i]), o));
                 }
             }
             Some(Err(e)) => {

@@ -320,6 +320,9 @@ fn batches(
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
 ) -> usize {
+    if t.not_sent_when_full(files.len()) {
+        return 0;
+    }
     let n = jobs.clamp(1, files.len());
     let mut order: Vec<(usize, u64)> = files.iter().enumerate().map(|(i, u)| (i, u.size())).collect();
     order.sort_by_key(|o| std::cmp::Reverse(o.1));
@@ -416,10 +419,8 @@ fn batches(
             Some(Ok((_, outcomes, _))) => {
                 for (&i, o) in g.iter().zip(outcomes) {
                     match o {
-                        Done::Ok => done += 1,
-                        Done::Refused(_) if dirs.lost(&files[i].remote) => dirless += 1,
-                        Done::Refused(why) => t.refused(format!("{}: {why}", what(files[i]))),
-                        Done::Local(why) => t.local(format!("{}: {why}", what(files[i]))),
+                        Done::Refused(_) | Done::NoRoom(_) if dirs.lost(&files[i].remote) => dirless += 1,
+                        d => done += usize::from(t.file_ended(&what(files[i]), d)),
                     }
                 }
             }
@@ -495,8 +496,8 @@ pub(crate) fn send_batch(
                     p.land(u.size());
                     Done::Ok
                 }
-                Err(Failure::Batch(st)) => Done::Refused(listing::status_text(&st)),
-                Err(Failure::Refused(code, text)) => Done::Refused(format!("FAILED {code}: {text}")),
+                Err(Failure::Batch(st)) => Done::refused_as(&st),
+                Err(Failure::Refused(code, text)) => Done::refused(code, &text),
                 Err(Failure::Local(why)) => Done::Local(why),
             }
         })
@@ -540,7 +541,7 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, keep: Keep,
     match r {
         Ok(_) => exact_mtime(c, u, &m, keep),
         Err(f) => match *f.error {
-            Error::Refused(r) => Ok(Done::Refused(listing::status_text(&r.reply))),
+            Error::Refused(r) => Ok(Done::refused_as(&r.reply)),
             e => Err(e),
         },
     }
