@@ -16,6 +16,7 @@ mod cli_batch;
 mod cli_bulk_dirs;
 mod cli_changed_down;
 mod cli_closed_pipe;
+mod cli_closed_pipe_all;
 mod cli_compress;
 mod cli_compress_delta;
 mod cli_compress_framed;

@@ -6,7 +6,6 @@ use super::exit::Exit;
 use super::explain::Access;
 use super::reply::report;
 use super::row::{want, Done};
-use std::io::Write;
 use std::process::ExitCode;
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig};
@@ -35,8 +34,7 @@ pub fn runbash(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
         Ok(run) => run,
         Err(st) => return Ok(report(c, cmd, &[(&args[0], Access::Read)], &st)),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(&run.output).and_then(|()| out.flush());
+    super::out::bytes(&run.output);
     if run.succeeded() {
         return Ok(ExitCode::SUCCESS);
     }

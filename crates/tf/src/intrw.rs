@@ -47,10 +47,9 @@ pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Do
     }
     let written = match safe::dest(local, remote) {
         safe::Dest::Stdout => {
-            let mut out = std::io::stdout().lock();
-            let r = out.write_all(&data).and_then(|()| out.flush());
+            super::out::bytes(&data);
             eprintln!("{here}");
-            r.map_err(|e| format!("stdout: {e}"))
+            Ok(())
         }
         safe::Dest::Special(p) => {
             let r = std::fs::OpenOptions::new()

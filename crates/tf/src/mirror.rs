@@ -10,7 +10,6 @@ use super::explain;
 use super::items::{json_summary, Show};
 use super::reply::fail;
 use super::tree::{self, Told};
-use std::io::Write;
 use std::process::ExitCode;
 use tf::options::commands::select::{filter_of, select_of};
 use tf::options::commands::{self, Family, ParseError};
@@ -177,7 +176,6 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
 /// `--json`'s object (none when the run stopped before its plan).
 fn print(r: &MirrorReport, o: &Options, told: &Told<'_>, tries: u32) {
     let Some(n) = &r.summary else { return };
-    let mut out = std::io::stdout().lock();
     if told.json() {
         let counts = [
             ("transferred", n.transferred as u64),
@@ -185,20 +183,19 @@ fn print(r: &MirrorReport, o: &Options, told: &Told<'_>, tries: u32) {
             ("unchanged", n.unchanged as u64),
             ("failed", n.failed as u64),
         ];
-        let _ = writeln!(out, "{}", json_summary("mirror", o.dry_run, &counts, told.seconds()));
+        println!("{}", json_summary("mirror", o.dry_run, &counts, told.seconds()));
         return;
     }
     let verb = if o.upload { "put" } else { "get" };
     for p in r.planned.iter().filter(|_| !told.itemized()) {
-        let _ = match p {
-            Planned::Delete(rel) => writeln!(out, "delete {}", names::shown(rel)),
-            Planned::Replace(rel) => writeln!(out, "replace {}", names::shown(rel)),
-            Planned::Mkdir(rel) => writeln!(out, "mkdir {}", names::shown(rel)),
-            Planned::Copy(rel) => writeln!(out, "{verb} {}", names::shown(rel)),
-        };
+        match p {
+            Planned::Delete(rel) => println!("delete {}", names::shown(rel)),
+            Planned::Replace(rel) => println!("replace {}", names::shown(rel)),
+            Planned::Mkdir(rel) => println!("mkdir {}", names::shown(rel)),
+            Planned::Copy(rel) => println!("{verb} {}", names::shown(rel)),
+        }
     }
-    let _ = writeln!(out, "{}{}", summary(o.dry_run, n), super::retry::told(tries));
-    let _ = out.flush();
+    println!("{}{}", summary(o.dry_run, n), super::retry::told(tries));
 }
 
 fn summary(dry: bool, n: &Summary) -> String {

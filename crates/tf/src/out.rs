@@ -52,6 +52,17 @@ pub fn write(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `bytes` to stdout as they are, flushed; a failure ends tf
+/// ([`ended`]): a listing or a script's output is not lost unsaid.
+pub fn bytes(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        drop(out);
+        ended(&e);
+    }
+}
+
 /// Writes `args` to stderr; its reader gone, tf ends by SIGPIPE, and on
 /// any other failure quietly with status 1 (there is nowhere left to say it).
 pub fn write_err(args: std::fmt::Arguments<'_>) {

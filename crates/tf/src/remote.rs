@@ -6,7 +6,6 @@ use super::exit::Exit;
 use super::reply::{fail, report};
 use super::row::Done;
 use super::{explain, formats, long, rglob};
-use std::io::Write;
 use std::process::ExitCode;
 use tf::options::commands::{self, Family};
 use tfp_client::escape::shown;
@@ -188,7 +187,7 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             stage_lines(c, cmd == "lsr", dir, long, human, &mut out)?;
         }
     }
-    let _ = std::io::stdout().write_all(&out);
+    super::out::bytes(&out);
     Ok(code)
 }
 

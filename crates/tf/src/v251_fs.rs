@@ -9,7 +9,6 @@ use super::explain::Access;
 use super::reply::report;
 use super::row::{want, Done, Failure};
 use super::v251::{iso, simple};
-use std::io::Write;
 use std::process::ExitCode;
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig, Error};
@@ -58,7 +57,7 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Don
         out.extend_from_slice(tfp_client::escape::shown(l).as_bytes());
         out.push(b'\n');
     }
-    let _ = std::io::stdout().write_all(&out);
+    super::out::bytes(&out);
     if !listing.complete {
         eprintln!("tf: {dir}: the server stopped listing early (a limit or an error): the listing is incomplete");
         return Ok(ExitCode::from(Exit::Refused));

@@ -2,7 +2,6 @@
 //! `watch`, which puts a session into notification mode and prints what comes.
 
 use super::reply::{fail, print_status};
-use std::io::Write;
 use std::process::ExitCode;
 use tf::options::commands::{self, Family, ParseError};
 use tfp_client::notify::{Answer, Notifications};
@@ -53,7 +52,6 @@ pub fn watch(c: &mut Client, args: &[String]) -> ExitCode {
 fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode, Error> {
     let mut n = Notifications::start(c, interval)?;
     let prefix = dir.trim_end_matches('/');
-    let mut out = std::io::stdout();
     loop {
         let note = match n.wait() {
             Ok(note) => note,
@@ -67,9 +65,7 @@ fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode,
         } else {
             format!("{prefix}/{name}\n")
         };
-        out.write_all(line.as_bytes())
-            .and_then(|_| out.flush())
-            .map_err(Error::Local)?;
+        super::out::bytes(line.as_bytes());
         n.answer(if del { Answer::Delete } else { Answer::Keep })?;
     }
 }
