@@ -285,6 +285,33 @@ fn a_file_edited_while_put_sends_it_is_not_committed_mixed() {
     let _ = fs::remove_dir_all(&here);
 }
 
+/// Issue 88: a NEW file (none on the server) edited while `put` sends it is
+/// refused without claiming "the server keeps its old copy" (it has none):
+/// the sentence says nothing of it was committed, and no file appears on the
+/// server. Through SNDFILE (plain put on loopback), `--verify`'s batch and
+/// `-p`'s tree batch. On the old code each said "the server keeps its old copy".
+#[test]
+fn a_new_file_edited_while_put_sends_it_claims_no_old_copy() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_rerun_edit_new");
+    for (i, extra) in [&[][..], &["--verify"][..], &["-p"][..]].into_iter().enumerate() {
+        let name = format!("new{i}.bin");
+        let local = here.join(&name);
+        fs::write(&local, pattern(24 * MIB, 40 + i as u64)).unwrap();
+        let mut args = vec!["put"];
+        args.extend(extra);
+        args.extend([s(&local), name.as_str()]);
+        let o = edited_while_put(&srv, &args, &local, (&pattern(2 * MIB, 50), 22 * MIB as u64));
+        let t = text(&o);
+        assert!(!o.status.success(), "{extra:?}: the put must fail: {t}");
+        assert!(t.contains("changed while it was read"), "{extra:?}: {t}");
+        assert!(!t.contains("old copy"), "{extra:?}: there is no old copy: {t}");
+        assert!(t.contains("nothing of it was committed"), "{extra:?}: {t}");
+        assert!(!srv.path(&name).exists(), "{extra:?}: a file was made");
+    }
+    let _ = fs::remove_dir_all(&here);
+}
+
 /// `put --resume` follows plain put's rule (issue 65): 4 bytes changed at
 /// offset 100 while the file moves (already sent and hashed) → refused
 /// with plain put's sentence, nonzero, and the remote file is the old one
@@ -302,7 +329,9 @@ fn put_resume_refuses_a_file_changed_while_it_was_read() {
     let o = edited_while_put(&srv, &args, &local, (b"EDIT", 100));
     assert!(!o.status.success(), "the put must fail: {}", text(&o));
     assert!(
-        text(&o).contains("it changed while it was read; not sent (the server keeps its old copy)"),
+        text(&o).contains(
+            "it changed while it was read; nothing of it was committed (a copy the server had stays as it was)"
+        ),
         "{}",
         text(&o)
     );

@@ -34,6 +34,7 @@ mod cli_escape;
 mod cli_gentle;
 mod cli_gnu;
 mod cli_habits;
+mod cli_habits_rsync;
 mod cli_hardlinks;
 mod cli_interrupt;
 mod cli_keys;

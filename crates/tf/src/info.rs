@@ -6,8 +6,12 @@
 
 use super::formats;
 use super::reply::{fail, report};
+use super::rglob;
 use super::row::{Cmd, Done};
 use std::process::ExitCode;
+use tf::exit::Exit;
+use tfp_client::escape::shown;
+use tfp_client::remote::listing::Kind;
 use tfp_client::Client;
 use tfp_wire::Status;
 
@@ -33,19 +37,28 @@ pub fn run(c: &mut Client, r: &Cmd, args: &[String]) -> Done {
         _ => {}
     }
     let mut code = ExitCode::SUCCESS;
-    let ask: Vec<Option<&String>> = if paths.is_empty() {
+    let ask: Vec<Option<(Vec<u8>, String)>> = if paths.is_empty() {
         vec![None]
     } else {
-        paths.into_iter().map(Some).collect()
+        let mut ask = Vec::new();
+        for p in paths {
+            let (v, whole) = named(c, cmd, p)?;
+            ask.extend(v.into_iter().map(Some));
+            if !whole {
+                code = ExitCode::from(Exit::Refused);
+            }
+        }
+        ask
     };
     for p in ask {
-        let name = p.map_or("", |p| p.as_str());
-        let line = if name.is_empty() {
-            cmd.to_uppercase()
-        } else {
-            format!("{} {name}", cmd.to_uppercase())
-        };
-        let st = c.command(line.as_bytes())?;
+        let (bytes, name) = p.unwrap_or_default();
+        let name = name.as_str();
+        let mut line = cmd.to_uppercase().into_bytes();
+        if !bytes.is_empty() {
+            line.push(b' ');
+            line.extend_from_slice(&bytes);
+        }
+        let st = c.command(&line)?;
         let shown = match &st {
             Status::Ok(d) if !raw => match cmd {
                 "sha256" => formats::sha256_line(d, name),
@@ -69,4 +82,41 @@ pub fn run(c: &mut Client, r: &Cmd, args: &[String]) -> Done {
         }
     }
     Ok(code)
+}
+
+/// The remote paths `word` names, by their bytes and as shown: itself (its
+/// escapes undone), or a pattern's matches, as `ls` and `del` expand them
+/// (`sha256` leaves the directories among them out, said so), and false
+/// when something was left out or the pattern named nothing or could not be
+/// listed (said so).
+fn named(c: &mut Client, cmd: &str, word: &str) -> Result<(Vec<(Vec<u8>, String)>, bool), tfp_client::Error> {
+    if !rglob::is_pattern(word) {
+        let bytes = rglob::literal(word);
+        let shown = String::from_utf8_lossy(&bytes).into_owned();
+        return Ok((vec![(bytes, shown)], true));
+    }
+    let matches = match rglob::expand(c, word)? {
+        Ok(v) if v.is_empty() => {
+            eprintln!("tf: {cmd}: {word}: no remote name matches");
+            return Ok((Vec::new(), false));
+        }
+        Ok(v) => v,
+        Err(why) => {
+            eprintln!("tf: {cmd}: {word}: {why}");
+            return Ok((Vec::new(), false));
+        }
+    };
+    let mut out = Vec::new();
+    let mut dirs = false;
+    for (p, kind) in matches {
+        if cmd == "sha256" && kind == Kind::Dir {
+            // as sha256sum says of one
+            eprintln!("tf: sha256: {}: is a directory", shown(&p));
+            dirs = true;
+            continue;
+        }
+        let name = shown(&p);
+        out.push((p, name));
+    }
+    Ok((out, !dirs))
 }

@@ -134,7 +134,33 @@ fn split_options(raw: &[String]) -> Result<(conn::Settings, Vec<String>), ExitCo
             Err(e) => return Err(fail(e)),
         }
     }
+    late_bwlimit(&mut given, &mut rest)?;
     Ok((given, rest))
+}
+
+/// `--bwlimit` among a transfer command's words, as rsync takes it anywhere
+/// on its line: taken out of them into the settings, as if given before the
+/// command (a word after `--` is the command's, whatever it says).
+fn late_bwlimit(given: &mut conn::Settings, rest: &mut Vec<String>) -> Result<(), ExitCode> {
+    let transfer = rest
+        .first()
+        .and_then(|c| table::find(&c.to_ascii_lowercase()))
+        .is_some_and(|r| r.part == table::Part::Transfers);
+    if !transfer {
+        return Ok(());
+    }
+    let mut words = std::mem::take(rest).into_iter();
+    while let Some(w) = words.next() {
+        if w == "--" {
+            rest.push(w);
+            rest.extend(words.by_ref());
+        } else if w == "--bwlimit" || w.starts_with("--bwlimit=") {
+            given.take(&w, &mut words).map_err(fail)?;
+        } else {
+            rest.push(w);
+        }
+    }
+    Ok(())
 }
 
 /// `tf completion SHELL`: prints the script (no server needed).

@@ -98,7 +98,7 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
             // as rsync -a: owners where the receiving side may give them
             // (tf as root, down); up, asked for, to a session run as root
             owners: if g.flag("-R") {
-                g.flag("--owner") || g.flag("-a")
+                g.flag("--owner") || g.flag("-a") || g.flag("-o") || g.flag("-g")
             } else {
                 tfd_sys::geteuid() == 0 || g.flag("--owner")
             },

@@ -56,7 +56,7 @@ pub static TABLE: &[Cmd] = {
     row("touch", "PATH", "create an empty remote file", Basic, P::All, basic::line).access(&[C]),
     row("fstat", "[--raw] PATH...", "type, size and times of remote paths", Basic, P::All, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)).access(&[R]),
     row("fupd", "PATH", "when a remote file last changed", Basic, P::All, basic::line).access(&[R]),
-    row("sha256", "[--raw] PATH...", "SHA-256 of remote files, as sha256sum prints it", Basic, P::All, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)).access(&[R]),
+    row("sha256", "[--raw] PATH...", "SHA-256 of remote files, as sha256sum prints it (patterns expand)", Basic, P::All, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)).access(&[R]),
     row("freesp", "[--raw]", "free space on the server", Basic, P::No, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)),
     row("df", "[--raw] [BACKUP]", "space left to use: free disk space, quota used and limit (and what each snapshot of BACKUP adds)", Basic, P::No, basic::df),
     row("stages", "[--discard [--all]] [PATH...]", "your staged uploads not committed (tf df counts them)", Basic, P::All, on_client!(stages::run)).access(&[R]),

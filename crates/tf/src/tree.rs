@@ -69,6 +69,7 @@ pub fn wanted(args: &[String]) -> bool {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
             "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-A" | "--acls" | "-H"
             | "--hard-links" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
+            "-o" | "--owner" | "-g" | "--group" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
@@ -109,9 +110,10 @@ struct Opts {
     show: Show,
 }
 
-/// Why the words of `put -r`/`get -r` are no good: the command, and what.
+/// Why the words of `put -r`/`get -r` are no good: the command, and what,
+/// and whether `-r` was typed (a refusal names the command as typed).
 #[derive(Debug)]
-struct Usage<'a>(&'a str, Wrong);
+struct Usage<'a>(&'a str, Wrong, bool);
 
 /// What is wrong with a tree command's words.
 #[derive(Debug)]
@@ -129,9 +131,13 @@ enum Wrong {
 impl std::fmt::Display for Usage<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cmd = self.0;
+        let typed = if self.2 { " -r" } else { "" };
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => {
-                write!(f, "{s} is not an option of {cmd} -r (tf help {cmd} lists its options)")
+                write!(
+                    f,
+                    "{s} is not an option of {cmd}{typed} (tf help {cmd} lists its options)"
+                )
             }
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -152,7 +158,8 @@ impl std::fmt::Display for Usage<'_> {
 /// The words of `put -r`/`get -r`; with `read`, the rule files and the
 /// `--files-from` list read too (else the filter is left empty).
 fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a>> {
-    let wrong = |w| Usage(cmd, w);
+    let r = args.iter().take_while(|a| *a != "--").any(|a| a == "-r");
+    let wrong = |w| Usage(cmd, w, r);
     let g = commands::parse(Family::Tree, args).map_err(|e| wrong(Wrong::Parse(e)))?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
@@ -185,6 +192,10 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     }
     if acls && keeps.is_none() {
         let m = format!("{cmd}: -A keeps ACLs with -a (a tree's copy as rsync -aA makes it)");
+        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
+    }
+    if (g.flag("-o") || g.flag("-g")) && keeps.is_none() {
+        let m = format!("{cmd}: -o and -g keep owners and groups with -a (a tree's copy as rsync -aog makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
     let hardlinks = g.flag("-H");
@@ -519,6 +530,16 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         r.map(|r| (told.summary(cmd, &r, false), r))
     };
     x.broken = r.as_ref().is_ok_and(|(_, r)| r.broken);
+    // one local file put (-p, -a): as quiet as a plain put when it went well
+    let one_file = cmd == "put"
+        && o.show == Show::Quiet
+        && matches!(o.sources.as_slice(), [s] if std::fs::metadata(s).is_ok_and(|m| m.is_file()));
+    if let Ok((_, rep)) = &r {
+        if one_file && rep.ok() {
+            rerun.done();
+            return code(rep);
+        }
+    }
     ended(r, cfg, Some(&rerun), &after)
 }
 

@@ -660,15 +660,18 @@ fn done(command: &str, st: Status) -> Result<(), Error> {
     crate::error::ok(command, st).map(drop)
 }
 
+/// What became of a file an upload read that changed meanwhile: true of a
+/// new file (the server has none, so it keeps none) and of a replaced one.
+pub(crate) const NOT_COMMITTED: &str =
+    "nothing of it was committed (a copy the server had stays as it was), a later run sends it";
+
 /// An upload's rule for the local file it read: `Some(why)` when `f`
 /// changed since it was looked at (`before`: its size, mtime or ctime moved)
 /// or cannot be looked at again. The upload then commits nothing of it,
 /// whatever route carried it.
 pub(crate) fn changed_while_read(before: &std::fs::Metadata, f: &std::fs::File) -> Option<String> {
     match f.metadata() {
-        Ok(after) if moved(before, &after) => Some(
-            "it changed while it was read; not sent (the server keeps its old copy), a later run sends it".to_string(),
-        ),
+        Ok(after) if moved(before, &after) => Some(format!("it changed while it was read; {NOT_COMMITTED}")),
         Ok(_) => None,
         Err(e) => Some(e.to_string()),
     }

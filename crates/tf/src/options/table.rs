@@ -377,7 +377,7 @@ win over it.
     Opt {
         names: &["--bwlimit"],
         value: "RATE",
-        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none;\na timetable as rclone's: \"08:00,1M 19:00,off\", \"Mon-08:00,512K Fri-19:00,off\")",
+        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none;\na timetable as rclone's: \"08:00,1M 19:00,off\", \"Mon-08:00,512K Fri-19:00,off\");\nalso among a transfer's words, after its command, as rsync takes it anywhere",
         doc: r##"Move at most
 .I rate
 bytes a second in each direction, for the whole run: every session and
@@ -425,6 +425,15 @@ or the whole name): the timetable is then a week's, each rate holding until
 the next entry of the week, and an entry without a day holds on every day:
 .B \-\-bwlimit \(dqMon\-08:00,512K Fri\-19:00,off\(dq
 limits the working week from Monday morning and nothing from Friday evening.
+As rsync takes it anywhere on its line, a transfer command
+.RB ( put ,
+.BR get ,
+.BR mirror ,
+.BR backup ,
+.BR restore
+and the others of its part of the help) takes it among its own words too,
+after the command, with the same meaning
+.RB ( "tf put big.iso isos/ \-\-bwlimit 1M" ).
 "##,
         file: Some(FileKey {
             name: "bwlimit",

@@ -7,6 +7,7 @@
 mod backup;
 mod backup_grade;
 mod compress_given;
+mod owners;
 pub mod select;
 mod snapshots;
 mod words;
@@ -614,6 +615,7 @@ fn long_names() -> impl Iterator<Item = &'static (Family, &'static str, &'static
         .chain(visible::LONG_NAMES)
         .chain(backup::LONG_NAMES)
         .chain(backup_grade::LONG_NAMES)
+        .chain(owners::LONG_NAMES)
 }
 
 /// The long name of `o`, if it has one.
@@ -641,6 +643,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(backup::ROWS)
         .chain(backup_grade::ROWS)
         .chain(snapshots::ROWS)
+        .chain(owners::ROWS)
 }
 
 /// The options of `family`.

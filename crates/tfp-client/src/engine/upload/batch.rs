@@ -44,8 +44,8 @@ pub enum Failure {
     Batch(Status),
     /// The server refused this file: FAILED code and text.
     Refused(i32, String),
-    /// Here: the file could not be read, or changed while it was read (the
-    /// server kept its old copy).
+    /// Here: the file could not be read, or changed while it was read
+    /// (nothing of it committed).
     Local(String),
 }
 
@@ -393,9 +393,7 @@ fn send_file(
     };
     if let Some(why) = short.or(changed) {
         data.frame(c, &Trailer::Abort.encode())?;
-        return Ok(Some(format!(
-            "{why}; not sent (the server keeps its old copy), a later run sends it"
-        )));
+        return Ok(Some(format!("{why}; {}", crate::transfer::NOT_COMMITTED)));
     }
     data.frame(c, &Trailer::Sum(h.finalize().into()).encode())?;
     Ok(None)
