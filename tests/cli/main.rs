@@ -83,6 +83,7 @@ mod docs;
 mod interrupted;
 mod output;
 mod readme;
+mod readme_lines;
 mod readme_recipes;
 mod scripts;
 mod trees;

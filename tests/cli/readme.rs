@@ -428,14 +428,26 @@ fn demo_has_its_own_admin_socket_and_ctl_names_the_one_it_asks() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// git run in the checkout `root`, which it trusts whoever owns it: README's
+/// quick start builds as an ordinary user and `scripts/test` runs as root in
+/// the same checkout, where a plain git refuses a repository another user
+/// owns ("dubious ownership", issue 88). `-c safe.directory` is config git
+/// honours from its command line.
+pub(crate) fn git_in(root: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-c")
+        .arg(format!("safe.directory={}", root.display()))
+        .current_dir(root);
+    c
+}
+
 /// `dir` emptied of everything but `keep`, then filled with the checkout's
 /// files (what git tracks or would track: a fresh clone of the working tree),
 /// each with its modification time, so cargo's fingerprints see what changed.
 fn fresh_copy(dir: &Path, keep: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let listed = Command::new("git")
+    let listed = git_in(root)
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-        .current_dir(root)
         .output()
         .unwrap_or_else(|e| {
             panic!(
@@ -644,9 +656,8 @@ fn made_here_is_ignored_by_git(banner: &str) {
     assert!(made.len() >= 2, "the demo printed no folder or venv:\n{banner}");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for name in made {
-        let o = Command::new("git")
+        let o = git_in(root)
             .args(["check-ignore", "-q", "--no-index", &format!("{name}/")])
-            .current_dir(root)
             .status()
             .unwrap_or_else(|e| panic!("git check-ignore in {}: {e}", root.display()));
         assert!(

@@ -334,7 +334,14 @@ fn run() -> Result<ExitCode, ExitCode> {
             e.print();
             return Err(ExitCode::from(Exit::Error));
         }
-        eprintln!("tf: no server given: --server and --hash (or -s NAME) are required");
+        match (&settings.server, &settings.hash) {
+            (Some(s), None) => eprintln!(
+                "tf: no hash given: --server {} needs the server's --hash too (tfd prints it when it starts)",
+                tfp_client::escape::shown_str(s)
+            ),
+            (None, Some(_)) => eprintln!("tf: no server given: --hash needs --server HOST:PORT too (or -s NAME)"),
+            _ => eprintln!("tf: no server given: --server and --hash (or -s NAME) are required"),
+        }
         eprintln!(
             "hint: or TF_SERVER and TF_HASH; --key too unless the server's key is pinned; tf --help shows the usage"
         );
