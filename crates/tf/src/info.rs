@@ -37,7 +37,7 @@ pub fn run(c: &mut Client, r: &Cmd, args: &[String]) -> Done {
         _ => {}
     }
     let mut code = ExitCode::SUCCESS;
-    let ask: Vec<Option<(Vec<u8>, String)>> = if paths.is_empty() {
+    let ask: Vec<Option<Named>> = if paths.is_empty() {
         vec![None]
     } else {
         let mut ask = Vec::new();
@@ -84,12 +84,15 @@ pub fn run(c: &mut Client, r: &Cmd, args: &[String]) -> Done {
     Ok(code)
 }
 
+/// A remote path by its bytes, and as it is shown.
+type Named = (Vec<u8>, String);
+
 /// The remote paths `word` names, by their bytes and as shown: itself (its
 /// escapes undone), or a pattern's matches, as `ls` and `del` expand them
 /// (`sha256` leaves the directories among them out, said so), and false
 /// when something was left out or the pattern named nothing or could not be
 /// listed (said so).
-fn named(c: &mut Client, cmd: &str, word: &str) -> Result<(Vec<(Vec<u8>, String)>, bool), tfp_client::Error> {
+fn named(c: &mut Client, cmd: &str, word: &str) -> Result<(Vec<Named>, bool), tfp_client::Error> {
     if !rglob::is_pattern(word) {
         let bytes = rglob::literal(word);
         let shown = String::from_utf8_lossy(&bytes).into_owned();
