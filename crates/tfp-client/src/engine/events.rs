@@ -207,6 +207,35 @@ impl Report {
     }
 }
 
+/// How one file's transfer ended (a session failure is the pool's `Err`).
+pub(crate) enum Done {
+    Ok,
+    Refused(String),
+    /// Refused for want of room (`FAILED 13`: the server's disk or the
+    /// user's quota is full): every file after it would be refused the same.
+    NoRoom(String),
+    Local(String),
+}
+
+impl Done {
+    /// A refusal of the file: `code` and the server's `text`.
+    pub(crate) fn refused(code: i32, text: &str) -> Done {
+        let why = format!("FAILED {code}: {text}");
+        match code == tfp_wire::Failed::Quota.code() as i32 {
+            true => Done::NoRoom(why),
+            false => Done::Refused(why),
+        }
+    }
+
+    /// A refusal of the file, as the server's status said it.
+    pub(crate) fn refused_as(st: &tfp_wire::Status) -> Done {
+        match st {
+            tfp_wire::Status::Failed(code, text) => Done::refused(*code, text),
+            st => Done::Refused(crate::remote::listing::status_text(st)),
+        }
+    }
+}
+
 /// Counts failures as they are told: one [`Report`] built by the threads
 /// of a run.
 pub(crate) struct Tally<'e> {
@@ -252,8 +281,7 @@ impl<'e> Tally<'e> {
     }
 
     /// Tells how the file `what` ended; whether it was done.
-    pub(crate) fn file_ended(&mut self, what: &str, d: super::fanout::Done) -> bool {
-        use super::fanout::Done;
+    pub(crate) fn file_ended(&mut self, what: &str, d: Done) -> bool {
         match d {
             Done::Ok => return true,
             Done::Refused(why) => self.refused(format!("{what}: {why}")),

@@ -2,39 +2,10 @@
 //! pool's), each file's end told and counted: what every runner of many
 //! files (batches, deltas, single files) shares.
 
-use super::events::{Progress, Tally};
+use super::events::{Done, Progress, Tally};
 use super::opening::Opening;
 use super::pool::{self, connector, open_pool};
 use crate::{Client, ClientConfig, Error};
-
-/// How one file's transfer ended (a session failure is the pool's `Err`).
-pub(crate) enum Done {
-    Ok,
-    Refused(String),
-    /// Refused for want of room (`FAILED 13`: the server's disk or the
-    /// user's quota is full): every file after it would be refused the same.
-    NoRoom(String),
-    Local(String),
-}
-
-impl Done {
-    /// A refusal of the file: `code` and the server's `text`.
-    pub(crate) fn refused(code: i32, text: &str) -> Done {
-        let why = format!("FAILED {code}: {text}");
-        match code == tfp_wire::Failed::Quota.code() as i32 {
-            true => Done::NoRoom(why),
-            false => Done::Refused(why),
-        }
-    }
-
-    /// A refusal of the file, as the server's status said it.
-    pub(crate) fn refused_as(st: &tfp_wire::Status) -> Done {
-        match st {
-            tfp_wire::Status::Failed(code, text) => Done::refused(*code, text),
-            st => Done::Refused(crate::remote::listing::status_text(st)),
-        }
-    }
-}
 
 /// Starts opening the `jobs - 1` more sessions of a tree run in the
 /// background ([`pool::Early`]), each primed with `prime`, unless the

@@ -20,8 +20,9 @@
 //! ([`super::frames`]): headers and trailers compress with the data.
 
 use super::super::beside::Beside;
+use super::super::events::Done;
 use super::super::events::{Events, Progress, Tally};
-use super::super::fanout::{self, Done};
+use super::super::fanout;
 use super::super::keep;
 use super::super::partial::Partial;
 use super::super::{pool, route};

@@ -7,8 +7,9 @@
 
 use super::super::beside::Beside;
 use super::super::delta;
+use super::super::events::Done;
 use super::super::events::{Events, Progress, Tally};
-use super::super::fanout::{self, Done};
+use super::super::fanout;
 use super::super::keep;
 use super::super::landing::Landing;
 use super::super::route::{self, DownRoute, Link};

@@ -3,8 +3,8 @@
 //! a file they leave) and the runner of many share.
 
 use super::super::beside::Beside;
+use super::super::events::Done;
 use super::super::events::{Events, Progress, Said};
-use super::super::fanout::Done;
 use super::super::landing::Landing;
 use super::super::partial;
 use crate::remote::listing;

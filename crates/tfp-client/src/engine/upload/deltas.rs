@@ -4,8 +4,9 @@
 //! would not take go whole, with the others.
 
 use super::super::delta;
+use super::super::events::Done;
 use super::super::events::{Progress, Tally};
-use super::super::fanout::{self, Done};
+use super::super::fanout;
 use super::super::route::{self, TreeRoute};
 use super::file::{Keep, Up};
 use super::request::DeltaRule;

@@ -12,8 +12,9 @@
 //! trailer in place of the hash and the server keeps the old file; the run
 //! says so and fails, and the next run sends it.
 
+use super::super::events::Done;
 use super::super::events::{Progress, Tally};
-use super::super::fanout::{self, Done};
+use super::super::fanout;
 use super::super::{pool, route};
 use super::answer::Refusal;
 use super::batch::{exchange, pipelines, supported, Ahead, Failure};
