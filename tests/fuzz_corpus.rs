@@ -438,6 +438,11 @@ fn listz() {
 }
 
 #[test]
+fn features() {
+    run("features");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

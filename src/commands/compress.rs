@@ -41,6 +41,12 @@ pub(crate) fn stream_held(s: &Session) -> u64 {
     s.ctx().cfg.compression_memory.saturating_add(z::MAX_DATA as u64)
 }
 
+/// Whether this server offers compression: the compressed commands' rows
+/// are there only then (`super::table`, [`crate::dispatch::Spec::offered`]).
+pub(crate) fn offered(s: &Session) -> bool {
+    s.ctx().cfg.compression
+}
+
 /// What `sock` delivers, as the kernel measured it: the decider's view of
 /// the link (timed writes alone took a link shared by four sessions for a
 /// fast one while compressing held the sender back).

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod delta;
 pub mod delta_get;
 pub mod fai;
+pub mod features;
 pub mod fs;
 pub mod getmany;
 mod getmany_frames;

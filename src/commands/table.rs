@@ -2,9 +2,9 @@
 //! TFPSFS bits), and the lookup the session dispatches through.
 
 use super::{
-    access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
-    land, layer, link, listing, netlock, notify, prove, putmany, runbash, same, secfs, sparse, stage, stat, time,
-    transfer, transport, tz, user_keys, xattr, xcmds, Gate, Tfpsfs,
+    access, backup, basic, compress, confine, connection, delta, delta_get, fai, features, fs, getmany, hpf, intrw,
+    keylogin, land, layer, link, listing, netlock, notify, prove, putmany, runbash, same, secfs, sparse, stage, stat,
+    time, transfer, transport, tz, user_keys, xattr, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -162,7 +162,7 @@ pub static TABLE: &[Spec] = &[
     row("FLYCONTEXT", confine::flycontext, FLYCONTEXT, NOT_TFPSFS),
     row("RUNBASH", runbash::runbash, ANY, NOT_TFPSFS),
     // tfd's own: the secure transport (doc/secure-transport.md)
-    row("TFDSECURE", transport::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup(),
+    row("TFDSECURE", transport::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup().offered_if(transport::offered),
     // tfd's own: an entry's mode, which FSTAT does not say (doc/compatibility.md "Modes")
     row("TFDMODE", fs::tfdmode, ANY, needs(&[bits::STAT])),
     // tfd's own: the space a session may use, quota apart (`tf df`)
@@ -182,10 +182,10 @@ pub static TABLE: &[Spec] = &[
     row(tfp_wire::xattr::ACL_SET, xattr::set_acls, ANY, needs(&[bits::WFILE])),
     row(tfp_wire::xattr::LAND, land::land, ANY, needs(&[bits::WFILE])),
     // tfd's own: compressed data (doc/compatibility.md "Compression")
-    row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
-    row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),
-    row(tfp_wire::compress::get::GET, hpf::getz, ANY, needs(&[bits::RFILE])).transfer(),
-    row(tfp_wire::compress::get::GET_CAN, hpf::getcanz, ANY, needs(&[bits::RFILE])).transfer(),
+    row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS).offered_if(compress::offered),
+    row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer().offered_if(compress::offered),
+    row(tfp_wire::compress::get::GET, hpf::getz, ANY, needs(&[bits::RFILE])).transfer().offered_if(compress::offered),
+    row(tfp_wire::compress::get::GET_CAN, hpf::getcanz, ANY, needs(&[bits::RFILE])).transfer().offered_if(compress::offered),
     // the user's own stages: listed, removed (issue 47 finding 8)
     row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
@@ -205,7 +205,7 @@ pub static TABLE: &[Spec] = &[
     row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),
     // and delta downloads, the other way
     row("TFDDELTAGET", delta_get::get, ANY, needs(&[bits::RFILE])).transfer(),
-    row(tfp_wire::delta::GET_PACKED, delta_get::getz, ANY, needs(&[bits::RFILE])).transfer(),
+    row(tfp_wire::delta::GET_PACKED, delta_get::getz, ANY, needs(&[bits::RFILE])).transfer().offered_if(compress::offered),
     // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
     row(tfp_wire::batch::PUTMANY, putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
     // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
@@ -222,7 +222,10 @@ pub static TABLE: &[Spec] = &[
     row(tfp_wire::entry::DIR_ENTRIES, listing::tfddirentries, ANY, needs(&[bits::LRDIR])),
     // any of the four compressed, where the server offers compression
     // (doc/compatibility.md "Compressed listings")
-    row(tfp_wire::compress::listing::LISTZ, listing::tfdlistz, ANY, needs(&[bits::LRDIR])),
+    row(tfp_wire::compress::listing::LISTZ, listing::tfdlistz, ANY, needs(&[bits::LRDIR])).offered_if(compress::offered),
+    // tfd's own: what this session may use of the rows above, in one answer
+    // (doc/compatibility.md "Features")
+    row(tfp_wire::features::COMMAND, features::tfdfeatures, ANY, NOT_TFPSFS).at_once(),
 ];
 
 /// Finds a command by its upper-case name.
@@ -263,7 +266,7 @@ mod tests {
         assert_eq!(with(|s| s.gate.before_secure), ["KEEPALIVE", "PROCKEY", "TFDSECURE"]);
         assert_eq!(with(|s| s.gate.single_user_jail), ["INJAIL", "TFDSECURE"]);
         assert_eq!(with(|s| s.gate.before_key), ["TFDKEY", "TFDKEYSIG", "TFDSECURE"]);
-        assert_eq!(with(|s| s.at_once).len(), 13);
+        assert_eq!(with(|s| s.at_once).len(), 14);
         let mut seen = std::collections::HashSet::new();
         for s in super::TABLE {
             assert!(seen.insert(s.name), "duplicate {}", s.name);

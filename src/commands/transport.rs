@@ -32,6 +32,12 @@ fn decline(s: &mut Session, why: &str) -> CmdResult {
     Err(Failed::Secure.into())
 }
 
+/// Whether this server offers the secure transport (`secure_transport`
+/// not `off`): TFDSECURE's row is there only then.
+pub(crate) fn offered(s: &Session) -> bool {
+    s.ctx().cfg.secure_transport != crate::config::SecureTransport::Off
+}
+
 /// `TFDSECURE <protocol name> <message 1>`.
 pub(crate) fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.ctx().cfg.secure_transport == crate::config::SecureTransport::Off {

@@ -92,6 +92,16 @@ pub struct Spec<S: 'static> {
     /// Part of a connection's set-up (the secure upgrade): `priority_boost`
     /// lasts through it.
     pub setup: bool,
+    /// Whether the command is there for the session as the server is
+    /// configured (TFDZSTD and the compressed commands: only with
+    /// `compression yes`; the handler answers as a server without it
+    /// otherwise): what the features answer (`TFDFEATURES`) advertises.
+    pub offered: fn(&S) -> bool,
+}
+
+/// A row's [`Spec::offered`] unless it says otherwise: always there.
+fn always<S>(_: &S) -> bool {
+    true
 }
 
 /// A row with the common facts: none of the flags.
@@ -105,6 +115,7 @@ pub(crate) const fn row<S>(name: &'static str, handler: Handler<S>, gate: Gate, 
         trailing: &[],
         transfer: false,
         setup: false,
+        offered: always::<S>,
     }
 }
 
@@ -126,6 +137,11 @@ impl<S> Spec<S> {
 
     pub(crate) const fn setup(self) -> Spec<S> {
         Spec { setup: true, ..self }
+    }
+
+    /// The row is there only where `when` says ([`Spec::offered`]).
+    pub(crate) const fn offered_if(self, when: fn(&S) -> bool) -> Spec<S> {
+        Spec { offered: when, ..self }
     }
 }
 

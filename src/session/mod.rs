@@ -578,6 +578,12 @@ impl Session {
         }
     }
 
+    /// Whether the gate lets `spec` in now (`TFDFEATURES` tells the rows it
+    /// does).
+    pub(crate) fn admits(&self, spec: &'static Spec<Session>) -> bool {
+        self.gate(Some(spec)).is_ok()
+    }
+
     /// The gating sequence (document, "Security enhancement" and "In-jail").
     fn gate(&self, spec: Option<&'static Spec<Session>>) -> Result<(), CmdError> {
         let gate = |f: fn(&crate::dispatch::Gate) -> bool| spec.is_some_and(|s| f(&s.gate));

@@ -18,6 +18,7 @@ mod compress_get_framed;
 mod compress_putmany;
 mod direct_io;
 mod diskfull;
+mod features;
 mod handshake_flight;
 mod hpf_rounds;
 mod intrw;

@@ -22,6 +22,7 @@ use tfp_wire::{command, hpf, MAX_FRAME};
 mod backup;
 mod batch;
 mod delta;
+mod features;
 mod framed;
 mod keylogin;
 mod link;
@@ -38,6 +39,7 @@ mod xattr;
 pub use backup::backup;
 pub use batch::{batch_get, batch_put};
 pub use delta::delta;
+pub use features::features;
 pub use framed::framed;
 pub use keylogin::{host_key, keylogin};
 pub use link::link;
@@ -82,6 +84,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("listz", listz),
     ("same", same),
     ("listing_end", listing_end),
+    ("features", features),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

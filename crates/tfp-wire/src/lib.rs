@@ -44,6 +44,7 @@ pub mod delta;
 pub mod entry;
 pub mod escape;
 pub mod fai;
+pub mod features;
 pub mod frame;
 pub mod fstat;
 pub mod handshake;
