@@ -84,7 +84,7 @@ impl Closing {
     }
 
     /// Notes a batch's tail outcomes.
-    fn learn(&mut self, tail: &[Entry], outcomes: &[Option<Refusal>]) {
+    fn note(&mut self, tail: &[Entry], outcomes: &[Option<Refusal>]) {
         for (e, o) in tail.iter().zip(outcomes) {
             if let Some((code, why)) = o {
                 if !self.refused.iter().any(|r| r.0 == e.path) {
@@ -103,14 +103,14 @@ impl Dirs {
     /// Notes the answers to MKDIRs of `self.make` (in order, from one
     /// session): a directory that exists is made; any other refusal is told
     /// once, and nothing below it is told again.
-    pub(crate) fn learn(&mut self, t: &mut Tally<'_>, answers: &[Status]) {
+    pub(crate) fn note(&mut self, t: &mut Tally<'_>, answers: &[Status]) {
         let make = std::mem::take(&mut self.make);
-        self.learn_of(t, &make, answers);
+        self.note_of(t, &make, answers);
         self.make = make;
     }
 
-    /// [`Dirs::learn`] of the directories `made` (a batch's share of them).
-    fn learn_of(&mut self, t: &mut Tally<'_>, made: &[Vec<u8>], answers: &[Status]) {
+    /// [`Dirs::note`] of the directories `made` (a batch's share of them).
+    fn note_of(&mut self, t: &mut Tally<'_>, made: &[Vec<u8>], answers: &[Status]) {
         for (d, st) in made.iter().zip(answers) {
             if self.failed.iter().any(|f| f == d || below(d, f)) {
                 continue;
@@ -134,7 +134,7 @@ impl Dirs {
     /// Makes them over `c` now, each window of them in one round trip.
     pub(crate) fn make_now(&mut self, c: &mut Client, t: &mut Tally<'_>) -> Result<(), Error> {
         let answers = pipeline::pipelined(c, "MKDIR", &self.make)?;
-        self.learn(t, &answers);
+        self.note(t, &answers);
         self.make.clear();
         Ok(())
     }
@@ -162,7 +162,7 @@ impl Dirs {
     fn make_in_batch(&mut self, c: &mut Client, keep: Keep, t: &mut Tally<'_>) -> Result<(), Error> {
         let none = AtomicU64::new(0);
         match exchange(c, (&[], &[]), Ahead::Entries(&self.make, &self.modes), keep, &none)? {
-            Some(x) => self.learn(t, &x.made),
+            Some(x) => self.note(t, &x.made),
             None => return self.make_now(c, t),
         }
         self.make.clear();
@@ -398,8 +398,8 @@ fn batches(
     for (share, r) in shares.iter().zip(&results) {
         if let Some(Ok((answers, _, _))) = r {
             match entries {
-                true => dirs.learn_of(t, share, answers),
-                false => dirs.learn(t, answers),
+                true => dirs.note_of(t, share, answers),
+                false => dirs.note(t, answers),
             }
         }
     }
@@ -410,7 +410,7 @@ fn batches(
     if dirs.closing.carried {
         for (tail, r) in tails.iter().zip(&results) {
             if let Some(Ok((_, _, Some(outcomes)))) = r {
-                dirs.closing.learn(tail, outcomes);
+                dirs.closing.note(tail, outcomes);
             }
         }
     }
