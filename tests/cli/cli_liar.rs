@@ -225,15 +225,20 @@ fn a_fresh_get_asks_fstat_and_get_together() {
         .map(|r| String::from_utf8_lossy(r.split(|&b| b == b' ').next().unwrap_or(r)).into_owned())
         .filter(|n| n != "TFDSECURE")
         .collect();
-    // TFDMODE once the data is in: the mode a new file takes (issue 82)
-    assert_eq!(names, ["TFDSTATID", "FSTAT", "GET", "FSTAT", "TFDMODE", "END"]);
+    // TFDMODE once the data is in: the mode a new file takes (issue 82);
+    // the session's features asked first, in the same write (issue 83)
+    assert_eq!(
+        names,
+        ["TFDFEATURES", "TFDSTATID", "FSTAT", "GET", "FSTAT", "TFDMODE", "END"]
+    );
     let waited = liar.waited_for();
     // the check after the data and TFDMODE ride behind the GET's FIN: no
-    // round trip of their own (the last of them is the FIN's)
+    // round trip of their own (the last of them is the FIN's); the
+    // features question rides the first flight, waited for by nothing
     assert!(
         !waited
             .iter()
-            .any(|r| r.starts_with(b"FSTAT") || r.starts_with(b"TFDSTATID"))
+            .any(|r| r.starts_with(b"FSTAT") || r.starts_with(b"TFDSTATID") || r.starts_with(b"TFDFEATURES"))
             && waited.iter().filter(|r| r.starts_with(b"TFDMODE")).count() <= 1,
         "a check after the data waited for its own answer: {:?}",
         waited.iter().map(|r| String::from_utf8_lossy(r)).collect::<Vec<_>>()

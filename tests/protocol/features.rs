@@ -149,3 +149,25 @@ fn compression_no_tells_no_compressed_command_no_offer_and_no_framed_batch() {
     assert!(f.offer.is_some() && f.has("TFDZSTD"));
     assert!(!f.putmany.framed && !f.getmany.framed);
 }
+
+/// The client asks once, ahead of its first command, and its caps are
+/// settled by the answer: every extension known without a probe; a session
+/// that does not ask (a raw driver) learns at each first use.
+#[test]
+fn a_client_session_is_told_its_caps_with_its_first_answer() {
+    use tfp_client::caps::{Ext, Known};
+    let srv = Server::start_with("compression no\n");
+    let mut c = srv.client();
+    assert!(c.exists("nothing-here").is_ok());
+    let caps = c.caps();
+    assert!(caps.told());
+    assert_eq!(caps.get(Ext::PutMany), Known::Yes);
+    assert_eq!(caps.get(Ext::Owners), Known::Yes);
+    assert_eq!(caps.get(Ext::Zstd), Known::No);
+    assert_eq!(caps.offer(), None);
+    let mut cfg = srv.client_config();
+    cfg.negotiate = false;
+    let mut raw = tfp_client::Client::connect(&cfg).unwrap();
+    assert!(raw.exists("nothing-here").is_ok());
+    assert!(!raw.caps().told() && raw.caps().get(Ext::PutMany) == Known::Unknown);
+}

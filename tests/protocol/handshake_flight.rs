@@ -90,7 +90,12 @@ fn version_key_hash_and_upgrade_leave_in_one_flight() {
     ch.tx.send_frame(b"OK").unwrap();
     // an older server's answer: the session stays on the legacy cipher
     ch.tx.send_frame(b"UNKNOWN").unwrap();
+    // the session's features asked ahead of its first command, in the
+    // same write (issue 83); an older server's UNKNOWN
+    assert_eq!(ch.rx.recv_frame().unwrap(), tfp_wire::features::COMMAND.as_bytes());
+    assert!(ch.rx.buffered() > 0, "the features question left alone");
     assert_eq!(ch.rx.recv_frame().unwrap(), b"ECHO flown");
+    ch.tx.send_frame(b"UNKNOWN").unwrap();
     ch.tx.send_frame(b"flown").unwrap();
     let (echo, secure) = client.join().unwrap().unwrap();
     assert_eq!(echo, b"flown");
@@ -124,7 +129,12 @@ fn the_fai_token_and_the_upgrade_leave_in_one_flight() {
     let up = ch.rx.recv_frame().unwrap();
     assert!(up.starts_with(b"TFDSECURE "), "{:?}", String::from_utf8_lossy(&up));
     ch.tx.send_frame(b"UNKNOWN").unwrap();
+    // the session's features asked ahead of its first command, in the
+    // same write (issue 83); an older server's UNKNOWN
+    assert_eq!(ch.rx.recv_frame().unwrap(), tfp_wire::features::COMMAND.as_bytes());
+    assert!(ch.rx.buffered() > 0, "the features question left alone");
     assert_eq!(ch.rx.recv_frame().unwrap(), b"ECHO fai");
+    ch.tx.send_frame(b"UNKNOWN").unwrap();
     ch.tx.send_frame(b"fai").unwrap();
     let (echo, got) = client.join().unwrap().unwrap();
     assert_eq!(echo, b"fai");

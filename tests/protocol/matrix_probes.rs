@@ -106,9 +106,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // the sets a commit of a missing file would land with: none
         "TFDLANDXATTRS" => p(&[&b"x 0 "[..], MISSING].concat(), Flow::Frame),
         // compressed data: the probe, and a range into a missing stage
-        "TFDZSTD" => p(b"", Flow::Frame),
-        // what the session may use: answered from memory, nothing changes
-        "TFDFEATURES" => p(b"", Flow::Frame),
+        // and what the session may use (answered from memory): nothing changes
+        "TFDZSTD" | "TFDFEATURES" => p(b"", Flow::Frame),
         "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         "TFDGETZ" => p(
             &tfp_wire::compress::get::encode(tfp_wire::compress::Choice::Auto, MISSING, 0, 65536),

@@ -36,13 +36,13 @@ struct Case<'a> {
 }
 
 fn check(srv: &Server, case: Case<'_>) {
-    let mut c = srv.client();
+    let mut c = raw_client(srv);
     (case.setup)(&mut c);
     run_matrix(&mut c, case.phase, case.ctx);
     (case.advance)(&mut c);
     assert_eq!(c.raw(b"ECHO survived").unwrap(), b"survived", "{}", case.ctx);
     drop(c);
-    let mut c = srv.client();
+    let mut c = raw_client(srv);
     (case.setup)(&mut c);
     assert_end_closes(c, case.ctx);
 }
@@ -149,7 +149,7 @@ fn before_the_handshake_completes_commands_are_refused_and_closed() {
     }
     // nothing ran: no probe created anything, and the server still serves
     assert_eq!(fs::read_dir(&srv.data).unwrap().count(), 0);
-    let mut c = srv.client();
+    let mut c = raw_client(&srv);
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
 }
 
@@ -274,7 +274,7 @@ fn single_user_logged_in() {
 fn notification_mode_runs_no_command() {
     let srv = Server::start();
     fs::create_dir(srv.path("in")).unwrap();
-    let mut c = srv.client();
+    let mut c = raw_client(&srv);
     // in command mode the same session does create things
     assert_ok(c.call("MKDIR", b"made-in-command-mode").unwrap());
     assert!(srv.path("made-in-command-mode").is_dir());
@@ -341,4 +341,12 @@ fn notification_mode_runs_no_command() {
     }
     assert!(traces.is_empty(), "commands ran in notification mode: {traces:?}");
     assert!(srv.path("in/msg_2").exists() && srv.path("made-in-command-mode").is_dir());
+}
+
+/// A session that sends only what the matrix sends (no features question
+/// ahead of its first command).
+fn raw_client(srv: &Server) -> Client {
+    let mut cfg = srv.client_config();
+    cfg.negotiate = false;
+    Client::connect(&cfg).unwrap_or_else(|e| panic!("connect: {e}\n{}", srv.log()))
 }

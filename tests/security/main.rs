@@ -22,6 +22,7 @@ mod house;
 mod house_engine;
 mod house_frames;
 mod house_modules;
+mod house_negotiate;
 mod house_paths;
 mod house_sizes;
 mod jail;

@@ -26,6 +26,11 @@ pub struct RxHalf<R: Read = TcpStream> {
     pub bytes: u64,
     /// Where `bytes` is shown while a command runs (`tfd ctl sessions`).
     pub(super) shown: super::meter::Shown,
+    /// The peer owes the answer to a frame sent ahead
+    /// ([`RxHalf::owe_frame`]): read before the next unit.
+    owed: bool,
+    /// That answer, once read ([`RxHalf::take_early`]).
+    early: Option<Vec<u8>>,
 }
 
 /// Where a unit being read stands: the stream cipher's key index, and for AES
@@ -68,6 +73,8 @@ impl<R: Read> RxHalf<R> {
             sealed: false,
             bytes: 0,
             shown: Default::default(),
+            owed: false,
+            early: None,
         }
     }
 
@@ -127,7 +134,23 @@ impl<R: Read> RxHalf<R> {
     /// Reads exactly `buf.len()` bytes and decrypts them as one unit, slice by
     /// slice as they arrive, so decryption overlaps the peer's sending.
     pub fn recv_unit(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
+        if std::mem::take(&mut self.owed) {
+            self.early = Some(self.recv_frame()?);
+        }
         self.recv_unit_part(buf, &mut UnitPos::new(buf.len()))
+    }
+
+    /// The next frame the peer sends answers a frame sent ahead
+    /// ([`super::TxHalf::send_frame_ahead`]): whatever reads next reads it
+    /// first and puts it aside for [`RxHalf::take_early`], then reads what
+    /// it came for.
+    pub fn owe_frame(&mut self) {
+        self.owed = true;
+    }
+
+    /// The answer [`RxHalf::owe_frame`] put aside, once it was read.
+    pub fn take_early(&mut self) -> Option<Vec<u8>> {
+        self.early.take()
     }
 
     /// Reads and decrypts the next part of a unit (at most what is left of it);

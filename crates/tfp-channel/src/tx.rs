@@ -18,6 +18,9 @@ pub struct TxHalf<W: Write = TcpStream> {
     pub(super) sealed: bool,
     /// [`TxHalf::hold`]: small sends gather in `buf` until [`TxHalf::release`].
     pub(super) held: bool,
+    /// The buffer holds a frame sent ahead ([`TxHalf::send_frame_ahead`]):
+    /// the next send adds to it instead of starting afresh.
+    pub(super) ahead: bool,
     pub(super) buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
@@ -67,6 +70,7 @@ impl<W: Write> TxHalf<W> {
             aside: None,
             sealed: false,
             held: false,
+            ahead: false,
             buf: Vec::with_capacity(1024),
             bytes: 0,
             shown: Default::default(),
@@ -252,6 +256,7 @@ impl<W: Write> TxHalf<W> {
     }
 
     fn flush_buf(&mut self) -> Result<(), ChannelError> {
+        self.ahead = false;
         let r = self.inner.write_all(&self.buf);
         self.bytes += self.buf.len() as u64;
         self.shown.moved(self.bytes);
@@ -262,7 +267,7 @@ impl<W: Write> TxHalf<W> {
 
     /// Starts a send: the output buffer is empty, but for what a hold gathered.
     fn begin_send(&mut self) {
-        if !self.held {
+        if !self.held && !self.ahead {
             self.buf.clear();
         }
     }
@@ -283,6 +288,17 @@ impl<W: Write> TxHalf<W> {
     /// waiting for the peer; the session releases after every command.
     pub fn hold(&mut self) {
         self.held = true;
+    }
+
+    /// Sends one frame with the next write, ahead of whatever is sent next
+    /// (no write of its own): a question whose answer nothing waits for
+    /// yet rides the first flight that follows.
+    pub fn send_frame_ahead(&mut self, payload: &[u8]) -> Result<(), ChannelError> {
+        let held = std::mem::replace(&mut self.held, true);
+        let r = self.send_frame(payload);
+        self.held = held;
+        self.ahead = !self.buf.is_empty();
+        r
     }
 
     /// Ends a hold and sends what it gathered.
@@ -345,6 +361,7 @@ impl<W: Write> TxHalf<W> {
             self.bytes += (self.buf.len() + part.len()) as u64;
             self.shown.moved(self.bytes);
             self.buf.clear();
+            self.ahead = false;
             r?;
         }
         Ok(())

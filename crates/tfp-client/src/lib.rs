@@ -195,6 +195,10 @@ pub struct ClientConfig {
     /// `-A`: a tree's files and directories get their source's POSIX ACLs
     /// after the copy and its modes (`tree::mirror`'s last step).
     pub acls: bool,
+    /// Ask the session's features (`TFDFEATURES`) ahead of its first flight
+    /// after login ([`caps`]): on unless a raw driver of the protocol wants
+    /// every frame its own.
+    pub negotiate: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -227,6 +231,7 @@ impl ClientConfig {
             compress: Default::default(),
             pace: None,
             family: None,
+            negotiate: true,
             parsed: Default::default(),
         }
     }
@@ -285,8 +290,8 @@ pub struct Client {
     suite: Option<tfp_wire::noise::Suite>,
     /// The FAI token with its next key, after a [`Builder::fai`] entrance.
     next_fai: Option<FaiToken>,
-    /// What this session learned of tfd's extensions: each asked at most
-    /// once ([`caps`]).
+    /// What this session knows of tfd's extensions: told once, read-only
+    /// after ([`caps`]).
     pub(crate) caps: Caps,
     /// The secure transport's handshake hash, once it is on: what a key
     /// login's signature is bound to.
@@ -440,6 +445,10 @@ impl Client {
                 st => return Err(Error::Handshake("injail", st)),
             }
         }
+        // the session's features, told with its first flight's answers
+        if cfg.negotiate {
+            caps::ask(self)?;
+        }
         engine::backup::on_entry(self, cfg)
     }
 
@@ -483,6 +492,9 @@ impl Client {
                 r => r?,
             }
         }
+        if cfg.negotiate {
+            caps::ask(&mut c)?;
+        }
         engine::backup::on_entry(&mut c, cfg)?;
         Ok((
             c,
@@ -518,21 +530,30 @@ impl Client {
     /// on it): for a
     /// server known to mishandle them, and for tests of that path.
     pub fn without_batches(&mut self) {
-        self.caps.learn(Ext::PutMany, false);
-        self.caps.learn(Ext::GetMany, false);
+        self.caps.without(Ext::PutMany);
+        self.caps.without(Ext::GetMany);
     }
 
     /// Makes this session's mirrors list the remote tree with LSR and
     /// FSTATs, as with a server without tfd's TFDLIST (never sent on it):
     /// for tests of that path.
     pub fn without_tfdlist(&mut self) {
-        self.caps.learn(Ext::TfdList, false);
-        self.caps.learn(Ext::TfdNames, false);
+        self.caps.without(Ext::TfdList);
+        self.caps.without(Ext::TfdNames);
     }
 
-    /// What this session has learned of tfd's own extensions so far: which
-    /// it answered `OK` or `UNKNOWN`, and which are still to be asked.
-    pub fn caps(&self) -> Caps {
+    /// Takes `from`, another session's caps of the same server and user,
+    /// where that one was told them (a pool session takes its caller's).
+    pub(crate) fn adopt_caps(&mut self, from: &Caps) {
+        caps::settle(self);
+        self.caps.adopt(from);
+    }
+
+    /// What this session knows of tfd's own extensions: all of them once
+    /// the server told its features (read with the session's first
+    /// answer), else what it answered so far and what is still to be asked.
+    pub fn caps(&mut self) -> Caps {
+        caps::settle(self);
         self.caps
     }
 

@@ -11,16 +11,16 @@ use tfp_wire::Status;
 /// What the server offers, or None when it takes no compressed blocks:
 /// asked on the session's first need, then read from its caps.
 pub fn offer(c: &mut Client) -> Result<Option<Offer>, Error> {
-    match c.caps.get(Ext::Zstd) {
+    match c.caps().get(Ext::Zstd) {
         Known::No => return Ok(None),
-        Known::Yes if c.caps.offer().is_some() => return Ok(c.caps.offer()),
+        Known::Yes if c.caps().offer().is_some() => return Ok(c.caps().offer()),
         _ => {}
     }
     let o = match c.call(PROBE, b"")? {
         Status::Ok(text) => Offer::parse(&text),
         _ => None,
     };
-    c.caps.learn_offer(o);
+    crate::caps::answered_offer(c, o)?;
     Ok(o)
 }
 
@@ -29,7 +29,7 @@ pub fn offer(c: &mut Client) -> Result<Option<Offer>, Error> {
 /// offers compression. A server from before them answers it `FAILED` (a
 /// word it does not know) or `UNKNOWN`, and gets today's `z` batches.
 pub fn framed(c: &mut Client) -> Result<bool, Error> {
-    match c.caps.get(Ext::Framed) {
+    match c.caps().get(Ext::Framed) {
         Known::Yes => return Ok(true),
         Known::No => return Ok(false),
         Known::Unknown => {}
@@ -40,7 +40,7 @@ pub fn framed(c: &mut Client) -> Result<bool, Error> {
         ..PutMany::new(0, false)
     };
     let yes = matches!(c.command(&probe.line())?, Status::Ok(_));
-    c.caps.learn(Ext::Framed, yes);
+    crate::caps::answered(c, Ext::Framed, yes)?;
     Ok(yes)
 }
 
@@ -49,7 +49,7 @@ pub fn framed(c: &mut Client) -> Result<bool, Error> {
 /// server that offers compression. A server from before them answers it
 /// `FAILED` (a word it does not know), and gets today's `z` batches.
 pub fn framed_get(c: &mut Client) -> Result<bool, Error> {
-    match c.caps.get(Ext::GetFramed) {
+    match c.caps().get(Ext::GetFramed) {
         Known::Yes => return Ok(true),
         Known::No => return Ok(false),
         Known::Unknown => {}
@@ -63,7 +63,7 @@ pub fn framed_get(c: &mut Client) -> Result<bool, Error> {
         framed: true,
     };
     let yes = matches!(c.command(&probe.line())?, Status::Ok(_));
-    c.caps.learn(Ext::GetFramed, yes);
+    crate::caps::answered(c, Ext::GetFramed, yes)?;
     Ok(yes)
 }
 
@@ -116,11 +116,14 @@ pub(crate) fn ask(c: &mut Client, before: &[&[u8]]) -> Result<Vec<Status>, Error
     for (_, ext) in z {
         let st = Status::parse(&c.chan.rx.recv_frame()?);
         match ext {
-            Ext::Zstd => c.caps.learn_offer(match &st {
-                Status::Ok(text) => Offer::parse(text),
-                _ => None,
-            }),
-            e => c.caps.learn(e, matches!(st, Status::Ok(_))),
+            Ext::Zstd => crate::caps::answered_offer(
+                c,
+                match &st {
+                    Status::Ok(text) => Offer::parse(text),
+                    _ => None,
+                },
+            )?,
+            e => crate::caps::answered(c, e, matches!(st, Status::Ok(_)))?,
         }
     }
     Ok(first)

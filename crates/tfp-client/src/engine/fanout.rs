@@ -28,9 +28,25 @@ pub(crate) fn start_pool(
     }
 }
 
+/// `n` more sessions, each with the caller's caps (`caps`: the same
+/// server and user, told the same; [`crate::caps::Caps::adopt`]).
+pub(crate) fn take_pool(
+    t: &mut Tally<'_>,
+    cfg: &ClientConfig,
+    n: usize,
+    fai: bool,
+    caps: crate::caps::Caps,
+) -> Result<Vec<Client>, Error> {
+    let mut v = pool_of(t, cfg, n, fai)?;
+    for c in &mut v {
+        c.adopt_caps(&caps);
+    }
+    Ok(v)
+}
+
 /// `n` more sessions: those [`start_pool`] opened (the extra ones ended,
 /// any missing opened now), else `n` opened now.
-pub(crate) fn take_pool(t: &mut Tally<'_>, cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+fn pool_of(t: &mut Tally<'_>, cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
     let Some(early) = t.pool.take() else {
         return open_pool(cfg, n, fai);
     };
@@ -69,7 +85,7 @@ pub(crate) fn run_pool<J: Sync>(
         return 0;
     }
     let extra = jobs_wanted.min(jobs.len()).saturating_sub(1);
-    let mut more = match take_pool(t, cfg, extra, fai) {
+    let mut more = match take_pool(t, cfg, extra, fai, c.caps()) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);

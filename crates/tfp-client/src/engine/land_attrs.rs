@@ -50,7 +50,7 @@ pub(crate) fn scope(c: &mut Client) -> Result<Option<Scope>, Error> {
     if !probe::probe(c, Which::Attrs)? {
         return Ok(None);
     }
-    Ok(Some(match c.caps.get(Ext::AttrsAll) {
+    Ok(Some(match c.caps().get(Ext::AttrsAll) {
         Known::Yes => Scope::All,
         _ => Scope::User,
     }))

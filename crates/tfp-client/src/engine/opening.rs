@@ -71,7 +71,7 @@ fn prime_z(c: &mut Client, which: Which) {
     let before: &[&[u8]] = if which.unasked(c) { &[line] } else { &[] };
     if let Ok(answers) = crate::compress::ask(c, before) {
         for st in &answers {
-            which.learn(c, st);
+            let _ = which.answered(c, st);
         }
     }
 }

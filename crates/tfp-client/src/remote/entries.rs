@@ -109,7 +109,7 @@ pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
 /// behind the FSTAT that says the source is a directory: a round trip
 /// less); how it was asked, None and nothing sent where the server has none.
 pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<Option<Asked>, Error> {
-    if c.caps.get(Ext::Entries) == Known::No {
+    if c.caps().get(Ext::Entries) == Known::No {
         return Ok(None);
     }
     zlisting::send(c, Form::Entries, dir).map(Some)
@@ -127,7 +127,7 @@ pub(crate) fn fstat_entries_ahead(
     probe: Option<super::probe::Which>,
 ) -> Result<(super::listing::Answer, Option<Asked>), Error> {
     let fstat = [&b"FSTAT "[..], src].concat();
-    let list = (c.caps.get(Ext::Entries) != Known::No).then(|| zlisting::line(c, Form::Entries, src));
+    let list = (c.caps().get(Ext::Entries) != Known::No).then(|| zlisting::line(c, Form::Entries, src));
     let mut frames: Vec<&[u8]> = vec![&fstat];
     frames.extend(list.as_ref().map(|(l, _)| &l[..]));
     super::listing::send_probing(c, &frames, probe)?;
@@ -158,12 +158,12 @@ fn recv_answer(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Optio
     let mut out = Bounded(Vec::new());
     let end = match zlisting::recv(c, asked, dir, &mut out) {
         Ok(Status::Ok(end)) => {
-            c.caps.learn(Ext::Entries, true);
+            crate::caps::answered(c, Ext::Entries, true)?;
             end
         }
         Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
         Ok(Status::Unknown) => {
-            c.caps.learn(Ext::Entries, false);
+            crate::caps::answered(c, Ext::Entries, false)?;
             return Ok(None);
         }
         Ok(st) => return Err(Error::refused(ENTRIES, st)),

@@ -290,7 +290,7 @@ pub(crate) fn send_probing(c: &mut Client, cmds: &[&[u8]], probe: Option<super::
     c.chan.tx.release()?;
     if let Some(w) = probe {
         let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.learn(c, &st);
+        w.answered(c, &st)?;
     }
     Ok(())
 }
@@ -301,7 +301,7 @@ fn list_stat_probing(
     dir: &[u8],
     probe: Option<super::probe::Which>,
 ) -> Result<Option<StatListing>, Error> {
-    if c.caps.get(Ext::TfdList) == Known::No {
+    if c.caps().get(Ext::TfdList) == Known::No {
         return Ok(None);
     }
     let (cmd, asked) = zlisting::line(c, Form::Stat, dir);
@@ -318,13 +318,13 @@ fn recv_listing(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Opti
     let mut out = Bounded(Vec::new());
     let end = match zlisting::recv(c, asked, dir, &mut out) {
         Ok(Status::Ok(end)) => {
-            c.caps.learn(ext, true);
+            crate::caps::answered(c, ext, true)?;
             end
         }
         // the compressed form refused, and not asked again: says nothing of the plain one
         Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
         Ok(Status::Unknown) => {
-            c.caps.learn(ext, false);
+            crate::caps::answered(c, ext, false)?;
             return Ok(None);
         }
         Ok(st) => return Err(Error::refused(if names { "TFDNAMES" } else { "TFDLIST" }, st)),
@@ -405,8 +405,8 @@ pub(crate) fn send_tree_listing(
     }
     // the names alone where the server has them: half the bytes of a
     // listing that a new connection's slow start carries
-    let tfdlist = c.caps.get(Ext::TfdList) != Known::No;
-    let names = tfdlist && !sized && c.caps.get(Ext::TfdNames) != Known::No;
+    let tfdlist = c.caps().get(Ext::TfdList) != Known::No;
+    let names = tfdlist && !sized && c.caps().get(Ext::TfdNames) != Known::No;
     // no CONT ahead of its first chunk: tfd sends the next chunk without
     // waiting for that answer, and a server without the command, or a
     // listing refused or empty, would read one as a command
@@ -476,7 +476,7 @@ pub(crate) fn fstat_listing_ahead(
 fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
     if let Some(w) = a.probe {
         let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.learn(c, &st);
+        w.answered(c, &st)?;
     }
     Ok(())
 }
@@ -490,7 +490,7 @@ pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<
         None => None,
     };
     let mut sized = !names;
-    if stat.is_none() && names && c.caps.get(Ext::TfdNames) == Known::No {
+    if stat.is_none() && names && c.caps().get(Ext::TfdNames) == Known::No {
         // a tfd from before TFDNAMES: its TFDLIST, a round trip more
         stat = list_stat(c, dir)?;
         sized = true;

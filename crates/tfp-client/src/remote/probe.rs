@@ -59,36 +59,36 @@ impl Which {
         }
     }
 
-    /// Records the answer to the probe: whether the session takes batches
+    /// Tells the caps the answer to the probe: whether the session takes batches
     /// (plain ones: and directories in them, when the server says; archive
     /// ones: and plain ones, and whether it may keep owners when the server
     /// says).
-    pub(crate) fn learn(self, c: &mut Client, st: &Status) -> bool {
+    pub(crate) fn answered(self, c: &mut Client, st: &Status) -> Result<bool, Error> {
         let yes = matches!(st, Status::Ok(_));
-        c.caps.learn(self.ext(), yes);
+        crate::caps::answered(c, self.ext(), yes)?;
         if let (Which::Put, Status::Ok(says)) = (self, st) {
-            c.caps.learn(Ext::BatchDirs, tfp_wire::batch::put::probe_dirs(says));
-            c.caps.learn(Ext::BatchModes, tfp_wire::batch::put::probe_modes(says));
+            crate::caps::answered(c, Ext::BatchDirs, tfp_wire::batch::put::probe_dirs(says))?;
+            crate::caps::answered(c, Ext::BatchModes, tfp_wire::batch::put::probe_modes(says))?;
         }
         if let (Which::Attrs, Status::Ok(says)) = (self, st) {
             let scope = tfp_wire::batch::put::probe_scope(says);
             // an OK that names no scope is no server of this extension
-            c.caps.learn(Ext::LandAttrs, scope.is_some());
-            c.caps.learn(Ext::AttrsAll, scope == Some(tfp_wire::xattr::Scope::All));
-            return scope.is_some();
+            crate::caps::answered(c, Ext::LandAttrs, scope.is_some())?;
+            crate::caps::answered(c, Ext::AttrsAll, scope == Some(tfp_wire::xattr::Scope::All))?;
+            return Ok(scope.is_some());
         }
         if let (Which::Archive, Status::Ok(says)) = (self, st) {
-            c.caps.learn(Ext::PutMany, true);
+            crate::caps::answered(c, Ext::PutMany, true)?;
             if let Some(may) = tfp_wire::batch::put::probe_owners(says) {
-                c.caps.learn(Ext::Owners, may);
+                crate::caps::answered(c, Ext::Owners, may)?;
             }
         }
-        yes
+        Ok(yes)
     }
 
     /// Whether the probe is still to be asked on this session.
     pub(crate) fn unasked(self, c: &mut Client) -> bool {
-        c.caps.get(self.ext()) == Known::Unknown
+        c.caps().get(self.ext()) == Known::Unknown
     }
 }
 
@@ -97,12 +97,12 @@ impl Which {
 /// again, and a session that said `OK` sends its batches without waiting
 /// for the command's `OK`.
 pub(crate) fn probe(c: &mut Client, which: Which) -> Result<bool, Error> {
-    match c.caps.get(which.ext()) {
+    match c.caps().get(which.ext()) {
         Known::Unknown => {}
         known => return Ok(known == Known::Yes),
     }
     let st = c.call(which.command(), which.probe_arg())?;
-    Ok(which.learn(c, &st))
+    which.answered(c, &st)
 }
 
 /// Asks a new pool session the probe (in the background, while the

@@ -76,7 +76,7 @@ pub(crate) fn asked(
         let answers = pipelined_lines(c, &refs, "", &[])?;
         if v == STAT && !paths.is_empty() {
             let unknown = answers.iter().any(|a| matches!(a, Status::Unknown));
-            c.caps.learn(Ext::SameId, !unknown);
+            crate::caps::answered(c, Ext::SameId, !unknown)?;
             if unknown {
                 continue;
             }
@@ -131,7 +131,7 @@ pub fn fstat_with_state(
     let st = listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
     let state = match id {
         Some(a) => {
-            c.caps.learn(Ext::SameId, !matches!(a, Status::Unknown));
+            crate::caps::answered(c, Ext::SameId, !matches!(a, Status::Unknown))?;
             parse(STAT, &a)
         }
         None => None,

@@ -74,7 +74,7 @@ pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut d
     match (st, sink.broken) {
         (Err(Error::Local(_)), Some(UnpackError::Corrupt)) => broken(c, "does not decode"),
         (Ok(Status::Unknown), _) => {
-            c.caps.learn(Ext::ListZ, false);
+            crate::caps::answered(c, Ext::ListZ, false)?;
             let Some(dir) = dir else {
                 return Ok(Status::Unknown);
             };
@@ -82,7 +82,7 @@ pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut d
             c.recv_chunks(out)
         }
         (Ok(Status::Ok(d)), _) => {
-            c.caps.learn(Ext::ListZ, true);
+            crate::caps::answered(c, Ext::ListZ, true)?;
             match sink.unpacker.finish() {
                 Ok(()) => Ok(Status::Ok(d)),
                 Err(_) => broken(c, "ended before its frame"),

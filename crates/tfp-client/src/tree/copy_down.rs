@@ -542,14 +542,14 @@ fn tree_target_exists(o: &Options, here: &Here<'_>, name: &[u8]) -> bool {
 /// server cannot say (0777 less the umask) or `-p`/`-a` set them anyway.
 fn dir_modes(c: &mut Client, o: &Options, src: &[u8], l: &listing::Listing) -> Result<Vec<Option<u32>>, Error> {
     use crate::caps::{Ext, Known};
-    if c.caps.get(Ext::Mode) == Known::No || o.dry_run {
+    if c.caps().get(Ext::Mode) == Known::No || o.dry_run {
         return Ok(Vec::new());
     }
     let mut asked = vec![src.to_vec()];
     asked.extend((l.entries.iter().filter(|e| e.kind == Kind::Dir)).map(|e| rjoin(src, &e.rel)));
     let answers = crate::remote::pipeline::pipelined(c, tfp_wire::mode::MODE, &asked)?;
     if matches!(answers.first(), Some(tfp_wire::Status::Unknown)) {
-        c.caps.learn(Ext::Mode, false);
+        crate::caps::answered(c, Ext::Mode, false)?;
         return Ok(Vec::new());
     }
     let mode = |st: &tfp_wire::Status| match st {

@@ -98,7 +98,7 @@ pub fn get(
     if old_size < MIN_SIZE {
         return whole("a small local copy");
     }
-    if c.caps.get(Ext::DeltaGet) == Known::No {
+    if c.caps().get(Ext::DeltaGet) == Known::No {
         return whole("the server has no delta transfers");
     }
     if crate::engine::partial::has_journal(&place) {
@@ -122,14 +122,14 @@ pub fn get(
     let (answer, lits) = ask(c, &arg, compress)?;
     let head = match answer {
         Status::Ok(d) => {
-            c.caps.learn(Ext::DeltaGet, true);
+            crate::caps::answered(c, Ext::DeltaGet, true)?;
             match parse_head(&d) {
                 Some(h) => h,
                 None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
             }
         }
         Status::Unknown => {
-            c.caps.learn(Ext::DeltaGet, false);
+            crate::caps::answered(c, Ext::DeltaGet, false)?;
             return whole("the server has no delta transfers");
         }
         other => return whole(format!("refused: {other:?}")),
@@ -177,16 +177,16 @@ pub fn get(
 /// session's link and the server offers compression, else `TFDDELTAGET`):
 /// the answer and the reader of its literals.
 fn ask(c: &mut Client, arg: &[u8], compress: Choice) -> Result<(Status, wire::Literals), Error> {
-    let packed = c.caps.get(Ext::DeltaGetZ) != Known::No && route::compressed_offer(c, compress)?.is_some();
+    let packed = c.caps().get(Ext::DeltaGetZ) != Known::No && route::compressed_offer(c, compress)?.is_some();
     if packed {
         if let Some(lits) = wire::Literals::packed(DEFAULT_WINDOW_LOG) {
             let mut z = compress.word().into_bytes();
             z.push(b' ');
             z.extend_from_slice(arg);
             match c.call(wire::GET_PACKED, &z)? {
-                Status::Unknown => c.caps.learn(Ext::DeltaGetZ, false),
+                Status::Unknown => crate::caps::answered(c, Ext::DeltaGetZ, false)?,
                 answer => {
-                    c.caps.learn(Ext::DeltaGetZ, true);
+                    crate::caps::answered(c, Ext::DeltaGetZ, true)?;
                     return Ok((answer, lits));
                 }
             }

@@ -283,18 +283,18 @@ fn send_delta(
     let squeeze = packing(c, keep.compress)?;
     // TFDDELTASIGP where the server has it (an early probe can stop its
     // signatures), else TFDDELTASIG
-    let mut probed = c.caps.get(Ext::SigProbe) != Known::No;
+    let mut probed = c.caps().get(Ext::SigProbe) != Known::No;
     let head = loop {
         let cmd = if probed { "TFDDELTASIGP" } else { "TFDDELTASIG" };
         match c.call(cmd, remote)? {
             Status::Ok(data) => {
                 if probed {
-                    c.caps.learn(Ext::SigProbe, true);
+                    crate::caps::answered(c, Ext::SigProbe, true)?;
                 }
                 break parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?;
             }
             Status::Unknown if probed => {
-                c.caps.learn(Ext::SigProbe, false);
+                crate::caps::answered(c, Ext::SigProbe, false)?;
                 probed = false;
             }
             Status::Unknown => return whole("the server has no delta transfers"),

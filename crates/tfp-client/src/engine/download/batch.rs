@@ -98,7 +98,7 @@ pub(crate) fn download(
     let z = Asked { z, framed };
     let n = jobs.clamp(1, files.len());
     let groups = deal(files.len(), n);
-    let mut more = match fanout::take_pool(t, cfg, n - 1, fai) {
+    let mut more = match fanout::take_pool(t, cfg, n - 1, fai, c.caps()) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -212,7 +212,7 @@ fn fetch_batch(
     // a session that answered the probe OK answers every batch OK too: the
     // parts are sent at once, one after the other, while their answers are
     // read
-    if c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes {
+    if c.caps().get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes {
         let parts = parts(files.iter().map(|w| w.remote.len()));
         if parts.len() > 1 {
             return fetch_parts(c, files, &parts, p, z);
@@ -220,16 +220,16 @@ fn fetch_batch(
     }
     let line = command(files.len(), z);
     // a session that answered the probe OK sends the paths at once
-    let pipelined = c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes;
+    let pipelined = c.caps().get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes;
     let ok = pipelined
-        || c.caps.get(crate::caps::Ext::GetMany) != crate::caps::Known::No
+        || c.caps().get(crate::caps::Ext::GetMany) != crate::caps::Known::No
             && match c.command(&line)? {
                 Status::Ok(_) => {
-                    c.caps.learn(crate::caps::Ext::GetMany, true);
+                    crate::caps::answered(c, crate::caps::Ext::GetMany, true)?;
                     true
                 }
                 Status::Unknown => {
-                    c.caps.learn(crate::caps::Ext::GetMany, false);
+                    crate::caps::answered(c, crate::caps::Ext::GetMany, false)?;
                     false
                 }
                 st => {

@@ -410,14 +410,14 @@ fn new_file_mode(
     rode: Option<Status>,
 ) -> Result<Option<u32>, Error> {
     use crate::caps::{Ext, Known};
-    if place.exists() || (rode.is_none() && c.caps.get(Ext::Mode) == Known::No) {
+    if place.exists() || (rode.is_none() && c.caps().get(Ext::Mode) == Known::No) {
         return Ok(None);
     }
     let answer = match rode {
         Some(a) => a,
         None => c.call(tfp_wire::mode::MODE, remote)?,
     };
-    c.caps.learn(Ext::Mode, !matches!(answer, Status::Unknown));
+    crate::caps::answered(c, Ext::Mode, !matches!(answer, Status::Unknown))?;
     let mode = match answer {
         Status::Ok(d) => tfp_wire::mode::parse(&d),
         _ => None,

@@ -75,7 +75,7 @@ pub fn put_one(
     };
     let keep = Keep {
         compress,
-        new_mode: new_mode && c.caps.get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes,
+        new_mode: new_mode && c.caps().get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes,
         ..Keep::default()
     };
     Ok(exchange(c, (&[&u], &[]), Ahead::Mkdirs(&[]), keep, bytes)?.and_then(|x| x.files.into_iter().next()))
@@ -130,7 +130,7 @@ pub(crate) fn exchange(
     keep: Keep,
     bytes: &AtomicU64,
 ) -> Result<Option<Exchanged>, Error> {
-    if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
+    if c.caps().get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
     let tail = if keep.archive { tail } else { &[] };
@@ -170,9 +170,9 @@ pub(crate) fn exchange(
             c.chan.tx.send_frame(&line)?;
             c.chan.rx.recv_frame()?
         }) {
-            Status::Ok(_) => c.caps.learn(crate::caps::Ext::PutMany, true),
+            Status::Ok(_) => crate::caps::answered(c, crate::caps::Ext::PutMany, true)?,
             Status::Unknown => {
-                c.caps.learn(crate::caps::Ext::PutMany, false);
+                crate::caps::answered(c, crate::caps::Ext::PutMany, false)?;
                 return Ok(None);
             }
             st => {
@@ -196,7 +196,7 @@ pub(crate) fn exchange(
     };
     // a new directory's mode (its source's less the umask, with -p too)
     // only to a server whose probe said it takes them
-    let modes_taken = c.caps.get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes;
+    let modes_taken = c.caps().get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes;
     for d in dirs {
         let mode = modes.get(d).copied().filter(|_| modes_taken);
         data.frame(c, &dir_head(keep, d, mode))?;

@@ -58,7 +58,7 @@ impl Entry {
 /// one's refusal (`None`: made). `Ok(None)` when the server takes no
 /// archive batch (it has no TFDENTRIES).
 pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Option<Refusal>>>, Error> {
-    if c.caps.get(Ext::Entries) != Known::Yes {
+    if c.caps().get(Ext::Entries) != Known::Yes {
         return Ok(None);
     }
     let mut out = Vec::with_capacity(entries.len());

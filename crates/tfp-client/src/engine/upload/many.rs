@@ -149,11 +149,11 @@ impl Dirs {
         if self.make.is_empty() || (self.make.len() + files) as u64 > MAX_FILES {
             return Ok(false);
         }
-        if c.caps.get(Ext::BatchDirs) == Known::Unknown && keep.archive && self.make.len() > pipeline::WINDOW {
+        if c.caps().get(Ext::BatchDirs) == Known::Unknown && keep.archive && self.make.len() > pipeline::WINDOW {
             let st = c.call(tfp_wire::batch::PUTMANY, b"0")?;
-            crate::remote::probe::Which::Put.learn(c, &st);
+            crate::remote::probe::Which::Put.answered(c, &st)?;
         }
-        Ok(c.caps.get(Ext::BatchDirs) == Known::Yes)
+        Ok(c.caps().get(Ext::BatchDirs) == Known::Yes)
     }
 
     /// Makes them over `c` now, in one batch of their own (its entries
@@ -245,7 +245,7 @@ fn upload_counted(
 ) -> Result<usize, Error> {
     let batched = (!files.is_empty() || !dirs.make.is_empty()) && supported(c)?;
     // a new entry's mode only to a server whose probe said it takes them
-    keep.new_mode &= !keep.mode && c.caps.get(Ext::BatchModes) == Known::Yes;
+    keep.new_mode &= !keep.mode && c.caps().get(Ext::BatchModes) == Known::Yes;
     let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let small = |u: &&Up| in_batch(u, cfg.sparse);
     // the directories in the batches' streams where the server takes them
@@ -339,7 +339,7 @@ fn batches(
         g.1.sort_unstable();
     }
     let groups: Vec<Vec<usize>> = groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()).collect();
-    let mut more = match fanout::take_pool(t, cfg, groups.len().saturating_sub(1), fai) {
+    let mut more = match fanout::take_pool(t, cfg, groups.len().saturating_sub(1), fai, c.caps()) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -472,7 +472,7 @@ pub(crate) fn send_batch(
         // archive batch takes a `D` entry); one not asked yet is asked the
         // plain probe, the round trip its batch's command would wait anyway
         Ahead::Entries(d, _) => {
-            !(supported(c)? && pipelines(c, files.len() + d.len())) || c.caps.get(Ext::BatchDirs) == Known::No
+            !(supported(c)? && pipelines(c, files.len() + d.len())) || c.caps().get(Ext::BatchDirs) == Known::No
         }
     };
     if let (Ahead::Mkdirs(d) | Ahead::Entries(d, _), true) = (ahead, first) {
@@ -559,7 +559,7 @@ fn exact_mtime(c: &mut Client, u: &Up, m: &std::fs::Metadata, keep: Keep) -> Res
     }
     // the run found the server takes archive batches (Keep::archive), on
     // the session this one joined
-    c.caps.learn(crate::caps::Ext::Entries, true);
+    crate::caps::answered(c, crate::caps::Ext::Entries, true)?;
     let stamp = super::entries::Entry {
         kind: None,
         mode: None,

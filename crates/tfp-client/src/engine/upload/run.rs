@@ -128,7 +128,7 @@ fn stage(
     progress: &Progress<'_>,
 ) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
-    if c.caps.get(Ext::Stage) == Known::No {
+    if c.caps().get(Ext::Stage) == Known::No {
         return Ok(Rung::Next);
     }
     let compress = match req.compress {
@@ -149,7 +149,7 @@ fn stage(
         Ok(r) => Ok(Rung::Landed(Some(r))),
         Err(e) if staged::unsupported(&e) => {
             // not asked again in this session
-            c.caps.learn(Ext::Stage, false);
+            crate::caps::answered(c, Ext::Stage, false)?;
             Ok(Rung::Next)
         }
         Err(Error::Refused(r))

@@ -141,7 +141,7 @@ fn set(land: &Landing, rel: &[u8], a: keep::Attrs, t: &mut Tally<'_>) {
 /// else asked once with the probe `TFDPUTMANY 0 a` (a server without them
 /// refuses the flag; it is remembered either way).
 pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
-    match c.caps.get(Ext::Entries) {
+    match c.caps().get(Ext::Entries) {
         Known::Yes => return Ok(true),
         Known::No => return Ok(false),
         Known::Unknown => {}
@@ -331,13 +331,13 @@ fn holds(m: &Meta, e: &entries::Entry) -> bool {
 /// before it looks at the name, and otherwise finds nothing to change. A
 /// server without archive batches keeps no owners.
 pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
-    match c.caps.get(Ext::Owners) {
+    match c.caps().get(Ext::Owners) {
         Known::Yes => return Ok(true),
         Known::No => return Ok(false),
         Known::Unknown => {}
     }
     let may = owner_probe(c)?;
-    c.caps.learn(Ext::Owners, may);
+    crate::caps::answered(c, Ext::Owners, may)?;
     Ok(may)
 }
 

@@ -116,7 +116,7 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
     let gone = stale::gone(&partials, &theirs, whole);
     let (mut theirs, mut ours) = (theirs, ours);
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), o.keeps, t);
-    if o.keeps != Keeps::default() && c.caps.get(Ext::Entries) == Known::No {
+    if o.keeps != Keeps::default() && c.caps().get(Ext::Entries) == Known::No {
         unkept::tell(&mut p, o.keeps, t);
     }
     let settled = settle(c, &mut p, o, exists, &src, &dst, t)?;
