@@ -100,12 +100,15 @@ fn named(c: &mut Client, cmd: &str, word: &str) -> Result<(Vec<Named>, bool), tf
     }
     let matches = match rglob::expand(c, word)? {
         Ok(v) if v.is_empty() => {
-            eprintln!("tf: {cmd}: {word}: no remote name matches");
+            eprintln!(
+                "tf: {cmd}: {}: no remote name matches",
+                tfp_client::escape::shown_str(word)
+            );
             return Ok((Vec::new(), false));
         }
         Ok(v) => v,
         Err(why) => {
-            eprintln!("tf: {cmd}: {word}: {why}");
+            eprintln!("tf: {cmd}: {}: {why}", tfp_client::escape::shown_str(word));
             return Ok((Vec::new(), false));
         }
     };
