@@ -164,7 +164,7 @@ fn stream_lengths() {
     let srv = Server::start();
     let mut by = Bystander::new(&srv);
     for hdr in [524_289i32, 1 << 30, i32::MAX] {
-        let mut c = srv.client();
+        let mut c = srv.raw_client();
         c.chan.tx.send_frame(b"SUP big").unwrap();
         c.chan.tx.send_units(&[&3i32.to_be_bytes(), b"abc"]).unwrap();
         c.chan.tx.send_i32(hdr).unwrap();

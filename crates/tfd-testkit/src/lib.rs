@@ -452,6 +452,15 @@ impl Server {
         Client::connect(&self.client_config()).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
     }
 
+    /// A logged-in client that sends only the frames its test writes: no
+    /// `TFDFEATURES` rides ahead of its first one (a test that writes raw
+    /// frames and reads what the server does with them, to the byte).
+    pub fn raw_client(&self) -> Client {
+        let mut cfg = self.client_config();
+        cfg.negotiate = false;
+        Client::connect(&cfg).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
+    }
+
     /// The server's public key in a file beside it, for clients that take a
     /// path. Written whole under a private name and renamed, so a client
     /// started by another thread never reads it half written.
