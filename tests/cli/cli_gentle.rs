@@ -281,11 +281,17 @@ fn a_killed_streams_lane_is_tried_again_and_the_file_lands_whole() {
     let src = here.join("up.bin");
     fs::write(&src, &data).unwrap();
     let put = ["put", "--streams", "4", src.to_str().unwrap(), "up.bin"];
-    let o = kill_a_pool_session(&srv, &put, &|| true);
+    // a lane killed while it moves data (about 3 s at 512 KiB/s a session),
+    // not a spare one still opening, which the upload may do without
+    let moving = || {
+        let t0 = Instant::now();
+        move || t0.elapsed() > Duration::from_millis(600)
+    };
+    let o = kill_a_pool_session(&srv, &put, &moving());
     assert!(!o.status.success(), "without --retries: {}", said(&o));
     assert!(said(&o).contains("killed on the server"), "{}", said(&o));
     let again = [&["--retries", "2"][..], &put].concat();
-    let o = kill_a_pool_session(&srv, &again, &|| true);
+    let o = kill_a_pool_session(&srv, &again, &moving());
     assert!(o.status.success(), "put --streams 4 --retries 2: {}", said(&o));
     assert!(said(&o).contains("trying again"), "{}", said(&o));
     assert!(fs::read(srv.path("up.bin")).unwrap() == data, "put: {}", said(&o));
