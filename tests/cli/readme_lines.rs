@@ -143,3 +143,43 @@ fn the_readme_tests_git_trusts_a_checkout_another_user_owns() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), "README.md\n");
     let _ = fs::remove_dir_all(&repo);
 }
+
+/// Every relative link of README (and of the docs beside it) names a file
+/// in this checkout (issue 88: the protocol's documents were linked as
+/// `../shared/...`, outside a clone, where a reader found nothing); the
+/// files beside the checkout are named in words, with where they are.
+#[test]
+fn readmes_links_resolve_inside_the_checkout() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for e in fs::read_dir(root.join("doc")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    let mut dangling = Vec::new();
+    for f in &files {
+        let text = fs::read_to_string(f).unwrap();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = rest[..end].split('#').next().unwrap_or("");
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let at = f.parent().unwrap().join(target);
+            let inside = at
+                .canonicalize()
+                .map(|p| p.starts_with(root.canonicalize().unwrap()))
+                .unwrap_or(false);
+            if !inside {
+                dangling.push(format!("{}: {target}", f.display()));
+            }
+        }
+    }
+    assert!(
+        dangling.is_empty(),
+        "links that leave the checkout or name nothing: {dangling:#?}"
+    );
+}
