@@ -47,7 +47,7 @@ pub(super) fn fetch(
         true => None,
         false => same::state(c, remote.as_bytes())?,
     };
-    let st = fetch_data(c, cfg, cmd, o, out)?;
+    let st = fetch_data(c, cfg, cmd, o, out, before.as_ref().map(same::State::size))?;
     if let (Ok(()), Some(was)) = (&st, before) {
         if same::state_as(c, remote.as_bytes(), &was)? != Some(was) {
             return Err(Error::Mismatch(format!(
@@ -60,13 +60,15 @@ pub(super) fn fetch(
     Ok(st)
 }
 
-/// [`fetch`]'s transfer.
+/// [`fetch`]'s transfer; `known`: the file's size where its state before the
+/// data told it (no second question for it).
 fn fetch_data(
     c: &mut Client,
     cfg: &ClientConfig,
     cmd: &str,
     o: &Opts,
     out: Out<'_>,
+    known: Option<u64>,
 ) -> Result<Result<(), Status>, XferError> {
     let _ = cfg;
     let remote = o.positional[0].as_str();
@@ -77,7 +79,12 @@ fn fetch_data(
     };
     Ok(match cmd {
         "get" => {
-            let total = declined_zero(c.fsize(remote.as_bytes()))?;
+            // the size the state before the data told, else FSIZE's (which
+            // says why a file that has no state is not there)
+            let total = match known {
+                Some(n) => n,
+                None => declined_zero(c.fsize(remote.as_bytes()))?,
+            };
             let bar = transfer_bar(total, counter.clone());
             let ctr = counter.clone();
             let mut progress = |n| ctr.store(n, Ordering::Relaxed);
@@ -99,9 +106,12 @@ fn fetch_data(
         }
         "rcvfile" | "sdown" => {
             // the size announced before the transfer is all that is kept
-            let size = match tfp_client::remote::listing::fstat(c, remote.as_bytes()).split()? {
-                Ok(st) => Some(st.size),
-                Err(_) => None,
+            let size = match known {
+                Some(n) => Some(n),
+                None => match tfp_client::remote::listing::fstat(c, remote.as_bytes()).split()? {
+                    Ok(st) => Some(st.size),
+                    Err(_) => None,
+                },
             };
             let mut file;
             let w: &mut dyn Write = match out {

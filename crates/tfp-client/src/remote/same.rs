@@ -28,6 +28,14 @@ pub enum State {
 }
 
 impl State {
+    /// The file's size in this state.
+    pub fn size(&self) -> u64 {
+        match self {
+            State::Id(id) => id.size,
+            State::Coarse { size, .. } => *size,
+        }
+    }
+
     /// The state FSTAT's answer `st` tells of a regular file.
     pub fn of_fstat(st: &listing::Stat) -> Option<State> {
         (st.kind == Kind::File).then_some(State::Coarse {
