@@ -119,6 +119,25 @@ fn an_interrupted_download_leaves_the_local_file_and_no_temporary() {
         assert_eq!(m.permissions().mode() & 0o777, 0o600, "{}", tmp.display());
     }
     assert_eq!(fs::read(&keep).unwrap(), old, "the target changed during the download");
+    // interrupted once its journal proves data landed: a partial of nothing
+    // is rightly dropped (on a fast machine the signal could otherwise come
+    // between the partial's creation and its first bytes)
+    let journal = here.join(".keep.bin.tf-partial.journal");
+    let landed = || {
+        let text = fs::read_to_string(&journal).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.strip_prefix("range "))
+            .filter_map(|l| l.split(' ').nth(2)?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    while landed() < 1 << 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no data landed in {}",
+            tmp.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGINT).unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(!o.status.success(), "tf finished before it was interrupted");
