@@ -225,21 +225,19 @@ fn a_fresh_get_asks_fstat_and_get_together() {
         .map(|r| String::from_utf8_lossy(r.split(|&b| b == b' ').next().unwrap_or(r)).into_owned())
         .filter(|n| n != "TFDSECURE")
         .collect();
-    // TFDMODE once the data is in: the mode a new file takes (issue 82);
-    // the session's features asked first, in the same write (issue 83)
-    assert_eq!(
-        names,
-        ["TFDFEATURES", "TFDSTATID", "FSTAT", "GET", "FSTAT", "TFDMODE", "END"]
-    );
+    // the session's features asked in the handshake's flight; a server
+    // that tells none gets the protocol's own commands, never a probe
+    assert_eq!(names, ["TFDFEATURES", "FSTAT", "GET", "FSTAT", "END"]);
     let waited = liar.waited_for();
-    // the check after the data and TFDMODE ride behind the GET's FIN: no
-    // round trip of their own (the last of them is the FIN's); the
-    // features question rides the first flight, waited for by nothing
+    // the first FSTAT leaves with the GET, and the check after the data
+    // rides behind the GET's FIN: no round trip of its own (the last of
+    // the flight is the FIN's); the features question rides the
+    // handshake's flight, waited for by nothing
     assert!(
         !waited
             .iter()
-            .any(|r| r.starts_with(b"FSTAT") || r.starts_with(b"TFDSTATID") || r.starts_with(b"TFDFEATURES"))
-            && waited.iter().filter(|r| r.starts_with(b"TFDMODE")).count() <= 1,
+            .any(|r| r.starts_with(b"TFDSTATID") || r.starts_with(b"TFDFEATURES"))
+            && waited.iter().filter(|r| r.starts_with(b"FSTAT")).count() <= 1,
         "a check after the data waited for its own answer: {:?}",
         waited.iter().map(|r| String::from_utf8_lossy(r)).collect::<Vec<_>>()
     );

@@ -150,15 +150,16 @@ fn compression_no_tells_no_compressed_command_no_offer_and_no_framed_batch() {
     assert!(!f.putmany.framed && !f.getmany.framed);
 }
 
-/// The client asks once, ahead of its first command, and its caps are
-/// settled by the answer: every extension known without a probe; a session
-/// that does not ask (a raw driver) learns at each first use.
+/// A single-user session (logged in by its handshake) asks once, ahead of
+/// its first command, and its caps are settled by the answer the first
+/// time they are read, even before that command: every extension known
+/// without a probe; a session that does not ask (a raw driver) has none of
+/// them.
 #[test]
 fn a_client_session_is_told_its_caps_with_its_first_answer() {
     use tfp_client::caps::{Ext, Known};
     let srv = Server::start_with("compression no\n");
     let mut c = srv.client();
-    assert!(c.exists("nothing-here").is_ok());
     let caps = c.caps();
     assert!(caps.told());
     assert_eq!(caps.get(Ext::PutMany), Known::Yes);
@@ -168,6 +169,42 @@ fn a_client_session_is_told_its_caps_with_its_first_answer() {
     let mut cfg = srv.client_config();
     cfg.negotiate = false;
     let mut raw = tfp_client::Client::connect(&cfg).unwrap();
-    assert!(raw.exists("nothing-here").is_ok());
-    assert!(!raw.caps().told() && raw.caps().get(Ext::PutMany) == Known::Unknown);
+    assert!(!raw.caps().told() && raw.caps().get(Ext::PutMany) == Known::No);
+}
+
+/// A multi-user session asks with its LOGIN (or its INJAIL) in one write
+/// and is told with the answer right behind the step's: settled as the
+/// session is handed out. A wrong password is still the login's refusal.
+#[test]
+fn a_login_carries_the_question_and_a_refused_one_is_still_a_refusal() {
+    use std::time::Duration;
+    use tfd_testkit::users::login_userdb;
+    use tfp_client::caps::Ext;
+    use tfp_client::{Client, Error, Transport};
+    if !require(is_root(), "needs root (multi-user mode reads the user file as root)") {
+        return;
+    }
+    ensure_system_user("tfdfeat1", &[]);
+    let f = login_userdb("features-userdb", "fay", "tfdfeat1", "fay pw");
+    let srv = Server::start_opts(tfd_testkit::Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let base = || {
+        Client::builder(&srv.addr())
+            .key_pem(tfd_testkit::keys().1.clone())
+            .hash(&srv.hash)
+            .transport(Transport::Legacy)
+            .timeout(Some(Duration::from_secs(20)))
+    };
+    let mut c = base().login("fay", "fay pw").connect().unwrap();
+    assert!(c.caps().told() && c.caps().has(Ext::PutMany));
+    assert!(!c.caps().has(Ext::Owners), "a user's session keeps no owners");
+    assert!(c.exists("x").is_ok());
+    match base().login("fay", "wrong").connect() {
+        Err(Error::Handshake("login", _)) => {}
+        Err(e) => panic!("expected the login's refusal, got {e}"),
+        Ok(_) => panic!("a wrong password was accepted"),
+    }
 }

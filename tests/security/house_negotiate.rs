@@ -1,7 +1,7 @@
 //! Negotiate once (issue 83): a session's features are settled by one
-//! answer (`TFDFEATURES`, asked in its first flight) in one module,
-//! `crates/tfp-client/src/caps.rs`; nothing else in the client learns an
-//! extension or asks the question.
+//! answer (`TFDFEATURES`, asked with the last step of its entry) in one
+//! module, `crates/tfp-client/src/caps.rs`; nothing in the client learns an
+//! extension later, probes one, or asks the question elsewhere.
 
 use super::house::occurrences;
 
@@ -10,35 +10,53 @@ const CAPS: &str = "crates/tfp-client/src/caps.rs";
 /// Where the client's code lives: the library, tf, the Python binding.
 const CLIENT: &[&str] = &["crates/tfp-client/src", "crates/tf/src", "python/src"];
 
-/// `learn` (a call or its definition) is written in caps.rs alone: the sites
-/// that send an extension's command report its answer (`caps::answered`),
-/// which checks it against what the server told or, for a server that told
-/// nothing, is the lesson; none changes the caps itself.
+/// Nothing learns an extension from a command's answer (the lazy lesson of
+/// a server that told nothing is gone: such a server has none), and no
+/// probe of an extension is sent: the batch probes' parsers are not called
+/// and no probe line (`TFDPUTMANY 0`, `TFDGETMANY 0`) is written.
 #[test]
-fn one_file_learns() {
-    let word = |rest: &str| rest.starts_with('(') || rest.starts_with("_offer(");
-    let found: Vec<String> = occurrences(CLIENT, "learn", word)
-        .into_iter()
-        .filter(|at| !at.starts_with(CAPS))
-        .collect();
+fn nothing_learns_or_probes() {
+    let call = |rest: &str| rest.starts_with('(');
+    let mut found: Vec<String> = Vec::new();
+    for needle in [
+        "learn",
+        "answered",
+        "probe_dirs",
+        "probe_modes",
+        "probe_scope",
+        "probe_owners",
+    ] {
+        found.extend(
+            occurrences(CLIENT, needle, call)
+                .into_iter()
+                .map(|at| format!("{needle}: {at}")),
+        );
+    }
+    for needle in [
+        "\"TFDPUTMANY 0",
+        "\"TFDGETMANY 0",
+        "b\"0 a\"",
+        "b\"0 x\"",
+        "PutMany::new(0",
+    ] {
+        found.extend(
+            occurrences(CLIENT, needle, |_| true)
+                .into_iter()
+                .map(|at| format!("{needle}: {at}")),
+        );
+    }
     assert!(
         found.is_empty(),
-        "`learn` outside {CAPS} (read `c.caps()`, report an answer with `caps::answered`):\n{}",
+        "an extension learned or probed (read `c.caps().has(..)`; an UNKNOWN to a told command is `caps::contradicted`):\n{}",
         found.join("\n")
-    );
-    // the scanner sees what it must: caps.rs learns
-    let in_caps = |at: &String| at.starts_with(CAPS);
-    assert!(
-        occurrences(CLIENT, "learn", word).iter().any(in_caps),
-        "{CAPS} learns nothing"
     );
 }
 
 /// The features question is asked from caps.rs alone (once per session,
-/// ahead of its first flight), and its answer read there.
+/// with its entry), and its answer read there.
 #[test]
 fn one_file_asks_the_features() {
-    for needle in ["features::COMMAND", "Features::parse", "send_frame_ahead", "take_early"] {
+    for needle in ["features::COMMAND", "Features::parse"] {
         let found: Vec<String> = occurrences(CLIENT, needle, |_| true)
             .into_iter()
             .filter(|at| !at.starts_with(CAPS))

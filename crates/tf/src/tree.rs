@@ -56,7 +56,7 @@ pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> Ope
     if !o.run.recursive || !dirs || o.run.backup.is_some() {
         return Opening::default();
     }
-    Opening::start(cfg, o.run.jobs, upload, o.run.resume)
+    Opening::start(cfg, o.run.jobs)
 }
 
 /// Whether `put`/`get` with `args` is a tree command: `-r`, `--jobs`, more

@@ -148,6 +148,15 @@ impl<R: Read> RxHalf<R> {
         self.owed = true;
     }
 
+    /// The answer [`RxHalf::owe_frame`] announced: put aside already, or
+    /// read now (a reader needs it before any other).
+    pub fn recv_owed(&mut self) -> Result<Option<Vec<u8>>, ChannelError> {
+        if std::mem::take(&mut self.owed) {
+            return Ok(Some(self.recv_frame()?));
+        }
+        Ok(self.early.take())
+    }
+
     /// The answer [`RxHalf::owe_frame`] put aside, once it was read.
     pub fn take_early(&mut self) -> Option<Vec<u8>> {
         self.early.take()

@@ -301,6 +301,16 @@ impl<W: Write> TxHalf<W> {
         r
     }
 
+    /// Sends now a frame [`TxHalf::send_frame_ahead`] holds back for the
+    /// next write (with whatever a hold gathered behind it): a reader needs
+    /// its answer before anything else is sent.
+    pub fn send_ahead(&mut self) -> Result<(), ChannelError> {
+        if !self.ahead {
+            return Ok(());
+        }
+        self.flush_buf()
+    }
+
     /// Ends a hold and sends what it gathered.
     pub fn release(&mut self) -> Result<(), ChannelError> {
         self.held = false;

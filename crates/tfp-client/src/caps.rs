@@ -1,16 +1,24 @@
 //! What a session knows of tfd's own extensions (doc/compatibility.md
-//! "Features"): one value on the [`crate::Client`], settled once and read
-//! by every transfer.
+//! "Features"): one value on the [`crate::Client`], settled once, before
+//! anything reads it, and read-only after.
 //!
-//! A session asks `TFDFEATURES` in its first flight after login ([`ask`]:
-//! the question leaves with whatever that flight sends, its answer is read
-//! before any other, [`settle`]); tfd's answer fills every row at once,
-//! and nothing changes them after. A server without the command (2.4.1,
-//! the reference, an older tfd) answers `UNKNOWN`: its extensions are then
-//! learned one by one at their first use, as before, through [`learn`], the
-//! one place a session's caps change after it opened. Where the server told
-//! its features, an answer contradicting them (`UNKNOWN` to a command it
-//! said it takes) is an error, not a lesson.
+//! A session asks `TFDFEATURES` in the flight that ends its entry: behind
+//! its LOGIN, its INJAIL or its key login's signature ([`entry_step`]), or,
+//! where it has no such step (a single-user server's session, in as soon
+//! as its hash is taken), behind the hash in the handshake's own flight
+//! ([`in_flight`]); the answer comes right behind that step's and costs no
+//! round trip of its own. An entry none of whose steps carried it (a Fast
+//! Access entrance; a server that wanted the secure transport first) asks
+//! it ahead of its next write ([`ask_ahead`]), and the first reading of the
+//! caps reads the answer ([`settle`]), so nothing ever reads caps not
+//! settled. tfd's answer
+//! fills every row at once. A server without the
+//! command (2.4.1, the reference, an older tfd) answers `UNKNOWN`: the
+//! session then has none of the extensions and takes the protocol's own
+//! routes, as does a session told not to ask ([`crate::ClientConfig::negotiate`]).
+//! Nothing learns an extension later: an answer contradicting what the
+//! server told (`UNKNOWN` to a command it said it takes) is an error
+//! ([`contradicted`]).
 use crate::{Client, Error};
 
 /// tfd's own extensions a session knows of.
@@ -30,8 +38,7 @@ pub enum Ext {
     /// TFDDELTASIGP, the delta upload's signatures that an early probe can
     /// stop (without it, TFDDELTASIG).
     SigProbe,
-    /// TFDSTAGE, staged uploads ([`crate::engine::staged`]): a tree asked it once
-    /// per file of 32 MiB and more.
+    /// TFDSTAGE, staged uploads ([`crate::engine::staged`]).
     Stage,
     /// TFDENTRIES, a tree's entries with all an archive copy keeps
     /// ([`crate::remote::entries`]); a server with it also takes archive
@@ -40,53 +47,49 @@ pub enum Ext {
     /// TFDZSTD, compressed data ([`crate::compress`]).
     Zstd,
     /// Archive entries that give an owner, which tfd takes only from a
-    /// session it serves as root, unjailed: asked once per session with one
-    /// probe entry (a tree run asks where owners or devices are kept).
+    /// session it serves as root, unjailed (`owners=yes`).
     Owners,
     /// Framed batch uploads (`TFDPUTMANY <n> z f`): the whole exchange one
-    /// zstd stream, asked with the probe `TFDPUTMANY 0 z f` once per session
-    /// ([`crate::compress::framed`]).
+    /// zstd stream ([`crate::compress::framed`]).
     Framed,
     /// Delta downloads whose literals come compressed (`TFDDELTAGETZ`,
-    /// [`crate::engine::delta::get`]): a server from before them answers
-    /// `UNKNOWN`, and is asked `TFDDELTAGET` from then on.
+    /// [`crate::engine::delta::get`]); without them, `TFDDELTAGET`.
     DeltaGetZ,
     /// Framed batch downloads (`TFDGETMANY <n> <max> … z f`): everything the
-    /// server sends one zstd stream, asked with the probe `TFDGETMANY 0 0 z
-    /// f` once per session ([`crate::compress::framed_get`]).
+    /// server sends one zstd stream ([`crate::compress::framed_get`]).
     GetFramed,
-    /// Directories in plain batches (`D <path>` before the files): the
-    /// plain probe's `OK dirs` ([`tfp_wire::batch::put::DIRS`]); without
-    /// it a tree's directories go as MKDIRs.
+    /// Directories in plain batches (`D <path>` before the files,
+    /// [`tfp_wire::batch::put::DIRS`]); without it a tree's directories go
+    /// as MKDIRs.
     BatchDirs,
-    /// Compressed listings (`TFDLISTZ`, [`crate::remote::zlisting`]): a
-    /// server without them answers `UNKNOWN`, and is asked the plain
-    /// listings from then on.
+    /// Compressed listings (`TFDLISTZ`, [`crate::remote::zlisting`]);
+    /// without them, the plain listings.
     ListZ,
     /// Batches whose files land with their attributes (`TFDPUTMANY <n> x`,
-    /// an `X` frame before a file's header) and `TFDLANDXATTRS`: the probe
-    /// `TFDPUTMANY 0 x`, asked once per session by a run with `-X` or `-A`.
+    /// an `X` frame before a file's header) and `TFDLANDXATTRS`.
     LandAttrs,
-    /// What that probe said of the session's attribute scope: `Yes` for
-    /// `all` (`trusted.` and `security.` too: a root session).
+    /// The session's attribute scope is `all` (`trusted.` and `security.`
+    /// too: a root session).
     AttrsAll,
     /// TFDSTATID and TFDDELIF, a file's identity and its removal only
     /// while it keeps it ([`crate::remote::same`]): a server without them
     /// is asked FSTAT and DEL.
     SameId,
     /// New files and directories in plain batches take the source's mode
-    /// less the server's umask: the plain probe's `OK dirs modes`
-    /// ([`tfp_wire::batch::put::MODES`]); without it they take the
-    /// server's default mode.
+    /// less the server's umask ([`tfp_wire::batch::put::MODES`]); without
+    /// it they take the server's default mode.
     BatchModes,
     /// TFDMODE, an entry's mode, which FSTAT does not say: what a download
     /// gives a new file, less the umask ([`crate::engine::download`]).
     Mode,
+    /// TFDDELTASIG, delta uploads ([`crate::engine::delta`]; with
+    /// [`Ext::SigProbe`] the signatures an early probe can stop).
+    DeltaSig,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 20;
+    const COUNT: usize = 21;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -111,6 +114,7 @@ impl Ext {
             Ext::SameId => 17,
             Ext::BatchModes => 18,
             Ext::Mode => 19,
+            Ext::DeltaSig => 20,
         }
     }
 
@@ -138,6 +142,7 @@ impl Ext {
             Ext::SameId => f.has(tfp_wire::same::STAT) && f.has(tfp_wire::same::DEL_IF),
             Ext::BatchModes => f.putmany.modes && f.has(batch::PUTMANY),
             Ext::Mode => f.has("TFDMODE"),
+            Ext::DeltaSig => f.has("TFDDELTASIG"),
         }
     }
 
@@ -163,82 +168,75 @@ impl Ext {
         Ext::SameId,
         Ext::BatchModes,
         Ext::Mode,
+        Ext::DeltaSig,
     ];
 }
 
 /// What a session knows of one extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Known {
-    /// Not told, not asked yet (or its answer told nothing).
-    #[default]
-    Unknown,
-    /// The server has it (told, or answered the command `OK`).
+    /// The server told it has it.
     Yes,
-    /// The server has it not (told so, or answered `UNKNOWN`), or the
-    /// session was told to do without it: the command is not sent.
+    /// The server has it not (told so, or told nothing), or the session was
+    /// told to do without it: the command is not sent.
+    #[default]
     No,
 }
 
-/// Where a session's knowledge comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Source {
-    /// Nothing asked (a session opened without [`ask`]): learned at each
-    /// extension's first use.
-    #[default]
-    Unasked,
-    /// `TFDFEATURES` asked, its answer not read yet.
-    Asked,
-    /// The server told its features: every row is settled.
-    Told,
-    /// The server does not tell them: learned at each first use.
-    Probed,
-}
-
-/// A session's knowledge of every [`Ext`], all [`Known::Unknown`] until
-/// the server tells them.
+/// A session's knowledge of every [`Ext`]: none until the server tells
+/// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Caps {
-    rows: [Known; Ext::COUNT],
+    rows: [bool; Ext::COUNT],
     offer: Option<tfp_wire::compress::Offer>,
     /// What the session was told to do without ([`Caps::without`]),
     /// whatever the server says.
     without: [bool; Ext::COUNT],
-    source: Source,
+    /// The server told its features.
+    told: bool,
+    /// `TFDFEATURES` was asked.
+    asked: bool,
+    /// Asked ahead ([`ask_ahead`]), its answer not read yet.
+    pending: bool,
 }
 
 impl Caps {
     /// What the session knows of `e`.
     pub fn get(&self, e: Ext) -> Known {
-        match self.without[e.row()] {
-            true => Known::No,
-            false => self.rows[e.row()],
+        match self.rows[e.row()] && !self.without[e.row()] {
+            true => Known::Yes,
+            false => Known::No,
         }
     }
 
-    /// What the server's `TFDZSTD` offered, once it answered `OK`
-    /// ([`Ext::Zstd`]).
-    pub fn offer(&self) -> Option<tfp_wire::compress::Offer> {
-        self.offer.filter(|_| self.get(Ext::Zstd) == Known::Yes)
+    /// Whether the session has `e`.
+    pub fn has(&self, e: Ext) -> bool {
+        self.get(e) == Known::Yes
     }
 
-    /// Whether the server told its features (every row is settled).
+    /// What the server offered for compressed data ([`Ext::Zstd`]).
+    pub fn offer(&self) -> Option<tfp_wire::compress::Offer> {
+        self.offer.filter(|_| self.has(Ext::Zstd))
+    }
+
+    /// Whether the server told its features.
     pub fn told(&self) -> bool {
-        self.source == Source::Told
+        self.told
     }
 
     /// The caps a features answer tells.
     fn from_features(f: &tfp_wire::features::Features, without: [bool; Ext::COUNT]) -> Caps {
-        let mut rows = [Known::No; Ext::COUNT];
+        let mut rows = [false; Ext::COUNT];
         for e in Ext::ALL {
-            if e.told(f) {
-                rows[e.row()] = Known::Yes;
-            }
+            rows[e.row()] = e.told(f);
         }
         Caps {
             rows,
             offer: f.offer,
             without,
-            source: Source::Told,
+            told: true,
+            asked: true,
+            pending: false,
         }
     }
 
@@ -255,79 +253,124 @@ impl Caps {
             *self = *from;
         }
     }
+
+    /// Fills the caps from a features answer: tfd's fills every row; any
+    /// other (`UNKNOWN`, a gate's `FAILED`) leaves the session without any.
+    fn settle_from(&mut self, answer: &[u8]) {
+        let told = match tfp_wire::Status::parse(answer) {
+            tfp_wire::Status::Ok(text) => tfp_wire::features::Features::parse(&text),
+            _ => None,
+        };
+        *self = match told {
+            Some(f) => Caps::from_features(&f, self.without),
+            None => Caps {
+                without: self.without,
+                asked: true,
+                ..Caps::default()
+            },
+        };
+    }
 }
 
-/// Asks `TFDFEATURES` with the session's next write (whatever its first
-/// flight after login sends; no round trip of its own): its answer is read
-/// ahead of any other ([`tfp_channel::RxHalf::owe_frame`]) and settles the
-/// caps at their next reading ([`settle`]).
-pub(crate) fn ask(c: &mut Client) -> Result<(), Error> {
+/// Sends `TFDFEATURES` in the handshake's flight, behind the hash, where
+/// the session will have no entry step to carry it: no LOGIN, no INJAIL,
+/// no key login of its own (a single-user server's session, in as soon as
+/// the hash is taken). Its answer comes before the upgrade's
+/// ([`flight_answer`]): settled in the handshake's round trip. A server
+/// that wants a key login, a LOGIN or the secure transport first refuses
+/// it, and the step that follows asks again.
+pub(crate) fn in_flight(chan: &mut tfp_channel::Channel, cfg: &crate::ClientConfig) -> Result<bool, Error> {
+    let own_keys = cfg.keys.as_deref().is_some_and(|k| !k.when_asked);
+    let ask = cfg.negotiate && cfg.login.is_none() && cfg.jail.is_none() && !own_keys;
+    if ask {
+        chan.tx.send_frame(tfp_wire::features::COMMAND.as_bytes())?;
+    }
+    Ok(ask)
+}
+
+/// Reads the answer to the question [`in_flight`] sent: tfd's settles the
+/// caps, and so does an `UNKNOWN` (a server without the command: none); a
+/// refusal (a LOGIN, a key login or the secure transport wanted first)
+/// leaves the question to the entry.
+pub(crate) fn flight_answer(c: &mut Client) -> Result<(), Error> {
+    let answer = c.chan.rx.recv_frame()?;
+    if matches!(
+        tfp_wire::Status::parse(&answer),
+        tfp_wire::Status::Ok(_) | tfp_wire::Status::Unknown
+    ) {
+        c.caps.settle_from(&answer);
+    }
+    Ok(())
+}
+
+/// Sends `frame`, a step of the session's entry (LOGIN, INJAIL, a key
+/// login's signature), and reads its answer. Where the step is the entry's
+/// last (`last`) and the session negotiates, `TFDFEATURES` leaves in the
+/// same write behind it and its answer, right behind the step's, settles
+/// the caps; a step refused (a key the server did not take) makes that
+/// answer a refusal too, and it is dropped.
+pub(crate) fn entry_step(c: &mut Client, frame: &[u8], last: bool) -> Result<Vec<u8>, Error> {
+    if !last || !c.negotiate || c.caps.asked {
+        return c.raw(frame);
+    }
+    c.chan.tx.hold();
+    c.chan.tx.send_frame(frame)?;
+    c.chan.tx.send_frame(tfp_wire::features::COMMAND.as_bytes())?;
+    c.chan.tx.release()?;
+    let reply = c.chan.rx.recv_frame()?;
+    if matches!(tfp_wire::Status::parse(&reply), tfp_wire::Status::Ok(_)) {
+        let answer = c.chan.rx.recv_frame()?;
+        c.caps.settle_from(&answer);
+        c.caps.asked = true;
+    } else {
+        // the refusal is the step's to tell, whether the server answers
+        // the question (a key it did not take: the next may be) or hangs up
+        let _ = c.chan.rx.recv_frame();
+    }
+    Ok(reply)
+}
+
+/// Asks `TFDFEATURES` with the session's next write, where the entry had no
+/// step it could ride behind (a single-user server's session, logged in by
+/// the handshake; a Fast Access entrance) and nothing asked it yet: its
+/// answer is read ahead of the next reply ([`tfp_channel::RxHalf::owe_frame`]),
+/// or as soon as the caps are read ([`settle`]).
+pub(crate) fn ask_ahead(c: &mut Client) -> Result<(), Error> {
+    if !c.negotiate || c.caps.asked {
+        return Ok(());
+    }
     c.chan.tx.send_frame_ahead(tfp_wire::features::COMMAND.as_bytes())?;
     c.chan.rx.owe_frame();
-    c.caps.source = Source::Asked;
+    c.caps.asked = true;
+    c.caps.pending = true;
     Ok(())
 }
 
-/// Reads the features answer into the caps once it has come (with the
-/// first reply the session read): tfd's fills every row; any other
-/// (`UNKNOWN`, a gate's `FAILED`) leaves them to be learned at each
-/// extension's first use.
+/// Reads the answer [`ask_ahead`] asked into the caps, before anything
+/// reads them: put aside already where the session read a reply since,
+/// else sent now (if it still waits for a write) and read. A session that
+/// cannot read it (a cut connection) is left without extensions, and its
+/// next command meets the cause.
 pub(crate) fn settle(c: &mut Client) {
-    if c.caps.source != Source::Asked {
+    if !c.caps.pending {
         return;
     }
-    let Some(answer) = c.chan.rx.take_early() else {
-        return;
-    };
-    let told = match tfp_wire::Status::parse(&answer) {
-        tfp_wire::Status::Ok(text) => tfp_wire::features::Features::parse(&text),
-        _ => None,
-    };
-    c.caps = match told {
-        Some(f) => Caps::from_features(&f, c.caps.without),
-        None => Caps {
-            source: Source::Probed,
-            ..c.caps
-        },
-    };
+    c.caps.pending = false;
+    let answer = c
+        .chan
+        .tx
+        .send_ahead()
+        .ok()
+        .and_then(|()| c.chan.rx.recv_owed().ok().flatten());
+    c.caps.settle_from(answer.as_deref().unwrap_or_default());
 }
 
-/// What the server's answer to a command (or probe) of `e` said: whether
-/// it has it. Where the server told its features this is a check (nothing
-/// changes; an answer saying it has not what it told it has is an error);
-/// where it did not, the answer is the lesson ([`Caps::learn`], the latest
-/// stands).
-pub(crate) fn answered(c: &mut Client, e: Ext, yes: bool) -> Result<(), Error> {
-    settle(c);
-    c.caps.learn(e, yes)
-}
-
-/// [`answered`] of the server's answer to `TFDZSTD`: its offer, or none.
-pub(crate) fn answered_offer(c: &mut Client, offer: Option<tfp_wire::compress::Offer>) -> Result<(), Error> {
-    settle(c);
-    c.caps.learn(Ext::Zstd, offer.is_some())?;
-    if !c.caps.told() {
-        c.caps.offer = offer;
-    }
-    Ok(())
-}
-
-impl Caps {
-    /// The one place a session's caps change after they were settled or
-    /// asked ([`answered`]): a lesson for a server that did not tell its
-    /// features, a check for one that did.
-    fn learn(&mut self, e: Ext, yes: bool) -> Result<(), Error> {
-        if self.told() {
-            if !yes && self.rows[e.row()] == Known::Yes {
-                return Err(Error::Protocol(format!(
-                    "the server told it takes {e:?} but answered as a server without it"
-                )));
-            }
-            return Ok(());
-        }
-        self.rows[e.row()] = if yes { Known::Yes } else { Known::No };
-        Ok(())
-    }
+/// The error of an answer saying the server has not `e`, which it told it
+/// has (or which the session never sends without being told).
+pub(crate) fn contradicted(e: Ext) -> Error {
+    Error::Protocol(format!(
+        "the server told it takes {e:?} but answered as a server without it"
+    ))
 }
 
 #[cfg(test)]
@@ -336,20 +379,19 @@ mod tests {
     use tfp_wire::features::{Batch, Features};
 
     #[test]
-    fn each_extension_is_its_own_row() {
-        let mut c = Caps::default();
-        assert!(Ext::ALL.iter().all(|&e| c.get(e) == Known::Unknown));
+    fn each_extension_is_its_own_row_and_nothing_is_had_untold() {
+        let c = Caps::default();
+        assert!(!c.told());
+        assert!(Ext::ALL.iter().all(|&e| c.get(e) == Known::No));
         for (i, &e) in Ext::ALL.iter().enumerate() {
             assert_eq!(e.row(), i);
-            c.learn(e, i % 2 == 0).unwrap();
         }
-        for (i, &e) in Ext::ALL.iter().enumerate() {
-            assert_eq!(c.get(e), if i % 2 == 0 { Known::Yes } else { Known::No });
-        }
-        // a server that told nothing: the latest answer stands
-        c.learn(Ext::PutMany, false).unwrap();
-        assert_eq!(c.get(Ext::PutMany), Known::No);
-        assert_eq!(c.get(Ext::TfdList), Known::Yes);
+        // an UNKNOWN answer, or a gate's FAILED, tells nothing
+        let mut c = Caps::default();
+        c.settle_from(b"UNKNOWN");
+        assert_eq!(c, Caps::default());
+        c.settle_from(b"FAILED 1 : no");
+        assert_eq!(c, Caps::default());
     }
 
     fn tfd() -> Features {
@@ -384,9 +426,8 @@ mod tests {
     fn a_told_answer_settles_every_row_and_nothing_changes_it() {
         let mut c = Caps::default();
         c.without(Ext::GetMany);
-        let mut c = Caps::from_features(&tfd(), c.without);
+        let c = Caps::from_features(&tfd(), c.without);
         assert!(c.told());
-        assert!(Ext::ALL.iter().all(|&e| c.get(e) != Known::Unknown));
         for e in [
             Ext::PutMany,
             Ext::TfdList,
@@ -410,14 +451,13 @@ mod tests {
             assert_eq!(c.get(e), Known::No, "{e:?}");
         }
         assert_eq!(c.offer(), tfd().offer);
-        let before = c;
-        // an answer agreeing, or saying yes to what was told no, teaches nothing
-        c.learn(Ext::PutMany, true).unwrap();
-        c.learn(Ext::TfdNames, true).unwrap();
-        assert_eq!(c, before);
-        // UNKNOWN to what the server told it has is an error
-        assert!(matches!(c.learn(Ext::TfdList, false), Err(Error::Protocol(_))));
-        assert_eq!(c, before);
+        // the answer on the wire settles the same
+        let mut wire = b"OK ".to_vec();
+        wire.extend_from_slice(&tfd().encode());
+        let mut again = Caps::default();
+        again.without(Ext::GetMany);
+        again.settle_from(&wire);
+        assert_eq!(again, c);
     }
 
     #[test]

@@ -195,9 +195,9 @@ pub struct ClientConfig {
     /// `-A`: a tree's files and directories get their source's POSIX ACLs
     /// after the copy and its modes (`tree::mirror`'s last step).
     pub acls: bool,
-    /// Ask the session's features (`TFDFEATURES`) ahead of its first flight
-    /// after login ([`caps`]): on unless a raw driver of the protocol wants
-    /// every frame its own.
+    /// Ask the session's features (`TFDFEATURES`) with the last step of its
+    /// entry ([`caps`]): on unless a raw driver of the protocol wants every
+    /// frame its own (such a session has none of tfd's extensions).
     pub negotiate: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
@@ -277,6 +277,8 @@ struct Flight {
     rx: tfp_wire::Cipher,
     /// The upgrade request behind the hash, if one was sent.
     upgrade: Option<Upgrade>,
+    /// `TFDFEATURES` went behind the hash ([`caps::in_flight`]).
+    features: bool,
 }
 
 /// A public key as parsed from its PEM (kept with the PEM, to notice a change).
@@ -293,6 +295,10 @@ pub struct Client {
     /// What this session knows of tfd's extensions: told once, read-only
     /// after ([`caps`]).
     pub(crate) caps: Caps,
+    /// Whether the session asks its features ([`ClientConfig::negotiate`]).
+    pub(crate) negotiate: bool,
+    /// An INJAIL ends the entry: the login's last step is not its last.
+    pub(crate) jail_follows: bool,
     /// The secure transport's handshake hash, once it is on: what a key
     /// login's signature is bound to.
     binding: Option<[u8; tfp_wire::noise::LEN]>,
@@ -369,6 +375,7 @@ impl Client {
         // starts only after them
         chan.tx.set_cipher(tfp_wire::Cipher::new(key));
         chan.tx.send_frame(cfg.hash.as_bytes())?;
+        let features = caps::in_flight(&mut chan, cfg)?;
         // an older server answers the request UNKNOWN
         let upgrade = Self::upgrade_request(&mut chan, key, cfg)?;
         chan.tx.release()?;
@@ -376,6 +383,7 @@ impl Client {
             chan,
             rx: tfp_wire::Cipher::new(key),
             upgrade,
+            features,
         })
     }
 
@@ -383,7 +391,12 @@ impl Client {
     /// refusal reported as the step it refused, then finishes the upgrade,
     /// GOAES, LOGIN and INJAIL as `cfg` asks.
     fn rsa_steps(cfg: &ClientConfig, flight: Flight) -> Result<Client, Error> {
-        let Flight { mut chan, rx, upgrade } = flight;
+        let Flight {
+            mut chan,
+            rx,
+            upgrade,
+            features,
+        } = flight;
         expect_ok(&mut chan, "version")?;
         expect_ok(&mut chan, "session key")?;
         chan.rx.set_cipher(rx);
@@ -393,10 +406,15 @@ impl Client {
             suite: None,
             next_fai: None,
             caps: Caps::default(),
+            negotiate: cfg.negotiate,
+            jail_follows: cfg.jail.is_some(),
             binding: None,
             key_name: None,
             listings: cfg.compress,
         };
+        if features {
+            caps::flight_answer(&mut c)?;
+        }
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
         }
@@ -432,23 +450,25 @@ impl Client {
             line.extend_from_slice(cr.user.as_bytes());
             line.push(b' ');
             line.extend_from_slice(&cr.password);
-            let st = self.command(&line);
+            let st = caps::entry_step(self, &line, !self.jail_follows);
             line.fill(0);
-            match st? {
+            match Status::parse(&st?) {
                 Status::Ok(_) => {}
                 st => return Err(Error::Handshake("login", st)),
             }
         }
         if let Some((token, dir)) = &cfg.jail {
-            match self.command(format!("INJAIL {token} | {dir}").as_bytes())? {
+            match Status::parse(&caps::entry_step(
+                self,
+                format!("INJAIL {token} | {dir}").as_bytes(),
+                true,
+            )?) {
                 Status::Ok(_) => {}
                 st => return Err(Error::Handshake("injail", st)),
             }
         }
-        // the session's features, told with its first flight's answers
-        if cfg.negotiate {
-            caps::ask(self)?;
-        }
+        // an entry none of whose steps carried the question
+        caps::ask_ahead(self)?;
         engine::backup::on_entry(self, cfg)
     }
 
@@ -479,6 +499,8 @@ impl Client {
             suite: None,
             next_fai: None,
             caps: Caps::default(),
+            negotiate: cfg.negotiate,
+            jail_follows: cfg.jail.is_some(),
             binding: None,
             key_name: None,
             listings: cfg.compress,
@@ -492,9 +514,7 @@ impl Client {
                 r => r?,
             }
         }
-        if cfg.negotiate {
-            caps::ask(&mut c)?;
-        }
+        caps::ask_ahead(&mut c)?;
         engine::backup::on_entry(&mut c, cfg)?;
         Ok((
             c,
@@ -545,13 +565,12 @@ impl Client {
     /// Takes `from`, another session's caps of the same server and user,
     /// where that one was told them (a pool session takes its caller's).
     pub(crate) fn adopt_caps(&mut self, from: &Caps) {
-        caps::settle(self);
         self.caps.adopt(from);
     }
 
-    /// What this session knows of tfd's own extensions: all of them once
-    /// the server told its features (read with the session's first
-    /// answer), else what it answered so far and what is still to be asked.
+    /// What this session knows of tfd's own extensions, settled by its
+    /// entry (read here where the answer came after it): all the server
+    /// told, or none (a server that told nothing).
     pub fn caps(&mut self) -> Caps {
         caps::settle(self);
         self.caps

@@ -1,6 +1,6 @@
 //! `TFDFEATURES`, tfd's own (doc/compatibility.md "Features"): everything a
 //! client needs to know of a session's extensions, told in one answer that
-//! the client asks in its first flight after login, instead of probing each
+//! the client asks with the last step of its entry, instead of probing each
 //! extension at its first use.
 //!
 //! The answer is `OK` and words `key=value`, separated by one space, each key
@@ -24,8 +24,8 @@
 //! it does not know, so a later server can say more to an older client; a
 //! known key with a malformed value refuses the answer. The answer is at
 //! most [`MAX_LEN`] bytes and names at most [`MAX_COMMANDS`] commands.
-//! A server without the command answers `UNKNOWN`: the client then asks
-//! each extension at its first use, as before.
+//! A server without the command answers `UNKNOWN`: the client then uses
+//! none of tfd's extensions, and takes the protocol's own routes.
 
 use crate::compress::Offer;
 use crate::xattr::Scope;

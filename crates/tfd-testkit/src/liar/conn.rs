@@ -187,6 +187,10 @@ impl Conn {
                 "TFDGETZ" => self.getz(shared, arg)?,
                 "TFDGETCANZ" => self.getcanz(shared, arg)?,
                 "TFDLISTZ" => self.listz(shared)?,
+                "TFDFEATURES" => {
+                    let told = lock(&shared.script).features();
+                    self.send_frame(&told)?
+                }
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
             }

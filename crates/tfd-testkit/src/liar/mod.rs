@@ -437,6 +437,7 @@ fn norm(arg: &[u8]) -> String {
 
 mod conn;
 mod delta;
+mod features;
 mod getmany;
 mod getz;
 mod listz;

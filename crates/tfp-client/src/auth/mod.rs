@@ -209,7 +209,8 @@ impl crate::Client {
                     continue;
                 }
             };
-            let reply = self.raw(&keylogin::signature_frame(&sig))?;
+            let last = !self.jail_follows;
+            let reply = crate::caps::entry_step(self, &keylogin::signature_frame(&sig), last)?;
             match Status::parse(&reply) {
                 Status::Ok(_) => {
                     *kl.accepted.lock().unwrap_or_else(|p| p.into_inner()) = Some(i);

@@ -10,6 +10,5 @@ mod probe;
 mod receive;
 pub(crate) mod send;
 
-pub(crate) use probe::{ask, round_trips};
 pub use probe::{framed, framed_get, offer};
 pub(crate) use receive::Blocks;

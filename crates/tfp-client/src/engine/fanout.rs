@@ -8,22 +8,15 @@ use super::pool::{self, connector, open_pool};
 use crate::{Client, ClientConfig, Error};
 
 /// Starts opening the `jobs - 1` more sessions of a tree run in the
-/// background ([`pool::Early`]), each primed with `prime`, unless the
+/// background ([`pool::Early`]), unless the
 /// caller started them already (`opening`); [`take_pool`] takes them when
 /// the files are known.
-pub(crate) fn start_pool(
-    t: &mut Tally<'_>,
-    cfg: &ClientConfig,
-    jobs: usize,
-    fai: bool,
-    prime: fn(&mut Client),
-    opening: &Opening,
-) {
+pub(crate) fn start_pool(t: &mut Tally<'_>, cfg: &ClientConfig, jobs: usize, fai: bool, opening: &Opening) {
     if t.pool.is_none() && jobs > 1 {
         t.pool = Some(
             opening
                 .take()
-                .unwrap_or_else(|| pool::Early::start(jobs - 1, !fai, connector(cfg, fai), prime)),
+                .unwrap_or_else(|| pool::Early::start(jobs - 1, !fai, connector(cfg, fai))),
         );
     }
 }

@@ -15,8 +15,7 @@
 //! `TFDLANDXATTRS` ([`register`]); tfd gives them to its temporary. A
 //! server without them ([`scope`] None) is given them by the last step.
 
-use crate::caps::{Ext, Known};
-use crate::remote::probe::{self, Which};
+use crate::caps::Ext;
 use crate::{Client, Error};
 use std::collections::HashMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -44,15 +43,14 @@ impl Carry {
 }
 
 /// The session's attribute scope where its server lands uploads with
-/// their attributes (the probe `TFDPUTMANY 0 x`, asked once per
-/// session); None: it does not.
+/// their attributes (as it told); None: it does not.
 pub(crate) fn scope(c: &mut Client) -> Result<Option<Scope>, Error> {
-    if !probe::probe(c, Which::Attrs)? {
+    if !c.caps().has(Ext::LandAttrs) {
         return Ok(None);
     }
-    Ok(Some(match c.caps().get(Ext::AttrsAll) {
-        Known::Yes => Scope::All,
-        _ => Scope::User,
+    Ok(Some(match c.caps().has(Ext::AttrsAll) {
+        true => Scope::All,
+        false => Scope::User,
     }))
 }
 

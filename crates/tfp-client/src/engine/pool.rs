@@ -87,31 +87,22 @@ pub fn run<J: Sync, R: Send>(
 /// A pool being opened in the background while the caller's session lists,
 /// makes directories and asks what the server takes: a tree's sessions are
 /// ready when its files are, instead of a handshake's round trips later
-/// (four more sessions at 50 ms took 0.25 s after the listing). Each session
-/// runs `prime` once open (the batch probe, so its first batch need not wait
-/// for the command's `OK`). Sessions not taken are ended when it is dropped.
+/// (four more sessions at 50 ms took 0.25 s after the listing). Sessions not
+/// taken are ended when it is dropped.
 pub(crate) struct Early {
     handle: Option<std::thread::JoinHandle<Result<Vec<Client>, Error>>>,
 }
 
 impl Early {
-    /// Starts opening `n` sessions with `connect`, then `prime` on each.
+    /// Starts opening `n` sessions with `connect`.
     pub(crate) fn start(
         n: usize,
         parallel: bool,
         connect: impl Fn() -> Result<Client, Error> + Sync + Send + 'static,
-        prime: fn(&mut Client),
     ) -> Early {
         let handle = std::thread::Builder::new()
             .name("tf-pool".into())
-            .spawn(move || {
-                let primed = move || {
-                    let mut c = connect()?;
-                    prime(&mut c);
-                    Ok(c)
-                };
-                open(n, parallel, &primed)
-            })
+            .spawn(move || open(n, parallel, &connect))
             .ok();
         Early { handle }
     }

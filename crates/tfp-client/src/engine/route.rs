@@ -119,15 +119,14 @@ pub(crate) fn compressed_listing(c: &crate::Client) -> Option<tfp_wire::compress
 }
 
 /// [`compresses`] for a batch: forced, or measured where the link is slow
-/// and what compressing saves beats asking ([`super::zpays::pays`]), from
-/// `measure`: the socket's view of the link (None: it cannot tell, and
-/// the batch goes as it is), the batch's bytes, their sample's ratio and
-/// the round trips the questions still cost. `measure` is called only
-/// then, so a fast link pays nothing for it.
+/// and compressing saves time ([`super::zpays::pays`]), from `measure`:
+/// the socket's view of the link (None: it cannot tell, and the batch goes
+/// as it is), the batch's bytes and their sample's ratio. `measure` is
+/// called only then, so a fast link pays nothing for it.
 pub fn compresses_batch(
     choice: tfp_wire::compress::Choice,
     link: Link,
-    measure: impl FnOnce() -> (Option<super::zpays::Wire>, u64, f64, u32),
+    measure: impl FnOnce() -> (Option<super::zpays::Wire>, u64, f64),
 ) -> bool {
     if !compresses(choice, link) {
         return false;
@@ -136,7 +135,7 @@ pub fn compresses_batch(
         return true;
     }
     match measure() {
-        (Some(w), bytes, ratio, asks) => super::zpays::pays(&w, bytes, ratio, asks),
+        (Some(w), bytes, ratio) => super::zpays::pays(&w, bytes, ratio),
         (None, ..) => false,
     }
 }
@@ -325,9 +324,9 @@ mod tests {
             window: 14480,
             rate: None,
         };
-        assert!(compresses_batch(Choice::Auto, slow, || (Some(w), 1 << 20, 0.25, 1)));
-        assert!(!compresses_batch(Choice::Auto, slow, || (Some(w), 1 << 20, 0.95, 0)));
-        assert!(!compresses_batch(Choice::Auto, slow, || (None, 1 << 20, 0.25, 0)));
+        assert!(compresses_batch(Choice::Auto, slow, || (Some(w), 1 << 20, 0.25)));
+        assert!(!compresses_batch(Choice::Auto, slow, || (Some(w), 1 << 20, 0.95)));
+        assert!(!compresses_batch(Choice::Auto, slow, || (None, 1 << 20, 0.25)));
         assert!(!compresses_batch(Choice::Auto, fast, || unreachable!()));
         assert!(compresses_batch(Choice::Force(Some(3)), fast, || unreachable!()));
         assert!(!compresses_batch(Choice::Off, slow, || unreachable!()));

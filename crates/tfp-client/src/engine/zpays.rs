@@ -1,7 +1,7 @@
-//! Whether a batch measured ([`Choice::Auto`]) over a slow link asks the
-//! server for compression: when what compressing saves on the wire is more
-//! than what asking costs (the round trip of TFDZSTD and the framed
-//! batch's probe, nothing once the session knows their answers).
+//! Whether a batch measured ([`Choice::Auto`]) over a slow link goes
+//! compressed: when what compressing saves on the wire is more than what
+//! zstd's time costs (the server's offer is told as the session enters, so
+//! asking costs nothing).
 //!
 //! Both sides of the scale are measured, never a fixed size: what the
 //! batch's bytes shrink to, from a zstd level-1 sample of its first files'
@@ -85,8 +85,8 @@ impl Wire {
 }
 
 /// Whether compressing `bytes` that shrink to `ratio` of their size saves
-/// more time on `w` than zstd and `round_trips` questions cost.
-pub fn pays(w: &Wire, bytes: u64, ratio: f64, round_trips: u32) -> bool {
+/// time on `w`, zstd's included.
+pub fn pays(w: &Wire, bytes: u64, ratio: f64) -> bool {
     if ratio.is_nan() || ratio >= tfp_wire::compress::MARGIN {
         return false;
     }
@@ -94,7 +94,7 @@ pub fn pays(w: &Wire, bytes: u64, ratio: f64, round_trips: u32) -> bool {
     // zstd works while the link carries what it made: the longer of the two
     let squeezed = w.time(ratio * n).max(n * CPU_PER_BYTE);
     let saved = w.time(n) - squeezed;
-    saved > 0.0 && saved > f64::from(round_trips) * w.rtt.as_secs_f64()
+    saved > 0.0
 }
 
 /// zstd level 1's ratio on the heads of `files`' first files (up to
@@ -127,18 +127,18 @@ mod tests {
     }
 
     #[test]
-    fn a_small_compressible_tree_on_a_long_round_trip_asks() {
-        // the smoke bench's tree: 1 MB of Python over 10 ms, probes unasked
+    fn a_small_compressible_tree_on_a_long_round_trip_pays() {
+        // the smoke bench's tree: 1 MB of Python over 10 ms
         let w = wire(10, None);
-        assert!(pays(&w, 1_000_000, 0.25, 1));
-        // a quarter of it on each of four sessions still pays one round trip
-        assert!(pays(&w, 250_000, 0.25, 1));
+        assert!(pays(&w, 1_000_000, 0.25));
+        // a quarter of it on each of four sessions too
+        assert!(pays(&w, 250_000, 0.25));
         // known rate, 100 Mbit/s: more so
-        assert!(pays(&wire(10, Some(12.5e6)), 1_000_000, 0.25, 2));
+        assert!(pays(&wire(10, Some(12.5e6)), 1_000_000, 0.25));
     }
 
     #[test]
-    fn a_big_compressible_file_asks_before_the_rate_is_known() {
+    fn a_big_compressible_file_pays_before_the_rate_is_known() {
         // the WAN bench's 64 MiB log as one batch over 50 ms, a fresh
         // session: slow start alone would say twelve round trips
         let w = Wire {
@@ -146,34 +146,29 @@ mod tests {
             window: 20_272,
             rate: None,
         };
-        assert!(pays(&w, 57_163_088, 0.104, 1));
-        assert!(pays(&w, 18_000_000, 0.32, 2));
+        assert!(pays(&w, 57_163_088, 0.104));
+        assert!(pays(&w, 18_000_000, 0.32));
         // over 2 ms (a LAN, a metro link) it waits for the measured rate
         let lan = Wire {
             rtt: Duration::from_millis(2),
             ..w
         };
-        assert!(!pays(&lan, 57_163_088, 0.104, 1));
+        assert!(!pays(&lan, 57_163_088, 0.104));
     }
 
     #[test]
-    fn what_does_not_shrink_or_is_tiny_does_not_ask() {
+    fn what_does_not_shrink_does_not_pay() {
         let w = wire(10, None);
-        assert!(!pays(&w, 1 << 30, 0.95, 0));
-        assert!(!pays(&w, 1 << 30, f64::NAN, 0));
-        // one small file: the question costs more than the bytes
-        assert!(!pays(&w, 3_000, 0.3, 1));
-        // once asked, even a small batch may compress
-        assert!(pays(&w, 30_000, 0.3, 0));
+        assert!(!pays(&w, 1 << 30, 0.95));
+        assert!(!pays(&w, 1 << 30, f64::NAN));
+        // even a small batch may compress over a long round trip
+        assert!(pays(&w, 30_000, 0.3));
     }
 
     #[test]
-    fn a_fast_link_with_a_round_trip_does_not_ask_for_little() {
-        // 1 Gbit/s, 2 ms: zstd's time eats most of what 1 MB saves, less
-        // than two round trips of questions
-        assert!(!pays(&wire(2, Some(125e6)), 1_000_000, 0.25, 2));
+    fn a_fast_link_does_not_pay() {
         // at 10 Gbit/s nothing ever pays
-        assert!(!pays(&wire(1, Some(1.25e9)), 1 << 30, 0.25, 0));
+        assert!(!pays(&wire(1, Some(1.25e9)), 1 << 30, 0.25));
     }
 
     #[test]

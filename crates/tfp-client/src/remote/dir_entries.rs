@@ -18,7 +18,7 @@ use tfp_wire::Status;
 pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
     let asked = zlisting::send(c, Form::DirEntries, dir)?;
     let mut out = Bounded(Vec::new());
-    match zlisting::recv(c, asked, Some(dir), &mut out) {
+    match zlisting::recv(c, asked, &mut out) {
         Ok(Status::Ok(_)) => Ok(parse(&out.0)),
         Ok(_) => Ok(None),
         Err(Error::Local(_)) => {

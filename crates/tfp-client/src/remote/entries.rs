@@ -5,7 +5,7 @@
 
 use super::listing::{hang_up, Bounded, Partial};
 use super::zlisting::{self, Asked};
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::error::TooBig;
 use crate::tree::names::{self, Refused};
 use crate::tree::MAX_ENTRIES;
@@ -101,7 +101,7 @@ pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
     let Some(asked) = send_list(c, dir)? else {
         return Ok(None);
     };
-    recv_list(c, asked, dir)
+    recv_list(c, asked)
 }
 
 /// Sends TFDENTRIES of `dir` (compressed where the session compresses,
@@ -109,14 +109,13 @@ pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
 /// behind the FSTAT that says the source is a directory: a round trip
 /// less); how it was asked, None and nothing sent where the server has none.
 pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<Option<Asked>, Error> {
-    if c.caps().get(Ext::Entries) == Known::No {
+    if !c.caps().has(Ext::Entries) {
         return Ok(None);
     }
     zlisting::send(c, Form::Entries, dir).map(Some)
 }
 
-/// FSTAT of `src`, with the batch probe ahead of it and TFDENTRIES of
-/// `src` behind it in the same write: an archive copy of a tree learns
+/// FSTAT of `src`, with TFDENTRIES of `src` behind it in the same write: an archive copy of a tree learns
 /// that it is one and lists it in one round trip. The second value says
 /// whether TFDENTRIES went (its answer then waits: read it with
 /// [`recv_list`], or [`drain_list`] for what
@@ -124,13 +123,15 @@ pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<Option<Asked>, Err
 pub(crate) fn fstat_entries_ahead(
     c: &mut Client,
     src: &[u8],
-    probe: Option<super::probe::Which>,
 ) -> Result<(super::listing::Answer, Option<Asked>), Error> {
     let fstat = [&b"FSTAT "[..], src].concat();
-    let list = (c.caps().get(Ext::Entries) != Known::No).then(|| zlisting::line(c, Form::Entries, src));
+    let list = c
+        .caps()
+        .has(Ext::Entries)
+        .then(|| zlisting::line(c, Form::Entries, src));
     let mut frames: Vec<&[u8]> = vec![&fstat];
     frames.extend(list.as_ref().map(|(l, _)| &l[..]));
-    super::listing::send_probing(c, &frames, probe)?;
+    super::listing::send_all(c, &frames)?;
     let sent = list.map(|(_, asked)| asked);
     Ok((super::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?), sent))
 }
@@ -138,7 +139,7 @@ pub(crate) fn fstat_entries_ahead(
 /// Reads and drops the answer of a TFDENTRIES sent ahead (as `asked`) for
 /// what turned out to be no directory (a refusal, the expected answer).
 pub(crate) fn drain_list(c: &mut Client, asked: Asked) -> Result<(), Error> {
-    match recv_answer(c, asked, None) {
+    match recv_list(c, asked) {
         Err(e) if super::listing::session_failed(&e) => Err(e),
         // one over the bound left the session hung up
         Err(Error::TooBig(t)) => Err(Error::Protocol(format!("the listing sent ahead: {t}"))),
@@ -146,26 +147,13 @@ pub(crate) fn drain_list(c: &mut Client, asked: Asked) -> Result<(), Error> {
     }
 }
 
-/// The answer of a TFDENTRIES of `dir` sent as `asked` ([`send_list`]),
-/// as [`list`] reads it.
-pub(crate) fn recv_list(c: &mut Client, asked: Asked, dir: &[u8]) -> Result<Option<Entries>, Error> {
-    recv_answer(c, asked, Some(dir))
-}
-
-/// [`recv_list`]; without `dir`, of a listing to drop (a compressed one
-/// the server did not know is not asked again).
-fn recv_answer(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Option<Entries>, Error> {
+/// The answer of a TFDENTRIES sent as `asked` ([`send_list`]), as [`list`]
+/// reads it.
+pub(crate) fn recv_list(c: &mut Client, asked: Asked) -> Result<Option<Entries>, Error> {
     let mut out = Bounded(Vec::new());
-    let end = match zlisting::recv(c, asked, dir, &mut out) {
-        Ok(Status::Ok(end)) => {
-            crate::caps::answered(c, Ext::Entries, true)?;
-            end
-        }
-        Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
-        Ok(Status::Unknown) => {
-            crate::caps::answered(c, Ext::Entries, false)?;
-            return Ok(None);
-        }
+    let end = match zlisting::recv(c, asked, &mut out) {
+        Ok(Status::Ok(end)) => end,
+        Ok(Status::Unknown) => return Err(crate::caps::contradicted(Ext::Entries)),
         Ok(st) => return Err(Error::refused(ENTRIES, st)),
         Err(Error::Local(_)) => {
             hang_up(c);

@@ -3,7 +3,7 @@
 //! passed [`names::check`], and FSTAT for a size and a modification time.
 
 use super::zlisting::{self, Asked};
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::error::TooBig;
 use crate::tree::names::{self, Refused};
 use crate::tree::{MAX_ENTRIES, MAX_LISTING_BYTES};
@@ -135,20 +135,9 @@ pub fn session_failed(e: &Error) -> bool {
 /// is unread), so after [`Error::TooBig`] the session is not used again
 /// ([`Error::session_usable`] says so).
 pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, Error> {
-    list_probing(c, dir, recursive, None)
-}
-
-/// [`list`], with the probe of a batch command sent just before the
-/// listing's command and its answer read first: it costs no round trip.
-pub(crate) fn list_probing(
-    c: &mut Client,
-    dir: &[u8],
-    recursive: bool,
-    probe: Option<super::probe::Which>,
-) -> Result<Listing, Error> {
     let name = if recursive { "LSR" } else { "LS" };
     let cmd = [name.as_bytes(), b" ", dir].concat();
-    send_probing(c, &[&cmd], probe)?;
+    c.chan.tx.send_frame(&cmd)?;
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
@@ -272,61 +261,33 @@ fn num(b: &[u8]) -> Option<&str> {
 /// server has no TFDLIST (remembered on the session: never asked again)
 /// or its answer does not parse; the caller lists with LSR and FSTAT.
 pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Error> {
-    list_stat_probing(c, dir, None)
+    if !c.caps().has(Ext::TfdList) {
+        return Ok(None);
+    }
+    let (cmd, asked) = zlisting::line(c, Form::Stat, dir);
+    c.chan.tx.send_frame(&cmd)?;
+    recv_listing(c, asked)
 }
 
-/// Sends `cmds` in one write, with the probe of a batch command just
-/// before them (its answer read first) when one is still to ask: the probe
-/// rides the commands' round trip instead of costing one of its own.
-pub(crate) fn send_probing(c: &mut Client, cmds: &[&[u8]], probe: Option<super::probe::Which>) -> Result<(), Error> {
-    let probe = probe.filter(|w| w.unasked(c));
+/// Sends `cmds` in one write.
+pub(crate) fn send_all(c: &mut Client, cmds: &[&[u8]]) -> Result<(), Error> {
     c.chan.tx.hold();
-    if let Some(w) = probe {
-        c.chan.tx.send_frame(w.probe_line())?;
-    }
     for cmd in cmds {
         c.chan.tx.send_frame(cmd)?;
     }
     c.chan.tx.release()?;
-    if let Some(w) = probe {
-        let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.answered(c, &st)?;
-    }
     Ok(())
 }
 
-/// [`list_stat`], with a batch command's probe riding ahead of TFDLIST.
-fn list_stat_probing(
-    c: &mut Client,
-    dir: &[u8],
-    probe: Option<super::probe::Which>,
-) -> Result<Option<StatListing>, Error> {
-    if c.caps().get(Ext::TfdList) == Known::No {
-        return Ok(None);
-    }
-    let (cmd, asked) = zlisting::line(c, Form::Stat, dir);
-    send_probing(c, &[&cmd], probe)?;
-    recv_listing(c, asked, Some(dir))
-}
-
 /// The answer of a TFDLIST or TFDNAMES sent as `asked` (compressed or
-/// not, [`zlisting`]), bounded and parsed as [`list_stat`] says; `dir`,
-/// the listed directory, to ask again plain (None: a listing to drop).
-fn recv_listing(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Option<StatListing>, Error> {
+/// not, [`zlisting`]), bounded and parsed as [`list_stat`] says.
+fn recv_listing(c: &mut Client, asked: Asked) -> Result<Option<StatListing>, Error> {
     let names = asked.form == Form::Names;
     let ext = if names { Ext::TfdNames } else { Ext::TfdList };
     let mut out = Bounded(Vec::new());
-    let end = match zlisting::recv(c, asked, dir, &mut out) {
-        Ok(Status::Ok(end)) => {
-            crate::caps::answered(c, ext, true)?;
-            end
-        }
-        // the compressed form refused, and not asked again: says nothing of the plain one
-        Ok(Status::Unknown) if asked.zipped && dir.is_none() => return Ok(None),
-        Ok(Status::Unknown) => {
-            crate::caps::answered(c, ext, false)?;
-            return Ok(None);
-        }
+    let end = match zlisting::recv(c, asked, &mut out) {
+        Ok(Status::Ok(end)) => end,
+        Ok(Status::Unknown) => return Err(crate::caps::contradicted(ext)),
         Ok(st) => return Err(Error::refused(if names { "TFDNAMES" } else { "TFDLIST" }, st)),
         Err(Error::Local(_)) => {
             hang_up(c);
@@ -345,21 +306,15 @@ fn recv_listing(c: &mut Client, asked: Asked, dir: Option<&[u8]>) -> Result<Opti
 /// where the server has it (its names are raw, so a name holding a control
 /// character is refused by name, where LSR shows the character as `?` and
 /// the download then asked for a file that does not exist), else LSR, with
-/// its names holding a `?` asked after ([`unhidden`]); a batch command's
-/// probe, if given, rides ahead of the first of them.
-pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::probe::Which>) -> Result<Listing, Error> {
-    let stat = list_stat_probing(c, dir, probe)?;
-    tree_or_lsr(c, dir, stat.map(|l| (l, true)), probe)
+/// its names holding a `?` asked after ([`unhidden`]).
+pub(crate) fn list_tree(c: &mut Client, dir: &[u8]) -> Result<Listing, Error> {
+    let stat = list_stat(c, dir)?;
+    tree_or_lsr(c, dir, stat.map(|l| (l, true)))
 }
 
 /// A TFDLIST answer (or TFDNAMES', not `sized`) as a tree's listing, or,
 /// with none, LSR's.
-fn tree_or_lsr(
-    c: &mut Client,
-    dir: &[u8],
-    stat: Option<(StatListing, bool)>,
-    probe: Option<super::probe::Which>,
-) -> Result<Listing, Error> {
+fn tree_or_lsr(c: &mut Client, dir: &[u8], stat: Option<(StatListing, bool)>) -> Result<Listing, Error> {
     match stat {
         Some((l, sized)) => Ok(Listing {
             sizes: if sized {
@@ -372,41 +327,31 @@ fn tree_or_lsr(
             partial: l.partial,
         }),
         None => {
-            let l = list_probing(c, dir, true, probe)?;
+            let l = list(c, dir, true)?;
             unhidden(c, dir, l)
         }
     }
 }
 
-/// What [`send_tree_listing`] sent ahead: the batch probe, TFDLIST.
+/// What [`send_tree_listing`] sent ahead: TFDLIST or TFDNAMES.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ahead {
-    probe: Option<super::probe::Which>,
     /// TFDNAMES or TFDLIST, and how they were asked.
     listed: Option<Asked>,
 }
 
-/// Sends what [`list_tree`] would send first (the probe, if still to ask,
-/// and TFDLIST where the server may have it; TFDNAMES where it may and the
+/// Sends what [`list_tree`] would send first (TFDLIST where the server
+/// has it; TFDNAMES where it has and the
 /// sizes are not `sized`) without reading an answer: a
 /// tree download sends it behind its FSTAT of the source, so the listing
 /// costs no round trip of its own. The caller holds the sending side and
 /// then reads with [`recv_tree_listing`] (a directory) or
 /// [`drain_tree_listing`] (anything else).
-pub(crate) fn send_tree_listing(
-    c: &mut Client,
-    dir: &[u8],
-    probe: Option<super::probe::Which>,
-    sized: bool,
-) -> Result<Ahead, Error> {
-    let probe = probe.filter(|w| w.unasked(c));
-    if let Some(w) = probe {
-        c.chan.tx.send_frame(w.probe_line())?;
-    }
+pub(crate) fn send_tree_listing(c: &mut Client, dir: &[u8], sized: bool) -> Result<Ahead, Error> {
     // the names alone where the server has them: half the bytes of a
     // listing that a new connection's slow start carries
-    let tfdlist = c.caps().get(Ext::TfdList) != Known::No;
-    let names = tfdlist && !sized && c.caps().get(Ext::TfdNames) != Known::No;
+    let tfdlist = c.caps().has(Ext::TfdList);
+    let names = tfdlist && !sized && c.caps().has(Ext::TfdNames);
     // no CONT ahead of its first chunk: tfd sends the next chunk without
     // waiting for that answer, and a server without the command, or a
     // listing refused or empty, would read one as a command
@@ -416,95 +361,60 @@ pub(crate) fn send_tree_listing(
     } else {
         None
     };
-    Ok(Ahead { probe, listed })
-}
-
-/// FSTAT of `path`, with a batch command's probe riding ahead of it when
-/// one is still to ask: a tree upload learns whether the server takes
-/// batches in the round trip that tells what its destination is.
-pub(crate) fn fstat_probing(c: &mut Client, path: &[u8], probe: Option<super::probe::Which>) -> Result<Stat, Error> {
-    if probe.is_some_and(|w| w.unasked(c)) {
-        send_probing(c, &[&[&b"FSTAT "[..], path].concat()], probe)?;
-        return parse_fstat_answer(&c.chan.rx.recv_frame()?);
-    }
-    fstat(c, path)
+    Ok(Ahead { listed })
 }
 
 /// One FSTAT's answer: the stat, or the refusal (or error) it was.
 pub(crate) type Answer = Result<Stat, Error>;
 
-/// [`fstat_probing`] of `path` and, when given, of `next` in the same
-/// write: what a tree copy may go into and where it would then go, both
-/// learnt in one round trip.
-pub(crate) fn fstats_probing(
-    c: &mut Client,
-    path: &[u8],
-    next: Option<&[u8]>,
-    probe: Option<super::probe::Which>,
-) -> Result<(Answer, Option<Answer>), Error> {
+/// FSTAT of `path` and, when given, of `next` in the same write: what a
+/// tree copy may go into and where it would then go, both learnt in one
+/// round trip.
+pub(crate) fn fstats(c: &mut Client, path: &[u8], next: Option<&[u8]>) -> Result<(Answer, Option<Answer>), Error> {
     let Some(next) = next else {
-        return Ok((fstat_probing(c, path, probe), None));
+        return Ok((fstat(c, path), None));
     };
     let (first, second) = ([&b"FSTAT "[..], path].concat(), [&b"FSTAT "[..], next].concat());
-    send_probing(c, &[&first, &second], probe)?;
+    send_all(c, &[&first, &second])?;
     let first = parse_fstat_answer(&c.chan.rx.recv_frame()?);
     let second = parse_fstat_answer(&c.chan.rx.recv_frame()?);
     Ok((first, Some(second)))
 }
 
-/// FSTAT of `src` with, when `tree`, the tree's listing (and the probe)
-/// sent behind it ([`send_tree_listing`], with the sizes when `sized`) in
+/// FSTAT of `src` with, when `tree`, the tree's listing sent behind it ([`send_tree_listing`], with the sizes when `sized`) in
 /// the same write: a round trip less for a directory; the caller reads or
 /// drains what went ahead.
 pub(crate) fn fstat_listing_ahead(
     c: &mut Client,
     src: &[u8],
     (tree, sized): (bool, bool),
-    probe: Option<super::probe::Which>,
 ) -> Result<(Result<Stat, Error>, Option<Ahead>), Error> {
     if !tree {
         return Ok((fstat(c, src), None));
     }
     c.chan.tx.hold();
     c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
-    let ahead = send_tree_listing(c, src, probe, sized)?;
+    let ahead = send_tree_listing(c, src, sized)?;
     c.chan.tx.release()?;
     Ok((parse_fstat_answer(&c.chan.rx.recv_frame()?), Some(ahead)))
 }
 
-/// Reads the probe's answer sent ahead.
-fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
-    if let Some(w) = a.probe {
-        let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.answered(c, &st)?;
-    }
-    Ok(())
-}
-
 /// [`list_tree`] of what [`send_tree_listing`] sent ahead.
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
-    recv_probe(c, a)?;
     let names = a.listed.is_some_and(|l| l.form == Form::Names);
-    let mut stat = match a.listed {
-        Some(asked) => recv_listing(c, asked, Some(dir))?,
+    let stat = match a.listed {
+        Some(asked) => recv_listing(c, asked)?,
         None => None,
     };
-    let mut sized = !names;
-    if stat.is_none() && names && c.caps().get(Ext::TfdNames) == Known::No {
-        // a tfd from before TFDNAMES: its TFDLIST, a round trip more
-        stat = list_stat(c, dir)?;
-        sized = true;
-    }
-    tree_or_lsr(c, dir, stat.map(|l| (l, sized)), None)
+    tree_or_lsr(c, dir, stat.map(|l| (l, !names)))
 }
 
 /// Reads and drops the answers to what [`send_tree_listing`] sent ahead of
 /// a source that turned out not to be a directory (TFDLIST refuses it; one
 /// made a directory meanwhile is read to its end, bounded).
 pub(crate) fn drain_tree_listing(c: &mut Client, a: Ahead) -> Result<(), Error> {
-    recv_probe(c, a)?;
     if let Some(asked) = a.listed {
-        match recv_listing(c, asked, None) {
+        match recv_listing(c, asked) {
             Ok(_) => {}
             Err(e) if session_failed(&e) => return Err(e),
             // a refusal is the expected answer; one over the bound left the

@@ -6,7 +6,7 @@
 //! (TFDDELIF, which the server checks where it removes; else FSTAT, then
 //! DEL of the files that held still).
 
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::remote::listing::{self, Kind};
 use crate::remote::pipeline::pipelined_lines;
 use crate::{Client, Error};
@@ -47,10 +47,10 @@ impl State {
 
 /// The command a state is asked by on `c`: TFDSTATID unless the server
 /// said it has none.
-pub(crate) fn verb(c: &Client) -> &'static str {
-    match c.caps.get(Ext::SameId) {
-        Known::No => "FSTAT",
-        _ => STAT,
+pub(crate) fn verb(c: &mut Client) -> &'static str {
+    match c.caps().has(Ext::SameId) {
+        false => "FSTAT",
+        true => STAT,
     }
 }
 
@@ -77,20 +77,14 @@ pub(crate) fn asked(
     paths: &[Vec<u8>],
     each: impl Fn(&str, &[u8]) -> Vec<Vec<u8>>,
 ) -> Result<(&'static str, Vec<Status>), Error> {
-    loop {
-        let v = verb(c);
-        let lines: Vec<Vec<u8>> = paths.iter().flat_map(|p| each(v, p)).collect();
-        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-        let answers = pipelined_lines(c, &refs, "", &[])?;
-        if v == STAT && !paths.is_empty() {
-            let unknown = answers.iter().any(|a| matches!(a, Status::Unknown));
-            crate::caps::answered(c, Ext::SameId, !unknown)?;
-            if unknown {
-                continue;
-            }
-        }
-        return Ok((v, answers));
+    let v = verb(c);
+    let lines: Vec<Vec<u8>> = paths.iter().flat_map(|p| each(v, p)).collect();
+    let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+    let answers = pipelined_lines(c, &refs, "", &[])?;
+    if v == STAT && answers.iter().any(|a| matches!(a, Status::Unknown)) {
+        return Err(crate::caps::contradicted(Ext::SameId));
     }
+    Ok((v, answers))
 }
 
 /// The state of the server's file `path` now (`None`: not a regular file
@@ -138,10 +132,8 @@ pub fn fstat_with_state(
     };
     let st = listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
     let state = match id {
-        Some(a) => {
-            crate::caps::answered(c, Ext::SameId, !matches!(a, Status::Unknown))?;
-            parse(STAT, &a)
-        }
+        Some(Status::Unknown) => return Err(crate::caps::contradicted(Ext::SameId)),
+        Some(a) => parse(STAT, &a),
         None => None,
     };
     let state = state.or_else(|| st.as_ref().ok().and_then(State::of_fstat));

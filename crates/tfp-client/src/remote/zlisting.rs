@@ -3,11 +3,10 @@
 //! over a slow link, as the engine's transfers decide), a TFDLIST,
 //! TFDNAMES, TFDENTRIES or TFDDIRENTRIES is asked as `TFDLISTZ <choice>
 //! <form> <dir>` and its chunks decoded as they come, into the same bound
-//! the plain answer has. A server without it (or with compression off)
-//! answers `UNKNOWN`: the plain command is asked then, and never the
-//! compressed one again on this session.
+//! the plain answer has. A server that did not tell it has it (or has
+//! compression off) is asked the plain command.
 
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::{Client, Error};
 use std::io::{self, Write};
 use tfp_wire::compress::listing::{self as zlist, Form, UnpackError, Unpacker};
@@ -23,8 +22,8 @@ pub(crate) struct Asked {
 /// The command that asks `form` of `dir`: compressed where this session
 /// compresses and the server has not said it cannot; how it was asked, for
 /// [`recv`].
-pub(crate) fn line(c: &Client, form: Form, dir: &[u8]) -> (Vec<u8>, Asked) {
-    let choice = crate::engine::compressed_listing(c).filter(|_| c.caps.get(Ext::ListZ) != Known::No);
+pub(crate) fn line(c: &mut Client, form: Form, dir: &[u8]) -> (Vec<u8>, Asked) {
+    let choice = crate::engine::compressed_listing(c).filter(|_| c.caps().has(Ext::ListZ));
     let line = match choice {
         Some(choice) => zlist::encode(choice, form, dir),
         None => [form.word().as_bytes(), b" ", dir].concat(),
@@ -47,12 +46,10 @@ pub(crate) fn send(c: &mut Client, form: Form, dir: &[u8]) -> Result<Asked, Erro
 
 /// Reads the answer of what [`send`] asked into `out` (its bound is the
 /// plain listing's, whatever the frame expands to): its status, as
-/// [`Client::recv_chunks`] gives it. A compressed listing the server did
-/// not know is asked again plain (of `dir`; without one, a listing to
-/// drop, its `UNKNOWN` is the answer), and its answer read. A frame
-/// that does not decode, or does not end with the listing, breaks the
-/// session off (the rest of it is unread) as a protocol error.
-pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut dyn Write) -> Result<Status, Error> {
+/// [`Client::recv_chunks`] gives it. A frame that does not decode, or does
+/// not end with the listing, breaks the session off (the rest of it is
+/// unread) as a protocol error.
+pub(crate) fn recv(c: &mut Client, asked: Asked, out: &mut dyn Write) -> Result<Status, Error> {
     if !asked.zipped {
         return c.recv_chunks(out);
     }
@@ -73,21 +70,11 @@ pub(crate) fn recv(c: &mut Client, asked: Asked, dir: Option<&[u8]>, out: &mut d
     };
     match (st, sink.broken) {
         (Err(Error::Local(_)), Some(UnpackError::Corrupt)) => broken(c, "does not decode"),
-        (Ok(Status::Unknown), _) => {
-            crate::caps::answered(c, Ext::ListZ, false)?;
-            let Some(dir) = dir else {
-                return Ok(Status::Unknown);
-            };
-            send(c, asked.form, dir)?;
-            c.recv_chunks(out)
-        }
-        (Ok(Status::Ok(d)), _) => {
-            crate::caps::answered(c, Ext::ListZ, true)?;
-            match sink.unpacker.finish() {
-                Ok(()) => Ok(Status::Ok(d)),
-                Err(_) => broken(c, "ended before its frame"),
-            }
-        }
+        (Ok(Status::Unknown), _) => Err(crate::caps::contradicted(Ext::ListZ)),
+        (Ok(Status::Ok(d)), _) => match sink.unpacker.finish() {
+            Ok(()) => Ok(Status::Ok(d)),
+            Err(_) => broken(c, "ended before its frame"),
+        },
         (st, _) => st,
     }
 }

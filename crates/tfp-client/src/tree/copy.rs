@@ -20,7 +20,6 @@ use crate::engine::partial;
 use crate::engine::upload::file::Up;
 use crate::engine::upload::many::{self, Dirs};
 use crate::remote::listing::{self, Kind};
-use crate::remote::probe;
 use crate::replies::Split as _;
 use crate::{escape, Client, ClientConfig, Error};
 use std::ffi::OsStr;
@@ -73,14 +72,7 @@ pub fn put(
             .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()));
     // with --backup the pool opens once the server's setting is known
     if tree && o.backup.is_none() {
-        start_pool(
-            &mut t,
-            cfg,
-            o.jobs,
-            o.fai,
-            crate::engine::opening::put_prime(cfg.compress),
-            &o.opening,
-        );
+        start_pool(&mut t, cfg, o.jobs, o.fai, &o.opening);
     }
     let given = dest;
     let dest = glob::unescape(given.as_bytes());
@@ -308,7 +300,7 @@ fn send_all(
 
 /// What the destination is (`None` inside: nothing there) and, for `-a`
 /// of a lone directory source, where it would go inside it and what is
-/// there: one round trip, with the batch probe (the archive one for `-a`).
+/// there: one round trip.
 #[allow(clippy::type_complexity)]
 fn look(
     c: &mut Client,
@@ -317,16 +309,11 @@ fn look(
     dest: &[u8],
     tree: bool,
 ) -> Result<(Option<Kind>, Option<Vec<u8>>, Option<Option<Kind>>), Error> {
-    let ask = tree.then_some(if o.keeps.is_some() {
-        probe::Which::Archive
-    } else {
-        probe::Which::Put
-    });
     let inner = match (locals, o.keeps.is_some() && tree && !patterned) {
         ([one], true) => one.file_name().map(|n| rjoin(dest, n.as_bytes())),
         _ => None,
     };
-    let (answer, inner_answer) = listing::fstats_probing(c, dest, inner.as_deref(), ask)?;
+    let (answer, inner_answer) = listing::fstats(c, dest, inner.as_deref())?;
     let kind_of = |a: listing::Answer| -> Result<Option<Kind>, Error> { Ok(a.split()?.ok().map(|st| st.kind)) };
     let dest_kind = kind_of(answer)?;
     let inner_kind = inner_answer.map(kind_of).transpose()?;

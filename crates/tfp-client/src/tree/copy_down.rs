@@ -19,7 +19,6 @@ use crate::engine::landing::Landing;
 use crate::engine::upload::DeltaRule;
 use crate::remote::glob as remote_glob;
 use crate::remote::listing::{self, Kind};
-use crate::remote::probe;
 use crate::replies::Split as _;
 use crate::{escape, Client, ClientConfig, Error};
 use std::collections::HashMap;
@@ -205,25 +204,19 @@ fn gather(
     // handshake's four round trips and the probe's against the listing's
     // slow start). A source that is no directory waits for them at the
     // end, to end them cleanly.
-    let prime: fn(&mut Client) = if o.resume {
-        |_| {}
-    } else {
-        |c| probe::prime(c, probe::Which::Get)
-    };
     if o.recursive {
-        start_pool(t, cfg, o.jobs, o.fai, prime, &o.opening);
+        start_pool(t, cfg, o.jobs, o.fai, &o.opening);
     }
-    // a tree's listing (and the batch probe) asked behind the FSTAT that
-    // says it is one: a round trip less; dropped if it is not
-    let probe = (!o.resume).then_some(probe::Which::Get);
+    // a tree's listing asked behind the FSTAT that says it is one: a round
+    // trip less; dropped if it is not
     // an archive copy lists its trees as a mirror does, with every fact
     // (TFDENTRIES), sent behind the FSTAT too where nothing comes between
     let ahead_wanted = o.recursive && !by_mirror(o);
     let (st, ahead, entries_ahead) = if o.recursive && by_mirror(o) && g.list_ahead {
-        let (st, sent) = crate::remote::entries::fstat_entries_ahead(c, src, probe)?;
+        let (st, sent) = crate::remote::entries::fstat_entries_ahead(c, src)?;
         (st, None, sent)
     } else {
-        let (st, ahead) = listing::fstat_listing_ahead(c, src, (ahead_wanted, o.sized), probe)?;
+        let (st, ahead) = listing::fstat_listing_ahead(c, src, (ahead_wanted, o.sized))?;
         (st, ahead, None)
     };
     let st = st.split()?;
@@ -280,14 +273,14 @@ fn gather(
         Kind::Dir => {
             // the tree's sessions open while this one lists (started
             // above unless it was not asked ahead)
-            start_pool(t, cfg, o.jobs, o.fai, prime, &o.opening);
+            start_pool(t, cfg, o.jobs, o.fai, &o.opening);
             let fresh = !tree_target_exists(o, here, name);
             let Some(land) = tree_landing(c, o, here, name, ahead, t)? else {
                 return Ok(true);
             };
             let listed = match ahead {
                 Some(a) => listing::recv_tree_listing(c, src, a),
-                None => listing::list_tree(c, src, probe),
+                None => listing::list_tree(c, src),
             };
             let l = match listed {
                 Ok(l) => l,
@@ -541,16 +534,15 @@ fn tree_target_exists(o: &Options, here: &Here<'_>, name: &[u8]) -> bool {
 /// as `cp -r` makes them, asked with TFDMODE (pipelined); empty where the
 /// server cannot say (0777 less the umask) or `-p`/`-a` set them anyway.
 fn dir_modes(c: &mut Client, o: &Options, src: &[u8], l: &listing::Listing) -> Result<Vec<Option<u32>>, Error> {
-    use crate::caps::{Ext, Known};
-    if c.caps().get(Ext::Mode) == Known::No || o.dry_run {
+    use crate::caps::Ext;
+    if !c.caps().has(Ext::Mode) || o.dry_run {
         return Ok(Vec::new());
     }
     let mut asked = vec![src.to_vec()];
     asked.extend((l.entries.iter().filter(|e| e.kind == Kind::Dir)).map(|e| rjoin(src, &e.rel)));
     let answers = crate::remote::pipeline::pipelined(c, tfp_wire::mode::MODE, &asked)?;
     if matches!(answers.first(), Some(tfp_wire::Status::Unknown)) {
-        crate::caps::answered(c, Ext::Mode, false)?;
-        return Ok(Vec::new());
+        return Err(crate::caps::contradicted(Ext::Mode));
     }
     let mode = |st: &tfp_wire::Status| match st {
         tfp_wire::Status::Ok(d) => tfp_wire::mode::parse(d),

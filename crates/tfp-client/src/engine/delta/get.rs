@@ -22,7 +22,7 @@
 //! `Err` (the session is hung up when it is out of step).
 
 use super::outcome::{whole, Outcome};
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::engine::job::Target;
 use crate::engine::partial::Partial;
 use crate::engine::route;
@@ -98,7 +98,7 @@ pub fn get(
     if old_size < MIN_SIZE {
         return whole("a small local copy");
     }
-    if c.caps().get(Ext::DeltaGet) == Known::No {
+    if !c.caps().has(Ext::DeltaGet) {
         return whole("the server has no delta transfers");
     }
     if crate::engine::partial::has_journal(&place) {
@@ -121,17 +121,11 @@ pub fn get(
     };
     let (answer, lits) = ask(c, &arg, compress)?;
     let head = match answer {
-        Status::Ok(d) => {
-            crate::caps::answered(c, Ext::DeltaGet, true)?;
-            match parse_head(&d) {
-                Some(h) => h,
-                None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
-            }
-        }
-        Status::Unknown => {
-            crate::caps::answered(c, Ext::DeltaGet, false)?;
-            return whole("the server has no delta transfers");
-        }
+        Status::Ok(d) => match parse_head(&d) {
+            Some(h) => h,
+            None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
+        },
+        Status::Unknown => return Err(crate::caps::contradicted(Ext::DeltaGet)),
         other => return whole(format!("refused: {other:?}")),
     };
     if head.size < MIN_SIZE {
@@ -177,19 +171,16 @@ pub fn get(
 /// session's link and the server offers compression, else `TFDDELTAGET`):
 /// the answer and the reader of its literals.
 fn ask(c: &mut Client, arg: &[u8], compress: Choice) -> Result<(Status, wire::Literals), Error> {
-    let packed = c.caps().get(Ext::DeltaGetZ) != Known::No && route::compressed_offer(c, compress)?.is_some();
+    let packed = c.caps().has(Ext::DeltaGetZ) && route::compressed_offer(c, compress)?.is_some();
     if packed {
         if let Some(lits) = wire::Literals::packed(DEFAULT_WINDOW_LOG) {
             let mut z = compress.word().into_bytes();
             z.push(b' ');
             z.extend_from_slice(arg);
-            match c.call(wire::GET_PACKED, &z)? {
-                Status::Unknown => crate::caps::answered(c, Ext::DeltaGetZ, false)?,
-                answer => {
-                    crate::caps::answered(c, Ext::DeltaGetZ, true)?;
-                    return Ok((answer, lits));
-                }
-            }
+            return match c.call(wire::GET_PACKED, &z)? {
+                Status::Unknown => Err(crate::caps::contradicted(Ext::DeltaGetZ)),
+                answer => Ok((answer, lits)),
+            };
         }
     }
     Ok((c.call("TFDDELTAGET", arg)?, wire::Literals::plain()))

@@ -17,7 +17,7 @@
 //!
 //! [`get`] is the other direction (`get.rs`): the old copy is local.
 
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::engine::route;
 use crate::engine::upload::file::Keep;
 use crate::{Client, Error};
@@ -283,23 +283,16 @@ fn send_delta(
     let squeeze = packing(c, keep.compress)?;
     // TFDDELTASIGP where the server has it (an early probe can stop its
     // signatures), else TFDDELTASIG
-    let mut probed = c.caps().get(Ext::SigProbe) != Known::No;
-    let head = loop {
-        let cmd = if probed { "TFDDELTASIGP" } else { "TFDDELTASIG" };
-        match c.call(cmd, remote)? {
-            Status::Ok(data) => {
-                if probed {
-                    crate::caps::answered(c, Ext::SigProbe, true)?;
-                }
-                break parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?;
-            }
-            Status::Unknown if probed => {
-                crate::caps::answered(c, Ext::SigProbe, false)?;
-                probed = false;
-            }
-            Status::Unknown => return whole("the server has no delta transfers"),
-            other => return whole(format!("no signatures: {other:?}")),
-        }
+    let probed = c.caps().has(Ext::SigProbe);
+    let (cmd, ext) = match (probed, c.caps().has(Ext::DeltaSig)) {
+        (true, _) => ("TFDDELTASIGP", Ext::SigProbe),
+        (false, true) => ("TFDDELTASIG", Ext::DeltaSig),
+        (false, false) => return whole("the server has no delta transfers"),
+    };
+    let head = match c.call(cmd, remote)? {
+        Status::Ok(data) => parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?,
+        Status::Unknown => return Err(crate::caps::contradicted(ext)),
+        other => return whole(format!("no signatures: {other:?}")),
     };
     let held = wire::entries(head.size, head.block).saturating_mul(wire::ENTRY as u64) <= MAX_SIGNATURE;
     if head.size == 0 || !held {

@@ -5,7 +5,7 @@
 //! round trip is paid anyway. A fresh `get` of a file thus costs the round
 //! trips it cost before those checks existed.
 
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::parallel::Riders;
 use crate::remote::listing;
 use crate::remote::same::{self, State};
@@ -55,14 +55,14 @@ impl Ahead {
     /// Puts the after-data questions behind the GET's FIN: the file's state
     /// asked as its first state was (TFDSTATID is known by now), and
     /// TFDMODE where the target is new and the server may have it.
-    pub fn ride(&mut self, c: &Client, remote: &[u8], new: bool) {
+    pub fn ride(&mut self, c: &mut Client, remote: &[u8], new: bool) {
         if self.grant.is_none() || self.riders.sent {
             return;
         }
         let verb = same::verb(c);
         self.riders.lines = vec![same::line(verb, remote)];
         self.check = Some(verb);
-        self.mode = new && c.caps.get(Ext::Mode) != Known::No;
+        self.mode = new && c.caps().has(Ext::Mode);
         if self.mode {
             self.riders.lines.push(same::line(tfp_wire::mode::MODE, remote));
         }

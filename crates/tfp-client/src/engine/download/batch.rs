@@ -30,7 +30,7 @@ use super::frames::{Frames, Rx};
 use super::one::{self, Partials};
 use super::plan::{finer, File};
 use crate::compress::Blocks;
-use crate::remote::{listing, probe};
+use crate::remote::listing;
 use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -56,9 +56,9 @@ enum Fetched {
     Unmade,
 }
 
-/// Whether the server takes download batches: asked once per session.
+/// Whether the server takes download batches (as it told).
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    probe::probe(c, probe::Which::Get)
+    Ok(c.caps().has(crate::caps::Ext::GetMany))
 }
 
 /// How many neighbouring files (a listing's order: mostly one directory's)
@@ -209,37 +209,15 @@ fn fetch_batch(
     ev: &dyn Events,
     z: Asked,
 ) -> Result<Vec<Fetched>, Error> {
-    // a session that answered the probe OK answers every batch OK too: the
-    // parts are sent at once, one after the other, while their answers are
-    // read
-    if c.caps().get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes {
+    // a session told it has batches answers every batch OK: the parts are
+    // sent at once, one after the other, while their answers are read
+    let ok = c.caps().has(crate::caps::Ext::GetMany);
+    if ok {
         let parts = parts(files.iter().map(|w| w.remote.len()));
         if parts.len() > 1 {
             return fetch_parts(c, files, &parts, p, z);
         }
     }
-    let line = command(files.len(), z);
-    // a session that answered the probe OK sends the paths at once
-    let pipelined = c.caps().get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes;
-    let ok = pipelined
-        || c.caps().get(crate::caps::Ext::GetMany) != crate::caps::Known::No
-            && match c.command(&line)? {
-                Status::Ok(_) => {
-                    crate::caps::answered(c, crate::caps::Ext::GetMany, true)?;
-                    true
-                }
-                Status::Unknown => {
-                    crate::caps::answered(c, crate::caps::Ext::GetMany, false)?;
-                    false
-                }
-                st => {
-                    let why = listing::status_text(&st);
-                    return Ok(files
-                        .iter()
-                        .map(|_| Fetched::Done(Done::Refused(why.clone())))
-                        .collect());
-                }
-            };
     if !ok {
         let kept = Partials::default();
         let mut v = Vec::with_capacity(files.len());
@@ -256,17 +234,13 @@ fn fetch_batch(
         return Ok(v);
     }
     c.chan.tx.hold();
-    if pipelined {
-        c.chan.tx.send_frame(&line)?;
-    }
+    c.chan.tx.send_frame(&command(files.len(), z))?;
     for w in files {
         c.chan.tx.send_frame(w.remote)?;
     }
     c.chan.tx.send_frame(END)?;
     c.chan.tx.release()?;
-    if pipelined {
-        answered_ok(&mut c.chan.rx)?;
-    }
+    answered_ok(&mut c.chan.rx)?;
     receive_part(&mut c.chan.rx, files, p, z)
 }
 

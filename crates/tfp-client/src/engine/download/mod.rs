@@ -409,15 +409,17 @@ fn new_file_mode(
     place: &super::beside::Beside,
     rode: Option<Status>,
 ) -> Result<Option<u32>, Error> {
-    use crate::caps::{Ext, Known};
-    if place.exists() || (rode.is_none() && c.caps().get(Ext::Mode) == Known::No) {
+    use crate::caps::Ext;
+    if place.exists() || (rode.is_none() && !c.caps().has(Ext::Mode)) {
         return Ok(None);
     }
     let answer = match rode {
         Some(a) => a,
         None => c.call(tfp_wire::mode::MODE, remote)?,
     };
-    crate::caps::answered(c, Ext::Mode, !matches!(answer, Status::Unknown))?;
+    if matches!(answer, Status::Unknown) && c.caps().has(Ext::Mode) {
+        return Err(crate::caps::contradicted(Ext::Mode));
+    }
     let mode = match answer {
         Status::Ok(d) => tfp_wire::mode::parse(&d),
         _ => None,

@@ -13,7 +13,6 @@ use crate::engine::land_attrs::{self, Carry};
 use crate::engine::mtime;
 use crate::engine::route::{self, Link};
 use crate::engine::zpays::{self, Wire};
-use crate::remote::probe;
 use crate::transfer::moved;
 use crate::{Client, Error};
 use sha2::{Digest, Sha256};
@@ -32,9 +31,9 @@ use tfp_wire::fstat::FileType;
 use tfp_wire::xattr::Scope;
 use tfp_wire::Status;
 
-/// Whether the server takes batches: asked once per session.
+/// Whether the server takes batches (told as the session entered).
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    probe::probe(c, probe::Which::Put)
+    Ok(c.caps().has(crate::caps::Ext::PutMany))
 }
 
 /// Why one file of a batch was not stored.
@@ -75,17 +74,17 @@ pub fn put_one(
     };
     let keep = Keep {
         compress,
-        new_mode: new_mode && c.caps().get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes,
+        new_mode: new_mode && c.caps().has(crate::caps::Ext::BatchModes),
         ..Keep::default()
     };
     Ok(exchange(c, (&[&u], &[]), Ahead::Mkdirs(&[]), keep, bytes)?.and_then(|x| x.files.into_iter().next()))
 }
 
 /// Whether a batch of `n` files on `c` leaves without waiting for its
-/// command's `OK`: a session that answered the probe OK answers this OK too
-/// (a batch of at most MAX_FILES).
-pub(crate) fn pipelines(c: &Client, n: usize) -> bool {
-    c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::Yes && n as u64 <= MAX_FILES
+/// command's `OK`: a session told it has batches answers this OK (a batch
+/// of at most MAX_FILES).
+pub(crate) fn pipelines(c: &mut Client, n: usize) -> bool {
+    c.caps().has(crate::caps::Ext::PutMany) && n as u64 <= MAX_FILES
 }
 
 /// The directories a batch makes before its files, parents before
@@ -130,7 +129,7 @@ pub(crate) fn exchange(
     keep: Keep,
     bytes: &AtomicU64,
 ) -> Result<Option<Exchanged>, Error> {
-    if c.caps().get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
+    if !c.caps().has(crate::caps::Ext::PutMany) {
         return Ok(None);
     }
     let tail = if keep.archive { tail } else { &[] };
@@ -170,11 +169,8 @@ pub(crate) fn exchange(
             c.chan.tx.send_frame(&line)?;
             c.chan.rx.recv_frame()?
         }) {
-            Status::Ok(_) => crate::caps::answered(c, crate::caps::Ext::PutMany, true)?,
-            Status::Unknown => {
-                crate::caps::answered(c, crate::caps::Ext::PutMany, false)?;
-                return Ok(None);
-            }
+            Status::Ok(_) => {}
+            Status::Unknown => return Err(crate::caps::contradicted(crate::caps::Ext::PutMany)),
             st => {
                 let why = crate::remote::listing::status_text(&st);
                 return Ok(Some(Exchanged {
@@ -196,7 +192,7 @@ pub(crate) fn exchange(
     };
     // a new directory's mode (its source's less the umask, with -p too)
     // only to a server whose probe said it takes them
-    let modes_taken = c.caps().get(crate::caps::Ext::BatchModes) == crate::caps::Known::Yes;
+    let modes_taken = c.caps().has(crate::caps::Ext::BatchModes);
     for d in dirs {
         let mode = modes.get(d).copied().filter(|_| modes_taken);
         data.frame(c, &dir_head(keep, d, mode))?;
@@ -253,15 +249,11 @@ pub(crate) fn exchange(
 /// (`TFDZSTD`, asked once per session, with the framed batch's probe in
 /// the same write): one zstd stream across the batch's files.
 fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>, Error> {
-    let asks = crate::compress::round_trips(c);
     let bytes = || files.iter().map(|u| u.size()).sum();
     if !route::compresses_batch(keep.compress, Link::of(c), || {
-        (Wire::of(c), bytes(), zpays::sample(files), asks)
+        (Wire::of(c), bytes(), zpays::sample(files))
     }) {
         return Ok(None);
-    }
-    if asks > 0 {
-        crate::compress::ask(c, &[])?;
     }
     let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o));
     Ok(sq.map(|sq| on_link(c, sq)))

@@ -20,7 +20,7 @@ use super::answer::Refusal;
 use super::batch::{exchange, pipelines, supported, Ahead, Failure};
 use super::entries::Entry;
 use super::file::{Keep, Up};
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::remote::{listing, pipeline};
 use crate::tree::names::{self, below};
 use crate::{Client, ClientConfig, Error};
@@ -140,20 +140,13 @@ impl Dirs {
     }
 
     /// Whether they go in the batches' streams, as `D` entries: where the
-    /// session's probe said the server takes them ([`Ext::BatchDirs`]; an
-    /// archive copy, whose session asked the archive probe, asks the plain
-    /// one where more than a window of directories would otherwise cost
-    /// round trips of MKDIRs), and where they fit one batch with `files`
-    /// files.
-    fn in_batches(&self, c: &mut Client, keep: Keep, files: usize) -> Result<bool, Error> {
+    /// server takes them ([`Ext::BatchDirs`]) and they fit one batch with
+    /// `files` files.
+    fn in_batches(&self, c: &mut Client, files: usize) -> Result<bool, Error> {
         if self.make.is_empty() || (self.make.len() + files) as u64 > MAX_FILES {
             return Ok(false);
         }
-        if c.caps().get(Ext::BatchDirs) == Known::Unknown && keep.archive && self.make.len() > pipeline::WINDOW {
-            let st = c.call(tfp_wire::batch::PUTMANY, b"0")?;
-            crate::remote::probe::Which::Put.answered(c, &st)?;
-        }
-        Ok(c.caps().get(Ext::BatchDirs) == Known::Yes)
+        Ok(c.caps().has(Ext::BatchDirs))
     }
 
     /// Makes them over `c` now, in one batch of their own (its entries
@@ -245,13 +238,13 @@ fn upload_counted(
 ) -> Result<usize, Error> {
     let batched = (!files.is_empty() || !dirs.make.is_empty()) && supported(c)?;
     // a new entry's mode only to a server whose probe said it takes them
-    keep.new_mode &= !keep.mode && c.caps().get(Ext::BatchModes) == Known::Yes;
+    keep.new_mode &= !keep.mode && c.caps().has(Ext::BatchModes);
     let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let small = |u: &&Up| in_batch(u, cfg.sparse);
     // the directories in the batches' streams where the server takes them
     // there, else MKDIRs: in front of the batches (a window of them at
     // most), or made first
-    let entries = batched && dirs.in_batches(c, keep, files.len())?;
+    let entries = batched && dirs.in_batches(c, files.len())?;
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
     if entries && !files.iter().any(|u| small(&u)) {
         dirs.make_in_batch(c, keep, t)?;
@@ -467,13 +460,7 @@ pub(crate) fn send_batch(
     let mut ahead = ahead;
     let first = match ahead {
         Ahead::Mkdirs(_) => !pipelines(c, files.len()),
-        // a session that did not ask goes by the run's answer: the same
-        // server (a plain batch's session asked the plain probe; any
-        // archive batch takes a `D` entry); one not asked yet is asked the
-        // plain probe, the round trip its batch's command would wait anyway
-        Ahead::Entries(d, _) => {
-            !(supported(c)? && pipelines(c, files.len() + d.len())) || c.caps().get(Ext::BatchDirs) == Known::No
-        }
+        Ahead::Entries(d, _) => !(supported(c)? && pipelines(c, files.len() + d.len()) && c.caps().has(Ext::BatchDirs)),
     };
     if let (Ahead::Mkdirs(d) | Ahead::Entries(d, _), true) = (ahead, first) {
         if !d.is_empty() {
@@ -557,9 +544,6 @@ fn exact_mtime(c: &mut Client, u: &Up, m: &std::fs::Metadata, keep: Keep) -> Res
     if !keep.archive || m.mtime_nsec() == 0 {
         return Ok(Done::Ok);
     }
-    // the run found the server takes archive batches (Keep::archive), on
-    // the session this one joined
-    crate::caps::answered(c, crate::caps::Ext::Entries, true)?;
     let stamp = super::entries::Entry {
         kind: None,
         mode: None,

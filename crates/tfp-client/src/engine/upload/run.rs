@@ -7,7 +7,7 @@ use super::super::{delta, staged};
 use super::batch::{self, Failure as BatchFailure};
 use super::outcome::{Failure, Sent};
 use super::request::{file_name, in_dir, Dest, Note, Progress, Request, Source};
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::remote::listing::{self, Kind as FileKind};
 use crate::{parallel, Client, ClientConfig, Error};
 use std::fs::File;
@@ -128,7 +128,7 @@ fn stage(
     progress: &Progress<'_>,
 ) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
-    if c.caps().get(Ext::Stage) == Known::No {
+    if !c.caps().has(Ext::Stage) {
         return Ok(Rung::Next);
     }
     let compress = match req.compress {
@@ -147,11 +147,7 @@ fn stage(
     };
     match staged::put(c, cfg, &sreq, progress.done) {
         Ok(r) => Ok(Rung::Landed(Some(r))),
-        Err(e) if staged::unsupported(&e) => {
-            // not asked again in this session
-            crate::caps::answered(c, Ext::Stage, false)?;
-            Ok(Rung::Next)
-        }
+        Err(e) if staged::unsupported(&e) => Err(crate::caps::contradicted(Ext::Stage)),
         Err(Error::Refused(r))
             if req.dest == Dest::Deferred && r.command == "TFDSTAGE" && r.code == Code::Known(Failed::IsDirectory) =>
         {

@@ -8,7 +8,7 @@
 use super::super::names;
 use super::super::names::rjoin;
 use super::super::sync::{Facts, Keeps, Meta, Plan, Side};
-use crate::caps::{Ext, Known};
+use crate::caps::Ext;
 use crate::engine::beside::Beside;
 use crate::engine::events::Tally;
 use crate::engine::keep::{self, Node};
@@ -137,16 +137,9 @@ fn set(land: &Landing, rel: &[u8], a: keep::Attrs, t: &mut Tally<'_>) {
     }
 }
 
-/// Whether the server takes archive batches: known from its TFDENTRIES,
-/// else asked once with the probe `TFDPUTMANY 0 a` (a server without them
-/// refuses the flag; it is remembered either way).
+/// Whether the server takes archive batches (its TFDENTRIES, as it told).
 pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
-    match c.caps().get(Ext::Entries) {
-        Known::Yes => return Ok(true),
-        Known::No => return Ok(false),
-        Known::Unknown => {}
-    }
-    crate::remote::probe::probe(c, crate::remote::probe::Which::Archive)
+    Ok(c.caps().has(Ext::Entries))
 }
 
 /// The last step of a mirror up that keeps what `rsync -a` keeps, as
@@ -325,48 +318,9 @@ fn holds(m: &Meta, e: &entries::Entry) -> bool {
 }
 
 /// Whether the server lets this session give entries an owner (tfd: a
-/// session it runs as root and jails neither way): asked with one archive
-/// batch's `A` entry asking an owner of a fresh name that holds nothing,
-/// which tfd refuses a session that may not ("only root may keep owners")
-/// before it looks at the name, and otherwise finds nothing to change. A
-/// server without archive batches keeps no owners.
+/// session it runs as root and jails neither way, as it told).
 pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
-    match c.caps().get(Ext::Owners) {
-        Known::Yes => return Ok(true),
-        Known::No => return Ok(false),
-        Known::Unknown => {}
-    }
-    let may = owner_probe(c)?;
-    crate::caps::answered(c, Ext::Owners, may)?;
-    Ok(may)
-}
-
-/// [`may_keep_owners`]' question to the server (each asking costs a round
-/// trip: a tree run asked it three times).
-fn owner_probe(c: &mut Client) -> Result<bool, Error> {
-    if !archive_batches(c)? {
-        return Ok(false);
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let probe = entries::Entry {
-        kind: None,
-        mode: None,
-        mtime: None,
-        path: format!(".tf-owner-probe-{}-{nanos}", std::process::id()).into_bytes(),
-        target: None,
-        owner: Some((u32::MAX - 1, u32::MAX - 1)),
-        rdev: None,
-    };
-    let denied = i32::from(tfp_wire::Failed::AccessDenied.code());
-    Ok(match entries::send(c, &[probe])? {
-        None => false,
-        Some(out) => !out
-            .iter()
-            .flatten()
-            .any(|(code, why)| *code == denied && why.contains("only root")),
-    })
+    Ok(c.caps().has(Ext::Owners))
 }
 
 /// What an upload of a mirror keeps of each file: the mode and mtime, and

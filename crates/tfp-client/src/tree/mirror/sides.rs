@@ -78,7 +78,7 @@ fn archive_side(
 ) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
     let shown = names::shown(dir);
     let listed = match ahead {
-        Some(asked) => entries::recv_list(c, asked, dir),
+        Some(asked) => entries::recv_list(c, asked),
         None => entries::list(c, dir),
     };
     let l = match listed {

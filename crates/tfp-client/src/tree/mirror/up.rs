@@ -100,11 +100,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
     let seen = match ends.seen {
         _ if dst.is_empty() => Some(Kind::Dir),
         Some(seen) => seen,
-        // archive batches asked in the same round trip
-        None => {
-            let probe = (o.keeps != Keeps::default()).then_some(crate::remote::probe::Which::Archive);
-            listing::fstat_probing(c, &dst, probe).split()?.ok().map(|st| st.kind)
-        }
+        None => listing::fstat(c, &dst).split()?.ok().map(|st| st.kind),
     };
     let exists = match seen {
         Some(Kind::Dir) => true,
