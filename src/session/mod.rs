@@ -528,7 +528,10 @@ impl Session {
             let _ = crate::logging::take_os_error();
             let login = self.tried(&req.name, req.arg);
             let outcome = self.dispatch(&req.name, req.arg);
-            refused_login = req.name == "LOGIN" && !self.state.logged_in();
+            // the features question a client sent behind its LOGIN (in the
+            // same write) is still that refusal's end
+            refused_login = !self.state.logged_in()
+                && (req.name == "LOGIN" || (refused_login && req.name == tfp_wire::features::COMMAND));
             // LOGIN and INJAIL change who the session is
             self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer

@@ -198,6 +198,10 @@ pub struct Caps {
     asked: bool,
     /// Asked ahead ([`ask_ahead`]), its answer not read yet.
     pending: bool,
+    /// The session asks at all ([`crate::ClientConfig::negotiate`]).
+    negotiate: bool,
+    /// An INJAIL ends the entry: the login's last step is not its last.
+    jail_follows: bool,
 }
 
 impl Caps {
@@ -224,6 +228,22 @@ impl Caps {
         self.told
     }
 
+    /// A session's caps before its entry: nothing known, and how the
+    /// question is to be asked (`negotiate`: at all; `jail_follows`: behind
+    /// the INJAIL, not the login).
+    pub(crate) fn entering(negotiate: bool, jail_follows: bool) -> Caps {
+        Caps {
+            negotiate,
+            jail_follows,
+            ..Caps::default()
+        }
+    }
+
+    /// Whether the login's last step ends the entry (no INJAIL follows).
+    pub(crate) fn login_ends_entry(&self) -> bool {
+        !self.jail_follows
+    }
+
     /// The caps a features answer tells.
     fn from_features(f: &tfp_wire::features::Features, without: [bool; Ext::COUNT]) -> Caps {
         let mut rows = [false; Ext::COUNT];
@@ -237,6 +257,8 @@ impl Caps {
             told: true,
             asked: true,
             pending: false,
+            negotiate: true,
+            jail_follows: false,
         }
     }
 
@@ -310,7 +332,7 @@ pub(crate) fn flight_answer(c: &mut Client) -> Result<(), Error> {
 /// the caps; a step refused (a key the server did not take) makes that
 /// answer a refusal too, and it is dropped.
 pub(crate) fn entry_step(c: &mut Client, frame: &[u8], last: bool) -> Result<Vec<u8>, Error> {
-    if !last || !c.negotiate || c.caps.asked {
+    if !last || !c.caps.negotiate || c.caps.asked {
         return c.raw(frame);
     }
     c.chan.tx.hold();
@@ -336,7 +358,7 @@ pub(crate) fn entry_step(c: &mut Client, frame: &[u8], last: bool) -> Result<Vec
 /// answer is read ahead of the next reply ([`tfp_channel::RxHalf::owe_frame`]),
 /// or as soon as the caps are read ([`settle`]).
 pub(crate) fn ask_ahead(c: &mut Client) -> Result<(), Error> {
-    if !c.negotiate || c.caps.asked {
+    if !c.caps.negotiate || c.caps.asked {
         return Ok(());
     }
     c.chan.tx.send_frame_ahead(tfp_wire::features::COMMAND.as_bytes())?;

@@ -295,10 +295,6 @@ pub struct Client {
     /// What this session knows of tfd's extensions: told once, read-only
     /// after ([`caps`]).
     pub(crate) caps: Caps,
-    /// Whether the session asks its features ([`ClientConfig::negotiate`]).
-    pub(crate) negotiate: bool,
-    /// An INJAIL ends the entry: the login's last step is not its last.
-    pub(crate) jail_follows: bool,
     /// The secure transport's handshake hash, once it is on: what a key
     /// login's signature is bound to.
     binding: Option<[u8; tfp_wire::noise::LEN]>,
@@ -405,9 +401,7 @@ impl Client {
             chan,
             suite: None,
             next_fai: None,
-            caps: Caps::default(),
-            negotiate: cfg.negotiate,
-            jail_follows: cfg.jail.is_some(),
+            caps: Caps::entering(cfg.negotiate, cfg.jail.is_some()),
             binding: None,
             key_name: None,
             listings: cfg.compress,
@@ -450,7 +444,7 @@ impl Client {
             line.extend_from_slice(cr.user.as_bytes());
             line.push(b' ');
             line.extend_from_slice(&cr.password);
-            let st = caps::entry_step(self, &line, !self.jail_follows);
+            let st = caps::entry_step(self, &line, self.caps.login_ends_entry());
             line.fill(0);
             match Status::parse(&st?) {
                 Status::Ok(_) => {}
@@ -498,9 +492,7 @@ impl Client {
             chan,
             suite: None,
             next_fai: None,
-            caps: Caps::default(),
-            negotiate: cfg.negotiate,
-            jail_follows: cfg.jail.is_some(),
+            caps: Caps::entering(cfg.negotiate, cfg.jail.is_some()),
             binding: None,
             key_name: None,
             listings: cfg.compress,

@@ -209,7 +209,7 @@ impl crate::Client {
                     continue;
                 }
             };
-            let last = !self.jail_follows;
+            let last = self.caps.login_ends_entry();
             let reply = crate::caps::entry_step(self, &keylogin::signature_frame(&sig), last)?;
             match Status::parse(&reply) {
                 Status::Ok(_) => {
