@@ -49,6 +49,7 @@ mod cli_mirror_keep;
 mod cli_mirror_times;
 mod cli_names_apart;
 mod cli_numeric_ids;
+mod cli_owners_allowed;
 mod cli_partials;
 mod cli_private_modes;
 mod cli_progress;

@@ -97,11 +97,10 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
             devices: (g.flag("-D") || g.flag("-a")) && (g.flag("-R") || tfd_sys::geteuid() == 0),
             // as rsync -a: owners where the receiving side may give them
             // (tf as root, down); up, asked for, to a session run as root
-            owners: if g.flag("-R") {
-                g.flag("--owner") || g.flag("-a") || g.flag("-o") || g.flag("-g")
-            } else {
-                tfd_sys::geteuid() == 0 || g.flag("--owner")
-            },
+            // (as root, down, by default); where the ends do not allow it,
+            // the run leaves them out, said with -v, as rsync leaves them
+            owners: ["--owner", "-a", "-o", "-g"].iter().any(|f| g.flag(f))
+                || (!g.flag("-R") && tfd_sys::geteuid() == 0),
             hardlinks: g.flag("-H"),
         },
         backup: g.backup(),
@@ -156,7 +155,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     } else {
         "each local file is the old or the new one, whole"
     });
-    let told = Told::new(cfg, Some(how.clone())).showing(show);
+    let told = Told::new(cfg, Some(how.clone())).showing(show).verbose(x.verbose);
     match mirror::mirror(c, cfg, &src, &dst, &o, &told) {
         Ok(r) => {
             x.broken = r.report.broken;

@@ -307,6 +307,8 @@ pub(super) struct Told<'a> {
     /// What is printed of the items, and how many were told.
     show: Show,
     items: std::sync::atomic::AtomicU64,
+    /// `-v`: the details are said ([`Events::detail`]), each once.
+    details: Option<Mutex<Vec<String>>>,
 }
 
 impl<'a> Told<'a> {
@@ -322,7 +324,14 @@ impl<'a> Told<'a> {
             moved: Mutex::new(Vec::new()),
             show: Show::Quiet,
             items: Default::default(),
+            details: None,
         }
+    }
+
+    /// Says the details (`-v`) when `verbose`.
+    pub(super) fn verbose(mut self, verbose: bool) -> Self {
+        self.details = verbose.then(Default::default);
+        self
     }
 
     /// Prints the items as `show` says.
@@ -366,6 +375,16 @@ impl Events for Told<'_> {
 
     fn note(&self, text: &str) {
         super::progress::note(&escape::shown_text(text));
+    }
+
+    fn detail(&self, text: &str) {
+        // once a run: each directory of a tree run asks its own
+        let Some(said) = &self.details else { return };
+        let mut said = said.lock().unwrap_or_else(|p| p.into_inner());
+        if !said.iter().any(|s| s == text) {
+            said.push(text.to_string());
+            super::progress::note(&escape::shown_text(text));
+        }
     }
 
     fn verified(&self, sha256: &str) {
@@ -500,7 +519,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let dry = o.run.dry_run;
     if dry {
         // nothing to continue, nothing to record
-        let told = Told::new(cfg, None).showing(o.show);
+        let told = Told::new(cfg, None).showing(o.show).verbose(x.verbose);
         let r = if cmd == "put" {
             copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told)
         } else {
@@ -517,12 +536,18 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let r = if cmd == "put" {
         super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
         let how = format!("{again} continues");
-        let told = Told::new(cfg, Some(how)).rerun(&rerun).showing(o.show);
+        let told = Told::new(cfg, Some(how))
+            .rerun(&rerun)
+            .showing(o.show)
+            .verbose(x.verbose);
         let r = copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told);
         r.map(|r| (told.summary(cmd, &r, false), r))
     } else {
         let how = format!("{again} continues them");
-        let told = Told::new(cfg, Some(how.clone())).rerun(&rerun).showing(o.show);
+        let told = Told::new(cfg, Some(how.clone()))
+            .rerun(&rerun)
+            .showing(o.show)
+            .verbose(x.verbose);
         let r = copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {
             tell_kept(r, &how);

@@ -10,7 +10,7 @@ const XFER: &[&str] = &["put", "get"];
 const MIRROR: &[&str] = &["mirror"];
 
 const TREE_DOC: &str = "As\n.BR rsync 's:\nkeep owners and groups, by number, where the receiving side may give them,\nwhich\n.B \\-a\ndoes anyway (rsync's\n.B \\-a\nis\n.BR \\-rlptgoD );\nso with\n.B \\-a\nit changes nothing, and without it tf refuses it, as it refuses\n.B \\-X\nwithout\n.BR \\-a .\nThe protocol carries a file's owner and group together: either option keeps\nboth.\n";
-const MIRROR_DOC: &str = "As\n.BR rsync 's:\nkeep owners and groups, by number, where the receiving side may give them, as\n.B \\-a\ndoes (down: when tf runs as root, which a mirror does anyway; up: asked of\nthe session, as\n.B \\-a\nasks). The protocol carries a file's owner and group together: either\noption keeps both. Unlike\n.BR \\-\\-owner ,\nneither is refused where the ends cannot give owners (down, tf not root).\n";
+const MIRROR_DOC: &str = "As\n.BR rsync 's:\nkeep owners and groups, by number, where the receiving side may give them, as\n.B \\-a\ndoes (down: when tf runs as root, which a mirror does anyway; up: asked of\nthe session, as\n.B \\-a\nasks). The protocol carries a file's owner and group together: either\noption keeps both. Where the ends cannot give owners they are left out, as\nwith\n.B \\-\\-owner\n(see it).\n";
 
 /// The rows.
 pub static ROWS: &[CmdOpt] = &[
@@ -38,7 +38,7 @@ pub static ROWS: &[CmdOpt] = &[
         name: "-o",
         value: "",
         kind: FLAG,
-        help: "as rsync: keep owners where the ends allow it, as -a does (--owner insists)",
+        help: "as rsync: keep owners where the ends allow it, as -a does",
         doc: MIRROR_DOC,
     },
     CmdOpt {
@@ -53,7 +53,7 @@ pub static ROWS: &[CmdOpt] = &[
 ];
 
 /// Their long names ([`super::LONG_NAMES`]); mirror's `--owner` is a row of
-/// its own, which refuses where owners cannot be given.
+/// its own (its text says where owners can be given).
 pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Tree, "-o", "--owner"),
     (Family::Tree, "-g", "--group"),
