@@ -191,7 +191,7 @@ fn print(r: &MirrorReport, o: &Options, told: &Told<'_>, tries: u32) {
             Planned::Delete(rel) => println!("delete {}", names::shown(rel)),
             Planned::Replace(rel) => println!("replace {}", names::shown(rel)),
             Planned::Mkdir(rel) => println!("mkdir {}", names::shown(rel)),
-            Planned::Copy(rel) => println!("{verb} {}", names::shown(rel)),
+            Planned::Copy(rel) | Planned::Node(rel) => println!("{verb} {}", names::shown(rel)),
         }
     }
     println!("{}{}", summary(o.dry_run, n), super::retry::told(tries));
