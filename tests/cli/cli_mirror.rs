@@ -401,3 +401,56 @@ fn a_dry_run_names_the_symlinks_it_would_make() {
     assert!(out.contains("mirror: 2 to transfer"), "{out}");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// rsync's `-r` and `-l` run with mirror as typed, both ways: `-l` keeps
+/// symlinks (what mirror does anyway) and `-r` descends a directory
+/// `--files-from` lists, which without it is made but not descended into,
+/// as in rsync. On the old code both were unknown options of mirror, so a
+/// listed directory could not be descended at all.
+#[test]
+fn r_and_l_are_taken_as_rsync_takes_them() {
+    let srv = Server::start();
+    let here = tempdir("cli_mirror_r_l");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/g"), b"two").unwrap();
+    fs::write(src.join("f"), b"one").unwrap();
+    std::os::unix::fs::symlink("f", src.join("ln")).unwrap();
+    let list = here.join("list");
+    fs::write(&list, "d\nln\n").unwrap();
+    let (s, l) = (src.to_str().unwrap(), list.to_str().unwrap());
+    for (words, dst) in [
+        (&["-R", "-r", "-l", "--files-from", l][..], "rl"),
+        (&["-R", "-rl", "--files-from", l], "cluster"),
+        (&["-R", "--recursive", "--links", "--files-from", l], "long"),
+    ] {
+        let mut args = vec!["mirror"];
+        args.extend_from_slice(words);
+        args.extend([s, dst]);
+        let o = srv.tf(&args);
+        ok(&o, &args.join(" "));
+        assert_eq!(
+            fs::read(srv.path(&format!("{dst}/d/g"))).unwrap(),
+            b"two",
+            "{}",
+            text(&o)
+        );
+        assert_eq!(fs::read_link(srv.path(&format!("{dst}/ln"))).unwrap(), Path::new("f"));
+        assert!(!srv.path(&format!("{dst}/f")).exists(), "not listed: {}", text(&o));
+    }
+    // without -r the listed directory is made, not descended into
+    let o = srv.tf(&["mirror", "-R", "--files-from", l, s, "plain"]);
+    ok(&o, "mirror -R --files-from");
+    assert!(
+        srv.path("plain/d").is_dir() && !srv.path("plain/d/g").exists(),
+        "{}",
+        text(&o)
+    );
+    // down the same
+    let down = here.join("down");
+    let o = srv.tf(&["mirror", "-r", "-l", "--files-from", l, "rl", down.to_str().unwrap()]);
+    ok(&o, "mirror -r -l --files-from");
+    assert_eq!(fs::read(down.join("d/g")).unwrap(), b"two", "{}", text(&o));
+    assert_eq!(fs::read_link(down.join("ln")).unwrap(), Path::new("f"));
+    let _ = fs::remove_dir_all(&here);
+}

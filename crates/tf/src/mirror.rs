@@ -20,7 +20,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [-a] [-H] [-X] [-A] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
+    "usage: tf ... mirror [-R] [-a] [-r] [-l] [-H] [-X] [-A] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -76,8 +76,8 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
         dry_run: g.flag("-n"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
-        // as rsync -a: a listed directory is not descended into (no -r here)
-        filter: filter_of(&g, false).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
+        // as rsync: a listed directory is descended into with -r alone
+        filter: filter_of(&g, g.flag("-r")).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
         delta: if g.flag("--whole-file") {
             DeltaRule::Never
         } else if g.flag("--no-whole-file") {

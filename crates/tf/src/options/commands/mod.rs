@@ -644,6 +644,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(backup_grade::ROWS)
         .chain(snapshots::ROWS)
         .chain(owners::ROWS)
+        .chain(owners::MIRROR_RSYNC_ROWS)
 }
 
 /// The options of `family`.

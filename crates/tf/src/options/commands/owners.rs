@@ -52,10 +52,36 @@ pub static ROWS: &[CmdOpt] = &[
     },
 ];
 
+/// rsync's `-r` and `-l` for mirror, which recurses and keeps symlinks
+/// anyway: taken so that rsync's command lines run as typed, `-r` also
+/// descending the directories `--files-from` lists, as in rsync.
+pub static MIRROR_RSYNC_ROWS: &[CmdOpt] = &[
+    CmdOpt {
+        family: Family::Mirror,
+        commands: MIRROR,
+        name: "-r",
+        value: "",
+        kind: FLAG,
+        help: "as rsync -r: what mirror does anyway; with --files-from, listed directories\nare descended into",
+        doc: "As\n.BR \"rsync \\-r\" :\na mirror takes its tree whole anyway; with\n.B \\-\\-files\\-from\na listed directory is descended into (without it, made but not descended\ninto, as in rsync).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: MIRROR,
+        name: "-l",
+        value: "",
+        kind: FLAG,
+        help: "as rsync -l: symlinks as symlinks, what mirror does anyway",
+        doc: "As\n.BR \"rsync \\-l\" :\nsymlinks are copied as symlinks, which a mirror does anyway (see\n.BR \\-\\-no\\-links ).\n",
+    },
+];
+
 /// Their long names ([`super::LONG_NAMES`]); mirror's `--owner` is a row of
 /// its own (its text says where owners can be given).
 pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Tree, "-o", "--owner"),
     (Family::Tree, "-g", "--group"),
     (Family::Mirror, "-g", "--group"),
+    (Family::Mirror, "-r", "--recursive"),
+    (Family::Mirror, "-l", "--links"),
 ];
