@@ -48,20 +48,25 @@ fn down_jobs(
     jobs
 }
 
-/// The download direction: remote `src`, local `dst`.
-pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
-    let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
-    let src = ends.remote.clone();
-    let mut keeps = o.keeps;
+/// What a download keeps of `keeps`: owners only where tf runs as root,
+/// else left out as rsync run by another user leaves them, said with `-v`.
+fn kept_here(mut keeps: Keeps, t: &mut Tally<'_>) -> Keeps {
     let uid = tfd_sys::geteuid();
     if keeps.owners && uid != 0 {
-        // as rsync run by another user than root: no owners, said with -v
         t.detail(format!(
             "{}: owners and groups not kept: only root may give files an owner here, and tf runs as uid {uid}",
             t.verb
         ));
         keeps.owners = false;
     }
+    keeps
+}
+
+/// The download direction: remote `src`, local `dst`.
+pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
+    let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
+    let src = ends.remote.clone();
+    let keeps = kept_here(o.keeps, t);
     // a tree copy's caller has seen that it is a directory
     if !src.is_empty() && ends.seen != Some(Some(Kind::Dir)) {
         match listing::fstat(c, &src).split()? {
