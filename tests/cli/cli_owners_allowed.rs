@@ -3,7 +3,8 @@
 //! `-aHSXA`, `-aL`) are taken the same on every route, owners left out
 //! where the ends do not allow them, silently, one line with `-v`. Up, the
 //! receiving side is a session tfd does not serve as root (bob's, of the
-//! test kit's users); down, tf run as another user than root.
+//! test kit's users); down, tf run as another user than root. `put -r` and
+//! `get -r` take `-o` and `-g` without `-a` too, as rsync -r -o does.
 
 use crate::output::{stderr, text};
 use std::fs;
@@ -85,7 +86,10 @@ fn up_to_a_session_not_served_as_root_owners_are_left_out_silently() {
     let bobs = srv.path("bobs");
     fs::create_dir_all(&bobs).unwrap();
     chown_tree(&bobs, b);
-    let routes: [&[&str]; 9] = [
+    let routes: [&[&str]; 12] = [
+        &["put", "-r", "-o"],
+        &["put", "-r", "--group"],
+        &["put", "-rlo"],
         &["mirror", "-R", "-a"],
         &["mirror", "-R", "-aHSXA"],
         &["mirror", "-R", "-aL"],
@@ -122,7 +126,10 @@ fn down_by_tf_not_run_as_root_owners_are_left_out_silently() {
     let into = here.join("into");
     fs::create_dir_all(&into).unwrap();
     chown_tree(&here, b);
-    let routes: [&[&str]; 6] = [
+    let routes: [&[&str]; 9] = [
+        &["get", "-r", "-o", "/tree"],
+        &["get", "-r", "-g", "/tree"],
+        &["get", "-rlog", "/tree"],
         &["get", "-r", "-a", "/tree"],
         &["get", "-r", "-a", "-o", "/tree"],
         &["mirror", "-a", "/tree"],

@@ -73,6 +73,7 @@ mod cli_sparse;
 mod cli_streams;
 mod cli_summary;
 mod cli_tree;
+mod cli_tree_rsync;
 mod cli_truth;
 mod cli_update_all;
 mod cli_v251;

@@ -73,6 +73,7 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
         checksum: g.flag("--checksum"),
+        times: true,
         dry_run: g.flag("-n"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,

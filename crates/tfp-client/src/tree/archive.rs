@@ -19,7 +19,8 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
     mirror::Options {
         upload,
         delete: false,
-        checksum: false,
+        checksum: o.checksum,
+        times: o.keeps_times(),
         dry_run: o.dry_run,
         jobs: o.jobs,
         fai: o.fai,

@@ -645,6 +645,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(snapshots::ROWS)
         .chain(owners::ROWS)
         .chain(owners::MIRROR_RSYNC_ROWS)
+        .chain(owners::TREE_RSYNC_ROWS)
 }
 
 /// The options of `family`.

@@ -169,7 +169,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         (&ours, &theirs),
         (&src, &dst),
     );
-    let keep = attrs::upload_keep(archive, keeps, cfg);
+    let keep = attrs::upload_keep((archive, o.times), keeps, cfg);
     let verb = t.verb;
     let what = move |u: &Up| format!("{verb}: {}", names::shown(&u.remote));
     let before = t.failures();
@@ -188,7 +188,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         .filter(|u| keep.owner && up_many::in_batch(u, cfg.sparse))
         .map(|u| u.remote.clone())
         .collect();
-    if archive {
+    if archive && o.times {
         attrs::stamp_again(&mut p, &theirs, &landed, &dst);
     }
     let done = |failed_dirs: &[Vec<u8>]| {
