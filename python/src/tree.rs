@@ -248,7 +248,7 @@ impl TreeRun {
                 Planned::Delete(rel) => ("delete", rel),
                 Planned::Replace(rel) => ("replace", rel),
                 Planned::Mkdir(rel) => ("mkdir", rel),
-                Planned::Copy(rel) => ("copy", rel),
+                Planned::Copy(rel) | Planned::Node(rel) => ("copy", rel),
             })
             .collect();
         if let Some(sum) = m.summary {

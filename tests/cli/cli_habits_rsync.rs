@@ -12,8 +12,8 @@ use tfd_testkit::*;
 
 /// `-o`, `-g`, `--owner`, `--group` run with `-a` on put, get and mirror,
 /// meaning what rsync's mean: owners and groups kept (tests run as root, so
-/// both ends may give them). Without `-a`, put/get refuse them in one
-/// sentence, as they refuse `-X`. `mirror -R -o` (or `-g`, no `-a`) keeps
+/// both ends may give them). Without `-a`, put/get take them as rsync -r -o
+/// does. `mirror -R -o` (or `-g`, no `-a`) keeps
 /// them, where a plain `mirror -R` gives root's. On the old code every one
 /// was an unknown option.
 #[test]
@@ -73,19 +73,17 @@ fn owner_and_group_options_are_taken_where_a_is() {
         let landed = dst.join("f");
         assert_eq!(owner(&landed), (4321, 8765), "{}: {}", args.join(" "), text(&o));
     }
-    // put/get without -a: refused in one sentence, nothing moved
-    for words in [
-        &["put", "-r", "-o", s, "none1"][..],
-        &["get", "-r", "-g", "up0", "none2"],
+    // put/get without -a: taken as rsync -r -o takes them (cli_tree_rsync)
+    for (words, landed) in [
+        (&["put", "-r", "-o", s, "none1"][..], srv.path("none1/f")),
+        (
+            &["get", "-r", "-g", "up0", here.join("none2").to_str().unwrap()],
+            here.join("none2/f"),
+        ),
     ] {
         let o = srv.tf(words);
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(
-            stderr(&o).contains("-o and -g keep owners and groups with -a"),
-            "{}",
-            text(&o)
-        );
-        assert!(!srv.path("none1").exists() && !here.join("none2").exists());
+        ok(&o, &words.join(" "));
+        assert_eq!(owner(&landed), (4321, 8765), "{}", text(&o));
     }
     let _ = fs::remove_dir_all(&here);
 }

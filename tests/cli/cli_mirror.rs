@@ -360,3 +360,97 @@ fn entries_of_the_wrong_kind_are_replaced_only_as_far_as_allowed() {
     assert_eq!(inventory(&remote), inventory(&src));
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `mirror -n` names each symlink it would make, as `rsync -n -v` does (a
+/// `put`/`get` line, counted to transfer as the real run counts it), both
+/// ways; `--no-links` leaves it out and names it, and the real run makes it
+/// as a symlink. On the old code the dry run's plan left the link out
+/// ("put f" alone, "1 to transfer").
+#[test]
+fn a_dry_run_names_the_symlinks_it_would_make() {
+    let srv = Server::start();
+    let here = tempdir("cli_mirror_dry_links");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"one").unwrap();
+    std::os::unix::fs::symlink("f", src.join("ln")).unwrap();
+    let s = src.to_str().unwrap();
+    let o = srv.tf(&["mirror", "-R", "-n", s, "up"]);
+    ok(&o, "mirror -R -n");
+    let out = crate::output::stdout(&o);
+    assert!(out.lines().any(|l| l == "put ln"), "{out}");
+    assert!(out.contains("mirror: 2 to transfer"), "{out}");
+    assert!(!srv.path("up").exists(), "a dry run makes nothing");
+    let o = srv.tf(&["mirror", "-R", "--no-links", s, "plain"]);
+    ok(&o, "mirror -R --no-links");
+    assert!(
+        text(&o).contains("ln: a symlink (not followed), skipped"),
+        "{}",
+        text(&o)
+    );
+    assert!(fs::symlink_metadata(srv.path("plain/ln")).is_err(), "{}", text(&o));
+    let o = srv.tf(&["mirror", "-R", s, "up"]);
+    ok(&o, "mirror -R");
+    assert_eq!(counts(&o).0, 2, "{}", text(&o));
+    assert_eq!(fs::read_link(srv.path("up/ln")).unwrap(), Path::new("f"));
+    let down = here.join("down");
+    let o = srv.tf(&["mirror", "-n", "up", down.to_str().unwrap()]);
+    ok(&o, "mirror -n");
+    let out = crate::output::stdout(&o);
+    assert!(out.lines().any(|l| l == "get ln"), "{out}");
+    assert!(out.contains("mirror: 2 to transfer"), "{out}");
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// rsync's `-r` and `-l` run with mirror as typed, both ways: `-l` keeps
+/// symlinks (what mirror does anyway) and `-r` descends a directory
+/// `--files-from` lists, which without it is made but not descended into,
+/// as in rsync. On the old code both were unknown options of mirror, so a
+/// listed directory could not be descended at all.
+#[test]
+fn r_and_l_are_taken_as_rsync_takes_them() {
+    let srv = Server::start();
+    let here = tempdir("cli_mirror_r_l");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/g"), b"two").unwrap();
+    fs::write(src.join("f"), b"one").unwrap();
+    std::os::unix::fs::symlink("f", src.join("ln")).unwrap();
+    let list = here.join("list");
+    fs::write(&list, "d\nln\n").unwrap();
+    let (s, l) = (src.to_str().unwrap(), list.to_str().unwrap());
+    for (words, dst) in [
+        (&["-R", "-r", "-l", "--files-from", l][..], "rl"),
+        (&["-R", "-rl", "--files-from", l], "cluster"),
+        (&["-R", "--recursive", "--links", "--files-from", l], "long"),
+    ] {
+        let mut args = vec!["mirror"];
+        args.extend_from_slice(words);
+        args.extend([s, dst]);
+        let o = srv.tf(&args);
+        ok(&o, &args.join(" "));
+        assert_eq!(
+            fs::read(srv.path(&format!("{dst}/d/g"))).unwrap(),
+            b"two",
+            "{}",
+            text(&o)
+        );
+        assert_eq!(fs::read_link(srv.path(&format!("{dst}/ln"))).unwrap(), Path::new("f"));
+        assert!(!srv.path(&format!("{dst}/f")).exists(), "not listed: {}", text(&o));
+    }
+    // without -r the listed directory is made, not descended into
+    let o = srv.tf(&["mirror", "-R", "--files-from", l, s, "plain"]);
+    ok(&o, "mirror -R --files-from");
+    assert!(
+        srv.path("plain/d").is_dir() && !srv.path("plain/d/g").exists(),
+        "{}",
+        text(&o)
+    );
+    // down the same
+    let down = here.join("down");
+    let o = srv.tf(&["mirror", "-r", "-l", "--files-from", l, "rl", down.to_str().unwrap()]);
+    ok(&o, "mirror -r -l --files-from");
+    assert_eq!(fs::read(down.join("d/g")).unwrap(), b"two", "{}", text(&o));
+    assert_eq!(fs::read_link(down.join("ln")).unwrap(), Path::new("f"));
+    let _ = fs::remove_dir_all(&here);
+}

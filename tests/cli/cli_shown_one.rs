@@ -167,3 +167,62 @@ fn json_with_streams_and_verify_prints_the_file_and_the_summary() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_eq!(objects(&stdout(&o)), ["error null", "summary 0"], "{}", text(&o));
 }
+
+/// A single `put`/`get` that `--update` or `--ignore-existing` leaves is
+/// told as a tree run tells such a file: no `-i` line and no `--json`
+/// item, "0 transferred" in the summary, the file untouched. On the old
+/// code `-i` printed `<f.st...... one`, the summary "1 transferred" and the
+/// JSON item `"action":"send"`, after "newer at the destination (--update),
+/// skipped".
+#[test]
+fn a_single_file_the_selection_leaves_is_told_skipped_not_sent() {
+    let srv = Server::start();
+    let here = tempdir("cli_shown_one_skipped");
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let newer = |p: &Path| {
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(later)
+            .unwrap()
+    };
+    let local = here.join("f");
+    fs::write(&local, b"local").unwrap();
+    fs::write(srv.path("f"), b"remote, newer").unwrap();
+    newer(&srv.path("f"));
+    fs::write(srv.path("g"), b"remote, older").unwrap();
+    let mine = here.join("g");
+    fs::write(&mine, b"mine").unwrap();
+    newer(&mine);
+    let runs: [(&str, &[&str], &str, &str); 4] = [
+        ("put", &["-u"], s(&local), "f"),
+        ("put", &["--ignore-existing"], s(&local), "f"),
+        ("get", &["-u"], "g", s(&mine)),
+        ("get", &["--ignore-existing"], "g", s(&mine)),
+    ];
+    for (cmd, sel, from, to) in runs {
+        for show in ["-i", "--json", "-n"] {
+            let mut args = vec![cmd];
+            args.extend_from_slice(sel);
+            args.extend([show, from, to]);
+            let o = srv.tf(&args);
+            let what = args.join(" ");
+            ok(&o, &what);
+            let out = stdout(&o);
+            assert!(stderr(&o).contains(", skipped"), "{what}: {}", text(&o));
+            assert!(!out.contains("f.st") && !out.contains("\"item\""), "{what}: {out}");
+            match show {
+                "--json" => {
+                    assert!(out.contains("\"transferred\":0,\"items\":0"), "{what}: {out}");
+                    assert_eq!(out.lines().count(), 1, "{what}: stdout is JSON alone: {out}");
+                }
+                "-n" => assert!(out.contains(": 0 to change"), "{what}: {out}"),
+                _ => assert!(out.contains(&format!("{cmd}: 0 transferred")), "{what}: {out}"),
+            }
+        }
+    }
+    assert_eq!(fs::read(srv.path("f")).unwrap(), b"remote, newer");
+    assert_eq!(fs::read(&mine).unwrap(), b"mine");
+    let _ = fs::remove_dir_all(&here);
+}

@@ -37,6 +37,9 @@ pub struct Ctx<'a> {
     /// The try that just ended lost one of its other sessions (a tree's
     /// pool): tried again as a broken connection of its own is (retry.rs).
     pub broken: bool,
+    /// `-v`: a tree run says what it left undone where the ends do not
+    /// allow it (owners), which it otherwise leaves out silently, as rsync.
+    pub verbose: bool,
 }
 
 /// The connection options tf was given on its command line (`-s NAME`,
@@ -167,6 +170,7 @@ impl<'a> Ctx<'a> {
             tries: 1,
             tried_again: false,
             broken: false,
+            verbose: false,
         }
     }
 }

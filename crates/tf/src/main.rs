@@ -414,6 +414,7 @@ fn run() -> Result<ExitCode, ExitCode> {
     let mut x = ctx::Ctx::new(&mut client, &cfg, settings.fai);
     x.opening = opening;
     x.retries = settings.retries.unwrap_or(0);
+    x.verbose = settings.verbose;
     // everything before the command is a connection option
     x.invoked = ctx::Invoked::of(&raw[..raw.len() - rest.len()]);
     let code = match (cmd.as_deref(), &batch) {

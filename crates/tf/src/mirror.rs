@@ -20,7 +20,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [-a] [-H] [-X] [-A] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
+    "usage: tf ... mirror [-R] [-a] [-r] [-l] [-H] [-X] [-A] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [-u|--update] [--ignore-existing] [--existing] [--delete-excluded] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] [-S] [--numeric-ids] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -73,11 +73,12 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
         checksum: g.flag("--checksum"),
+        times: true,
         dry_run: g.flag("-n"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
-        // as rsync -a: a listed directory is not descended into (no -r here)
-        filter: filter_of(&g, false).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
+        // as rsync: a listed directory is descended into with -r alone
+        filter: filter_of(&g, g.flag("-r")).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
         delta: if g.flag("--whole-file") {
             DeltaRule::Never
         } else if g.flag("--no-whole-file") {
@@ -97,11 +98,10 @@ fn parse(args: &[String]) -> Result<Words, Usage> {
             devices: (g.flag("-D") || g.flag("-a")) && (g.flag("-R") || tfd_sys::geteuid() == 0),
             // as rsync -a: owners where the receiving side may give them
             // (tf as root, down); up, asked for, to a session run as root
-            owners: if g.flag("-R") {
-                g.flag("--owner") || g.flag("-a") || g.flag("-o") || g.flag("-g")
-            } else {
-                tfd_sys::geteuid() == 0 || g.flag("--owner")
-            },
+            // (as root, down, by default); where the ends do not allow it,
+            // the run leaves them out, said with -v, as rsync leaves them
+            owners: ["--owner", "-a", "-o", "-g"].iter().any(|f| g.flag(f))
+                || (!g.flag("-R") && tfd_sys::geteuid() == 0),
             hardlinks: g.flag("-H"),
         },
         backup: g.backup(),
@@ -156,7 +156,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     } else {
         "each local file is the old or the new one, whole"
     });
-    let told = Told::new(cfg, Some(how.clone())).showing(show);
+    let told = Told::new(cfg, Some(how.clone())).showing(show).verbose(x.verbose);
     match mirror::mirror(c, cfg, &src, &dst, &o, &told) {
         Ok(r) => {
             x.broken = r.report.broken;
@@ -192,7 +192,7 @@ fn print(r: &MirrorReport, o: &Options, told: &Told<'_>, tries: u32) {
             Planned::Delete(rel) => println!("delete {}", names::shown(rel)),
             Planned::Replace(rel) => println!("replace {}", names::shown(rel)),
             Planned::Mkdir(rel) => println!("mkdir {}", names::shown(rel)),
-            Planned::Copy(rel) => println!("{verb} {}", names::shown(rel)),
+            Planned::Copy(rel) | Planned::Node(rel) => println!("{verb} {}", names::shown(rel)),
         }
     }
     println!("{}{}", summary(o.dry_run, n), super::retry::told(tries));

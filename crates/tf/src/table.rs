@@ -215,9 +215,10 @@ fn part_text(p: Part) -> (&'static str, &'static str) {
              \x20                            -r takes directories whole; files move over N sessions\n\
              \x20                            (default 4, 1..64) opened once; sources may be patterns\n\
              \x20                            (*, ?, [...]; a backslash escapes), expanded by tf itself\n\
-             \x20                            (remote ones from a listing). Uploads skip symlinks (said\n\
-             \x20                            so) and refuse names the server cannot store (a control\n\
-             \x20                            character; one line each, exit 1). Downloads keep the\n\
+             \x20                            (remote ones from a listing). Without -l or -a uploads skip\n\
+             \x20                            symlinks (said so) and refuse names the server cannot\n\
+             \x20                            store (a control character; one line each, exit 1).\n\
+             \x20                            Downloads keep the\n\
              \x20                            server's mtime, land in a temporary\n\
              \x20                            renamed when complete, and refuse server names that are\n\
              \x20                            absolute, hold '..', a control character or NUL, or go\n\

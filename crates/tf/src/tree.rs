@@ -69,7 +69,7 @@ pub fn wanted(args: &[String]) -> bool {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
             "-r" | "-p" | "-a" | "--archive" | "-S" | "--sparse" | "-X" | "--xattrs" | "-A" | "--acls" | "-H"
             | "--hard-links" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => return true,
-            "-o" | "--owner" | "-g" | "--group" => return true,
+            "-o" | "--owner" | "-g" | "--group" | "-l" | "--links" | "--checksum" | "--safe-links" => return true,
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
@@ -166,7 +166,8 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     let preserve = g.flag("-p");
     let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     let copy_links = g.flag("-L");
-    let mut keeps = g.flag("-a").then(|| Keeps::archive_for(cmd == "put"));
+    let archive = g.flag("-a");
+    let keeps = tree_keeps(cmd, &g, archive);
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -186,22 +187,16 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
     let (sparse, xattrs, acls) = (g.flag("-S"), g.flag("-X"), g.flag("-A"));
-    if xattrs && keeps.is_none() {
+    if xattrs && !archive {
         let m = format!("{cmd}: -X keeps extended attributes with -a (a tree's copy as rsync -aX makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
-    if acls && keeps.is_none() {
+    if acls && !archive {
         let m = format!("{cmd}: -A keeps ACLs with -a (a tree's copy as rsync -aA makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
-    if (g.flag("-o") || g.flag("-g")) && keeps.is_none() {
-        let m = format!("{cmd}: -o and -g keep owners and groups with -a (a tree's copy as rsync -aog makes it)");
-        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
-    }
-    let hardlinks = g.flag("-H");
-    if let Some(k) = keeps.as_mut() {
-        k.hardlinks = hardlinks;
-    } else if hardlinks {
+    let (hardlinks, checksum) = (g.flag("-H"), g.flag("--checksum"));
+    if hardlinks && !archive {
         let m = format!("{cmd}: -H keeps hard links with -a (a tree's copy as rsync -aH makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
@@ -227,6 +222,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         preserve,
         keeps,
         copy_links,
+        checksum,
         opening: Default::default(),
         select,
         dry_run,
@@ -246,6 +242,30 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         dest,
         show,
     })
+}
+
+/// What a tree run keeps beyond files and directories, as rsync's letters
+/// ask it: `-a` (`-rlptgoD`, with `-H`), or `-l` (symlinks) and `-o`/`-g`
+/// (owners) alone, which keep no mode or mtime unless `-p` asks them (rsync
+/// -r -l and -r -o keep none); `--safe-links` with them. `None`: files and
+/// directories alone.
+fn tree_keeps(cmd: &str, g: &commands::Given, archive: bool) -> Option<Keeps> {
+    let (links, owners) = (g.flag("-l"), g.flag("-o") || g.flag("-g"));
+    let mut keeps = if archive {
+        Keeps::archive_for(cmd == "put")
+    } else if links || owners {
+        Keeps {
+            attrs: g.flag("-p"),
+            ..Keeps::default()
+        }
+    } else {
+        return None;
+    };
+    keeps.links |= links;
+    keeps.owners |= owners;
+    keeps.safe_links = g.flag("--safe-links");
+    keeps.hardlinks = archive && g.flag("-H");
+    Some(keeps)
 }
 
 /// The exit status of a run: 1 if anything failed here, 2 if the server
@@ -307,6 +327,8 @@ pub(super) struct Told<'a> {
     /// What is printed of the items, and how many were told.
     show: Show,
     items: std::sync::atomic::AtomicU64,
+    /// `-v`: the details are said ([`Events::detail`]), each once.
+    details: Option<Mutex<Vec<String>>>,
 }
 
 impl<'a> Told<'a> {
@@ -322,7 +344,14 @@ impl<'a> Told<'a> {
             moved: Mutex::new(Vec::new()),
             show: Show::Quiet,
             items: Default::default(),
+            details: None,
         }
+    }
+
+    /// Says the details (`-v`) when `verbose`.
+    pub(super) fn verbose(mut self, verbose: bool) -> Self {
+        self.details = verbose.then(Default::default);
+        self
     }
 
     /// Prints the items as `show` says.
@@ -366,6 +395,16 @@ impl Events for Told<'_> {
 
     fn note(&self, text: &str) {
         super::progress::note(&escape::shown_text(text));
+    }
+
+    fn detail(&self, text: &str) {
+        // once a run: each directory of a tree run asks its own
+        let Some(said) = &self.details else { return };
+        let mut said = said.lock().unwrap_or_else(|p| p.into_inner());
+        if !said.iter().any(|s| s == text) {
+            said.push(text.to_string());
+            super::progress::note(&escape::shown_text(text));
+        }
     }
 
     fn verified(&self, sha256: &str) {
@@ -500,7 +539,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let dry = o.run.dry_run;
     if dry {
         // nothing to continue, nothing to record
-        let told = Told::new(cfg, None).showing(o.show);
+        let told = Told::new(cfg, None).showing(o.show).verbose(x.verbose);
         let r = if cmd == "put" {
             copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told)
         } else {
@@ -517,12 +556,18 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let r = if cmd == "put" {
         super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
         let how = format!("{again} continues");
-        let told = Told::new(cfg, Some(how)).rerun(&rerun).showing(o.show);
+        let told = Told::new(cfg, Some(how))
+            .rerun(&rerun)
+            .showing(o.show)
+            .verbose(x.verbose);
         let r = copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told);
         r.map(|r| (told.summary(cmd, &r, false), r))
     } else {
         let how = format!("{again} continues them");
-        let told = Told::new(cfg, Some(how.clone())).rerun(&rerun).showing(o.show);
+        let told = Told::new(cfg, Some(how.clone()))
+            .rerun(&rerun)
+            .showing(o.show)
+            .verbose(x.verbose);
         let r = copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {
             tell_kept(r, &how);

@@ -221,6 +221,10 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
         Wanted::Shown(s) => match parse(args) {
             Ok(o) => {
                 let ends = (o.positional[0].as_str(), o.positional[1].as_str());
+                // a file the selection leaves is told as a tree run tells it
+                if let Some(line) = super::xfer_select::skip(x.c, &o.select, cmd == "put", ends) {
+                    return super::xfer_shown::skipped(&s, cmd, &line);
+                }
                 super::xfer_shown::run(x, (cmd, ends), s, |x| run_plain(x, cmd, args, dest))
             }
             Err(e) => fail(format!("{cmd}: {e}")),

@@ -99,6 +99,16 @@ pub(super) fn run(
     code
 }
 
+/// A file the selection options leave as it is (`line` says why): no
+/// item, nothing transferred, as a tree run tells its files so left (the
+/// line on stderr, where `--json` keeps stdout its own).
+pub(super) fn skipped(s: &Shown, cmd: &str, line: &str) -> ExitCode {
+    let began = Instant::now();
+    eprintln!("tf: {cmd}: {line}");
+    summary(s, cmd, (0, 0, 0, 0), began);
+    ExitCode::SUCCESS
+}
+
 /// Prints the summary of (transferred, items, failed, bytes), as a tree
 /// run's says it.
 fn summary(s: &Shown, cmd: &str, (moved, items, failed, size): (u64, u64, u64, u64), began: Instant) {

@@ -235,11 +235,18 @@ server that predates it).
     },
     Opt {
         names: &["-v", "--verbose"],
-        help: "say on stderr which transport the session uses",
+        help: "say on stderr which transport the session uses, and what a tree run\nleft out where the ends do not allow it (owners)",
         doc: r##"Say on standard error which transport the session uses
 .RB ( "tf: transport: Noise_NNpsk0_25519_AESGCM_SHA256" ,
 or
-.BR legacy ).
+.BR legacy ),
+and, in one line, what
+.BR "put \-r" ,
+.B "get \-r"
+or
+.B mirror
+left out because an end does not allow it and rsync leaves out silently
+(owners and groups where the receiving side may not give them).
 "##,
         store: Store::Flag(|s| s.verbose = true),
         ..OPT

@@ -43,6 +43,11 @@ pub trait Events: Sync {
     /// Something left out on purpose or worth telling (a symlink skipped, a
     /// partial download continued), escaped like [`Events::failed`].
     fn note(&self, _text: &str) {}
+    /// What a run left undone because an end does not allow it, which
+    /// rsync leaves undone silently (owners a receiving side may not
+    /// give): worth a line only when asked (`tf -v`), escaped like
+    /// [`Events::failed`].
+    fn detail(&self, _text: &str) {}
     /// A file's download was verified: its SHA-256 (`0x…`) is the
     /// server's ([`Said::Verified`]).
     fn verified(&self, _sha256: &str) {}
@@ -361,6 +366,11 @@ impl<'e> Tally<'e> {
 
     pub(crate) fn note(&self, msg: impl std::fmt::Display) {
         self.ev.note(&msg.to_string());
+    }
+
+    /// [`Events::detail`].
+    pub(crate) fn detail(&self, msg: impl std::fmt::Display) {
+        self.ev.detail(&msg.to_string());
     }
 
     /// A note for an entry left out on purpose, counted in

@@ -19,7 +19,8 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
     mirror::Options {
         upload,
         delete: false,
-        checksum: false,
+        checksum: o.checksum,
+        times: o.keeps_times(),
         dry_run: o.dry_run,
         jobs: o.jobs,
         fai: o.fai,
@@ -46,14 +47,6 @@ pub(crate) fn up(
     keeps: Keeps,
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    // owners and devices where the session may give them, as rsync -a
-    // run by root
-    let may = (keeps.owners || keeps.devices) && mirror::attrs::may_keep_owners(c)?;
-    let keeps = Keeps {
-        owners: keeps.owners && may,
-        devices: keeps.devices && may,
-        ..keeps
-    };
     let ends = Ends {
         remote: dst.to_vec(),
         local: src.to_path_buf(),

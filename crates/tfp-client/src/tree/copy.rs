@@ -366,17 +366,21 @@ fn send(
     }
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
     use crate::tree::mirror::attrs;
-    let archive = o.keeps.is_some() && !files.is_empty() && attrs::archive_batches(c)?;
+    // -l, -o or --checksum alone keep no mode or mtime (rsync -r's)
+    let kept = o.preserve || o.keeps.is_some_and(|k| k.attrs);
+    // archive headers carry no "source's mode less the umask": a file
+    // source's owner goes with -a (or -p) alone
+    let archive = kept && o.keeps.is_some() && !files.is_empty() && attrs::archive_batches(c)?;
     let owner = archive && o.keeps.is_some_and(|k| k.owners) && attrs::may_keep_owners(c)?;
     let keep = crate::engine::upload::Keep {
-        mode: o.preserve || o.keeps.is_some(),
-        mtime: o.preserve || o.keeps.is_some(),
+        mode: kept,
+        mtime: kept,
         not_fresh: false,
         archive,
         owner,
         // without -p, a new file takes its source's mode less the
         // server's umask, as cp's does
-        new_mode: !(o.preserve || o.keeps.is_some()),
+        new_mode: !kept,
         compress: cfg.compress,
         land: crate::engine::land_attrs::Carry::of(cfg),
     };

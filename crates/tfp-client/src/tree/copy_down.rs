@@ -582,7 +582,7 @@ fn fetch_gathered(
             land: &landings[d.at],
             rel: &d.rel,
             remote: &d.remote,
-            keep_mode: o.preserve || o.keeps.is_some(),
+            keep_mode: o.preserve || o.keeps.is_some_and(|k| k.attrs),
             mtime: None,
             dir: d.dir.map(|i| &made[i]),
             resume: o.resume && Partials::resumable(&landings[d.at], &d.rel),

@@ -36,6 +36,10 @@ pub struct Options {
     pub keeps: Option<Keeps>,
     /// `-L`: a symlink is what it names (a file, a directory's tree).
     pub copy_links: bool,
+    /// `--checksum`: a directory source's files of the same size at the
+    /// destination are judged by SHA-256 (its plan's, as `tf mirror
+    /// --checksum`), so those the same are left as they are.
+    pub checksum: bool,
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
@@ -71,7 +75,15 @@ pub struct Options {
 impl Options {
     /// Whether directory sources go through the plan, as `-a`'s do.
     pub fn by_plan(&self) -> bool {
-        self.keeps.is_some() || self.dry_run || self.itemize || self.select.needs_plan()
+        self.keeps.is_some() || self.checksum || self.dry_run || self.itemize || self.select.needs_plan()
+    }
+
+    /// Whether files sent up land with their source's mode and mtime: `-p`,
+    /// `-a` (rsync's -p and -t), and a plan that compares by mtime on the
+    /// next run (the selection's, `-n`'s, `-i`'s); not for `-l`, `-o`, `-g`
+    /// or `--checksum` alone, which keep no more than `rsync -r` with them.
+    pub fn keeps_times(&self) -> bool {
+        self.preserve || self.keeps.is_some_and(|k| k.attrs) || self.dry_run || self.itemize || self.select.needs_plan()
     }
 }
 
@@ -87,6 +99,7 @@ impl Default for Options {
             preserve: false,
             keeps: None,
             copy_links: false,
+            checksum: false,
             opening: Opening::default(),
             select: Select::default(),
             dry_run: false,

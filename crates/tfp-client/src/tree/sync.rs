@@ -114,11 +114,13 @@ impl Keeps {
     /// `-a` (rsync's -rlptgoD) of a tree copy `upload`ing or not: owners
     /// and devices where the receiving side may give them (down: this
     /// process is root; up: asked of the server before anything moves, a
-    /// session tfd serves as root alone says yes).
+    /// session tfd serves as root alone says yes). Owners are asked either
+    /// way: the run leaves them out where it may not give them, and says
+    /// so with `-v`.
     pub fn archive_for(upload: bool) -> Keeps {
         let root_here = upload || sys::geteuid() == 0;
         Keeps {
-            owners: root_here,
+            owners: true,
             devices: root_here,
             ..Keeps::archive()
         }

@@ -288,7 +288,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "archive: keep what rsync -a keeps (implies -r; a directory is copied as\nmirror copies one, without removing anything)",
-        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root and gives the source's\nowner too, as rsync does), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and devices and owners and groups by number where the receiving\nside may give them (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
+        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root and gives the source's\nowner too, as rsync does), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and devices and owners and groups by number where the receiving\nside may give them (down: tf run as root; up: a session tfd serves as root, unjailed;\nelsewhere left out, as rsync does, said only with\n.BR \\-v ); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
     },
     CmdOpt {
         family: Family::Tree,
@@ -431,8 +431,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--owner",
         value: "",
         kind: FLAG,
-        help: "keep owners and groups, numeric (down: by default as root; up: asked,\non a session tfd runs as root, unjailed)",
-        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids.\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail. Asked where it cannot be done (tf not root\nfor a download; a session tfd would refuse, asked once with an empty archive\nbatch entry, for an upload), the mirror is refused with one sentence saying why,\nbefore anything moves.\n",
+        help: "keep owners and groups, numeric, where the receiving side may give them\n(down: tf as root, which keeps them anyway; up: a session tfd runs as root, unjailed)",
+        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids, where the receiving side may give them: a\ndownload where tf runs as root (which keeps them anyway), an upload to a\nsession tfd runs as root and does not jail. Elsewhere the owners are left\nout and the mirror runs, as rsync run by another user than root leaves them,\nsaying nothing;\n.B \\-v\nsays so in one line. The same holds for\n.BR \\-o ,\n.B \\-g\nand\n.B \\-a\non every route that takes them\n.RB ( \"put \\-r\" ,\n.BR \"get \\-r\" ,\n.B mirror\nboth ways).\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -644,6 +644,8 @@ pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
         .chain(backup_grade::ROWS)
         .chain(snapshots::ROWS)
         .chain(owners::ROWS)
+        .chain(owners::MIRROR_RSYNC_ROWS)
+        .chain(owners::TREE_RSYNC_ROWS)
 }
 
 /// The options of `family`.

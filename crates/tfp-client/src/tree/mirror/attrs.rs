@@ -257,16 +257,18 @@ pub(super) fn last_step(src: &Path, dst: &[u8], d: Done<'_>, (ours, top): (&Side
     // run changes nothing there, not even a ctime)
     if let Ok(m) = std::fs::symlink_metadata(src) {
         use std::os::unix::fs::MetadataExt;
+        // a directory's mode and mtime are `attrs`' (rsync's -p, -t)
         let root = entries::Entry {
             kind: Some(FileType::Dir),
-            mode: Some(m.mode() & 0o7777),
-            mtime: Some(crate::engine::mtime::mtime_of(&m)),
+            mode: keeps.attrs.then_some(m.mode() & 0o7777),
+            mtime: keeps.attrs.then(|| crate::engine::mtime::mtime_of(&m)),
             path: dst.to_vec(),
             target: None,
             owner: keeps.owners.then_some((m.uid(), m.gid())),
             rdev: None,
         };
-        if touched_root(p) || !top.is_some_and(|top| holds(top, &root)) {
+        let gives = root.mode.is_some() || root.owner.is_some();
+        if gives && (touched_root(p) || !top.is_some_and(|top| holds(top, &root))) {
             list.push(root);
         }
     }
@@ -323,18 +325,27 @@ pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
     Ok(c.caps().has(Ext::Owners))
 }
 
-/// What an upload of a mirror keeps of each file: the mode and mtime, and
-/// with `archive` (the server's archive batches) the whole mode, the mtime
-/// to the nanosecond and the owner where `keeps` asks it; the run's
-/// compression and the attributes each file lands with (`-X`, `-A`).
-pub(super) fn upload_keep(archive: bool, keeps: Keeps, cfg: &crate::ClientConfig) -> crate::engine::upload::Keep {
+/// What an upload of a mirror keeps of each file: the mode and mtime
+/// where `times` (else a new file takes its source's mode less the umask and
+/// the time of the copy, as `put -r` gives it), and with `archive` (the
+/// server's archive batches) the whole mode, the mtime to the nanosecond and
+/// the owner where `keeps` asks it; the run's compression and the attributes
+/// each file lands with (`-X`, `-A`).
+pub(super) fn upload_keep(
+    (archive, times): (bool, bool),
+    keeps: Keeps,
+    cfg: &crate::ClientConfig,
+) -> crate::engine::upload::Keep {
+    // archive headers carry no "source's mode less the umask": without the
+    // times the files go plain, their owners given by the last step
+    let archive = archive && times;
     crate::engine::upload::Keep {
-        mode: true,
-        mtime: true,
-        not_fresh: !archive,
+        mode: times,
+        mtime: times,
+        not_fresh: times && !archive,
         archive,
         owner: archive && keeps.owners,
-        new_mode: false,
+        new_mode: !times,
         compress: cfg.compress,
         land: crate::engine::land_attrs::Carry::of(cfg),
     }

@@ -48,18 +48,25 @@ fn down_jobs(
     jobs
 }
 
+/// What a download keeps of `keeps`: owners only where tf runs as root,
+/// else left out as rsync run by another user leaves them, said with `-v`.
+fn kept_here(mut keeps: Keeps, t: &mut Tally<'_>) -> Keeps {
+    let uid = tfd_sys::geteuid();
+    if keeps.owners && uid != 0 {
+        t.detail(format!(
+            "{}: owners and groups not kept: only root may give files an owner here, and tf runs as uid {uid}",
+            t.verb
+        ));
+        keeps.owners = false;
+    }
+    keeps
+}
+
 /// The download direction: remote `src`, local `dst`.
 pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
     let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
     let src = ends.remote.clone();
-    let uid = tfd_sys::geteuid();
-    if o.keeps.owners && uid != 0 {
-        t.local(format!(
-            "{}: --owner: only root may give files an owner here, and tf runs as uid {uid}; nothing done",
-            t.verb
-        ));
-        return Ok(None);
-    }
+    let keeps = kept_here(o.keeps, t);
     // a tree copy's caller has seen that it is a directory
     if !src.is_empty() && ends.seen != Some(Some(Kind::Dir)) {
         match listing::fstat(c, &src).split()? {
@@ -74,13 +81,13 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
             }
         }
     }
-    let plain = o.keeps == Keeps::default();
+    let plain = keeps == Keeps::default();
     let (listed, top) = sides::listed(c, &src, false, (!plain || o.copy_links, ends.listed_ahead), t)?;
     let Some((mut theirs, mut whole)) = listed else {
         return Ok(None);
     };
     if o.copy_links {
-        whole &= sides::follow_links(c, &src, &mut theirs, o.keeps, t)?;
+        whole &= sides::follow_links(c, &src, &mut theirs, keeps, t)?;
     }
     let top = top.filter(|_| !plain);
     let dst = ends.local.clone();
@@ -115,14 +122,14 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
     let partials = stale::targets(&ours);
     let gone = stale::gone(&partials, &theirs, whole);
     let (mut theirs, mut ours) = (theirs, ours);
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), o.keeps, t);
-    if o.keeps != Keeps::default() && c.caps().get(Ext::Entries) == Known::No {
-        unkept::tell(&mut p, o.keeps, t);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), keeps, t);
+    if keeps != Keeps::default() && c.caps().get(Ext::Entries) == Known::No {
+        unkept::tell(&mut p, keeps, t);
     }
     let settled = settle(c, &mut p, o, exists, &src, &dst, t)?;
-    let pairs = hardlinks::wanted(o.keeps.hardlinks, (false, top.as_ref()), &mut p, (&theirs, &ours), t);
+    let pairs = hardlinks::wanted(keeps.hardlinks, (false, top.as_ref()), &mut p, (&theirs, &ours), t);
     let roots = (top.clone(), itemize::local_dir(&dst), exists);
-    let frame = Frame::new(false, o.keeps, &ends.named);
+    let frame = Frame::new(false, keeps, &ends.named);
     itemize::tell(t.ev, frame, roots, (&theirs, &ours), &p);
     let mut n = match settled {
         Ok(n) => n,
@@ -156,7 +163,7 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
                 land: &land,
                 rel,
                 remote,
-                keep_mode: o.keeps.attrs,
+                keep_mode: keeps.attrs,
                 dir: None,
                 resume,
                 journal: resume,
@@ -185,7 +192,7 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
         attrs::Done {
             plan: &p,
             failed_dirs: &failed_dirs,
-            keeps: o.keeps,
+            keeps,
             owned: &std::collections::HashSet::new(),
         },
         &theirs,

@@ -16,6 +16,12 @@ pub struct Options {
     pub delete: bool,
     /// Judge files of the same size by SHA-256 rather than by mtime.
     pub checksum: bool,
+    /// Files sent up land with their source's mtime and mode (a mirror's
+    /// quick check needs them). A tree copy asked for neither (`put -r -l`,
+    /// `-o`, `--checksum` without `-p`, `-a`) leaves them landing as `put -r`
+    /// and `rsync -r` leave them: the time of the copy, a new file the
+    /// source's mode less the umask.
+    pub times: bool,
     /// Plan only: [`MirrorReport::planned`] says what a run would do.
     pub dry_run: bool,
     /// Sessions moving files at once.
@@ -55,6 +61,7 @@ impl Default for Options {
             upload: false,
             delete: false,
             checksum: false,
+            times: true,
             dry_run: false,
             jobs: crate::tree::options::DEFAULT_JOBS,
             fai: false,

@@ -108,7 +108,9 @@ pub(super) fn plan_of(
     let rule = match (way, o.checksum) {
         (_, true) => Rule::Checksum,
         (Direction::Down, false) => Rule::SameMtime,
-        (Direction::Up, false) if stamps => Rule::SameMtimeUp,
+        // without the times a copy's mtime is never its source's: judged
+        // by size and mtime, as rsync -r judges it
+        (Direction::Up, false) if stamps || !o.times => Rule::SameMtimeUp,
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
     let mut p = sync::plan_keeping(src, dst, rule, (delete, &held), keeps);

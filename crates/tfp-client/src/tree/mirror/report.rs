@@ -14,6 +14,8 @@ pub enum Planned {
     Mkdir(Vec<u8>),
     /// Move a file.
     Copy(Vec<u8>),
+    /// Make a symlink, FIFO or socket (as rsync -n -v names it).
+    Node(Vec<u8>),
 }
 
 /// The counts of a mirror that got as far as its plan.

@@ -60,6 +60,7 @@ fn planned(p: &Plan) -> Vec<Planned> {
     removals
         .chain(dirs)
         .chain(p.copy.iter().cloned().map(Planned::Copy))
+        .chain(p.nodes.iter().cloned().map(Planned::Node))
         .collect()
 }
 
@@ -104,7 +105,7 @@ pub(super) fn settle(
         ..Summary::default()
     };
     if o.dry_run {
-        n.transferred = p.copy.len();
+        n.transferred = p.copy.len() + p.nodes.len();
         n.deleted = p.extras();
         n.failed = t.failures();
         return Ok(Err((n, planned(p))));

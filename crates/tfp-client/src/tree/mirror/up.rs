@@ -24,21 +24,23 @@ use std::path::Path;
 use tfp_wire::Status;
 
 /// What an upload keeps: `o`'s keeps where the server has archive batches
-/// (`archive`), devices only where the session may make them (tfd's rule
-/// for owners; else left out and named, as without -D). `None` when
-/// `--owner` was asked of a session that may not give owners: refused,
-/// before anything moves.
-fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -> Result<Option<Keeps>, Error> {
+/// (`archive`), owners and devices only where the session may give them
+/// (tfd's rule for owners). Elsewhere they are left out as rsync run by
+/// another user than root leaves them: owners said only with `-v`
+/// ([`Tally::detail`]), devices named as without `-D`.
+fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -> Result<Keeps, Error> {
     let mut keeps = if archive { o.keeps } else { Keeps::default() };
-    keeps.devices &= archive && keeps.devices && attrs::may_keep_owners(c)?;
-    if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
-        t.refused(format!(
-            "{}: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
-            t.verb
-        ));
-        return Ok(None);
+    if (keeps.owners || keeps.devices) && !attrs::may_keep_owners(c)? {
+        if keeps.owners {
+            t.detail(format!(
+                "{}: owners and groups not kept: the server does not let this session give them (tfd gives them only to a session it serves as root, unjailed)",
+                t.verb
+            ));
+        }
+        keeps.owners = false;
+        keeps.devices = false;
     }
-    Ok(Some(keeps))
+    Ok(keeps)
 }
 
 /// `-H`'s links once the batches landed (`failed`: some copy did not):
@@ -125,9 +127,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
     let stamps = up_many::keeps_mtimes(c)?;
     // a server with archive batches keeps what the keeps ask
     let archive = o.keeps != Keeps::default() && attrs::archive_batches(c)?;
-    let Some(keeps) = upload_keeps(c, o, archive, t)? else {
-        return Ok(None);
-    };
+    let keeps = upload_keeps(c, o, archive, t)?;
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), keeps, t);
     if o.keeps != Keeps::default() && !archive {
         unkept::tell(&mut p, o.keeps, t);
@@ -165,7 +165,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         (&ours, &theirs),
         (&src, &dst),
     );
-    let keep = attrs::upload_keep(archive, keeps, cfg);
+    let keep = attrs::upload_keep((archive, o.times), keeps, cfg);
     let verb = t.verb;
     let what = move |u: &Up| format!("{verb}: {}", names::shown(&u.remote));
     let before = t.failures();
@@ -184,7 +184,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
         .filter(|u| keep.owner && up_many::in_batch(u, cfg.sparse))
         .map(|u| u.remote.clone())
         .collect();
-    if archive {
+    if archive && o.times {
         attrs::stamp_again(&mut p, &theirs, &landed, &dst);
     }
     let done = |failed_dirs: &[Vec<u8>]| {
@@ -194,7 +194,7 @@ pub fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut 
             attrs::Done {
                 plan: &p,
                 failed_dirs,
-                keeps: o.keeps,
+                keeps,
                 owned: &owned,
             },
             (&ours, hardlinks::top_after(top.as_ref(), &pairs).as_ref()),
