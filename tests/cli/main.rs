@@ -11,6 +11,7 @@ mod cli_archive;
 mod cli_archive_setid;
 mod cli_archive_tree;
 mod cli_backup;
+mod cli_backup_dir;
 mod cli_backup_grade;
 mod cli_batch;
 mod cli_bulk_dirs;
