@@ -51,6 +51,7 @@ mod cli_mirror_times;
 mod cli_names_apart;
 mod cli_numeric_ids;
 mod cli_partials;
+mod cli_preserve;
 mod cli_private_modes;
 mod cli_progress;
 mod cli_put_atomic;

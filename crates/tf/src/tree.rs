@@ -205,6 +205,15 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         let m = format!("{cmd}: -H keeps hard links with -a (a tree's copy as rsync -aH makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
+    // -p keeps modes and mtimes as cp -p does, a directory's too: the tree
+    // goes through the plan as -a's does, keeping those alone
+    let archive = keeps.is_some();
+    if preserve && keeps.is_none() {
+        keeps = Some(Keeps {
+            attrs: true,
+            ..Keeps::default()
+        });
+    }
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -218,7 +227,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
-        recursive: recursive || keeps.is_some() || listed,
+        recursive: recursive || archive || listed,
         resume,
         filter,
         jobs,

@@ -43,6 +43,9 @@ struct Down {
     dir: Option<usize>,
     /// Its size on the server, where the listing said it.
     size: Option<u64>,
+    /// Its mtime to the nanosecond, where `-p` or `-a` asked it of a file
+    /// source ([`fine_mtime`]).
+    mtime: Option<tfp_wire::entry::Mtime>,
 }
 
 /// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
@@ -259,9 +262,13 @@ fn gather(
             None if o.dry_run || o.itemize => {
                 tell_file(here, name, &st, t);
                 // a dry run too: where it would land is opened (never made)
-                gather_file(o, here, (name, st.size), src, g, t)
+                let mtime = fine_mtime(c, o, src)?;
+                gather_file(o, here, (name, st.size, mtime), src, g, t)
             }
-            None => gather_file(o, here, (name, st.size), src, g, t),
+            None => {
+                let mtime = fine_mtime(c, o, src)?;
+                gather_file(o, here, (name, st.size, mtime), src, g, t)
+            }
         },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
@@ -317,6 +324,22 @@ fn by_mirror(o: &Options) -> bool {
     o.by_plan() || o.copy_links
 }
 
+/// A file source's mtime to the nanosecond where `-p` or `-a` keep it
+/// (TFDSTATID, a round trip of its own; the batch's answer says the second
+/// alone): None without them, in a dry run, or where the server has it not.
+fn fine_mtime(c: &mut Client, o: &Options, src: &[u8]) -> Result<Option<tfp_wire::entry::Mtime>, Error> {
+    if o.dry_run || !(o.preserve || o.keeps.is_some_and(|k| k.attrs)) {
+        return Ok(None);
+    }
+    Ok(match crate::remote::same::state(c, src)? {
+        Some(crate::remote::same::State::Id(id)) => Some(tfp_wire::entry::Mtime {
+            sec: id.mtime.0,
+            nsec: id.mtime.1,
+        }),
+        _ => None,
+    })
+}
+
 /// Where the file source `name` lands here.
 fn target_of(here: &Here<'_>, name: &[u8]) -> PathBuf {
     if here.is_dir {
@@ -368,7 +391,7 @@ fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
 fn gather_file(
     o: &Options,
     here: &Here<'_>,
-    (name, size): (&[u8], u64),
+    (name, size, mtime): (&[u8], u64, Option<tfp_wire::entry::Mtime>),
     src: &[u8],
     g: &mut Gathered,
     t: &mut Tally<'_>,
@@ -396,6 +419,7 @@ fn gather_file(
                 remote: src.to_vec(),
                 dir: None,
                 size: Some(size),
+                mtime,
             });
         }
         Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
@@ -521,6 +545,7 @@ fn gather_tree(
             remote: rjoin(src, &e.rel),
             dir: parent.and_then(|d| here.get(d).copied()),
             size: l.sizes.get(i).copied(),
+            mtime: None,
         });
     }
     Ok(())
@@ -591,7 +616,7 @@ fn fetch_gathered(
             rel: &d.rel,
             remote: &d.remote,
             keep_mode: o.preserve || o.keeps.is_some(),
-            mtime: None,
+            mtime: d.mtime,
             dir: d.dir.map(|i| &made[i]),
             resume: o.resume && Partials::resumable(&landings[d.at], &d.rel),
             journal: o.resume,

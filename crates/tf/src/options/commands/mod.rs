@@ -278,8 +278,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "-p",
         value: "",
         kind: FLAG,
-        help: "keep each file's mode and mtime on the server (as cp -p; needs tfd's batches)",
-        doc: "Keep each file's permission bits and modification time on the server, as\n.B cp \\-p\ndoes, files of 32 MiB and more (which go through a stage) too (a server without\ntfd's batch uploads gives the files their arrival time and the replaced file's\nmode, and a tfd whose staged commit takes no attributes does so for the files\nof 32 MiB and more).\n",
+        help: "keep modes and mtimes of files and directories (as cp -p; needs tfd's batches)",
+        doc: "Keep the modes (set\\-id and sticky bits too) and the modification times, to\nthe nanosecond, of files and directories, as\n.B cp \\-p\ndoes; a directory gets its mode and mtime once the last file in it is written,\nso a read\\-only one still receives its files. A directory source is copied as\n.B \\-a\ncopies one, keeping only these (a second run moves only what changed); files of\n32 MiB and more (which go through a stage) keep them too. A download lands\nwithout the set\\-id bits, as\n.B cp \\-p\ndoes where it cannot give the owner (see\n.BR \\-a ).\nA server without tfd's batch uploads gives the files their arrival time and the\nreplaced file's mode, and a tfd whose staged commit takes no attributes does so\nfor the files of 32 MiB and more.\n",
     },
     CmdOpt {
         family: Family::Tree,
