@@ -73,6 +73,7 @@ mod cli_snap_verify;
 mod cli_sparse;
 mod cli_streams;
 mod cli_summary;
+mod cli_trailing_slash;
 mod cli_tree;
 mod cli_truth;
 mod cli_update_all;

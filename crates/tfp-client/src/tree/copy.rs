@@ -1,5 +1,6 @@
 //! Whole trees and many files (and glob patterns) up and down over a pool of
-//! sessions opened once, with `cp -r`'s rules for the destination: what
+//! sessions opened once, with rsync's rule for the destination (`src` lands as DEST/src, `src/` its
+//! contents in DEST): what
 //! `tf put -r` and `tf get -r` run, and the Python package's `put_tree` and
 //! `get_tree`.
 //!
@@ -28,10 +29,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The local paths `sources` name (a glob pattern what it matches, told
-/// when it matches nothing; a backslash escapes a wildcard), and whether
-/// any was a pattern.
-fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool) {
+/// when it matches nothing; a backslash escapes a wildcard), whether any
+/// was a pattern, and those given with a trailing `/` (rsync's `src/`: a
+/// directory's contents).
+fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool, Vec<PathBuf>) {
     let mut locals = Vec::new();
+    let mut slashed = Vec::new();
     let mut patterned = false;
     for s in sources {
         if glob::has_magic(s.as_bytes()) {
@@ -42,10 +45,14 @@ fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool) {
                 Err(e) => t.local(format!("put: {s}: {e}")),
             }
         } else {
-            locals.push(PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes()))));
+            let p = PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes())));
+            if s.ends_with('/') {
+                slashed.push(p.clone());
+            }
+            locals.push(p);
         }
     }
-    (locals, patterned)
+    (locals, patterned, slashed)
 }
 
 /// Uploads `sources` (local paths; a glob pattern names what it matches, a
@@ -64,7 +71,7 @@ pub fn put(
 ) -> Result<Report, Error> {
     let mut t = Tally::new(ev, "put");
     c.listings = cfg.compress; // its listings go as its data (remote::zlisting)
-    let (locals, patterned) = locals_of(sources, &mut t);
+    let (locals, patterned, slashed) = locals_of(sources, &mut t);
     // a tree's sessions open while this one looks at the destination,
     // walks the sources and makes the directories
     let tree = o.recursive
@@ -117,7 +124,10 @@ pub fn put(
         };
         let name = src.file_name().map(|n| n.as_bytes().to_vec());
         let ft = m.file_type();
-        let into = dest_is_dir && !(o.contents && ft.is_dir());
+        // rsync's rule: a directory `src` lands as DEST/src (DEST made when
+        // missing), `src/` (or `.`) its contents in DEST; a file as cp's
+        let contents = o.contents || slashed.contains(src) || name.is_none();
+        let into = if ft.is_dir() { !contents } else { dest_is_dir };
         let base = match (&name, into) {
             (Some(n), true) => rjoin(&dest, n),
             _ => dest.clone(),
@@ -143,6 +153,10 @@ pub fn put(
                     inner_kind.filter(|_| inner.as_ref() == Some(&base))
                 };
                 let named = name.clone().filter(|_| into).unwrap_or_default();
+                if into && !dest_is_dir && !dest.is_empty() && !dirs.contains(&dest) {
+                    // made with the directories, before the tree's copy
+                    dirs.push(dest.clone());
+                }
                 trees.push((src.clone(), base, seen, named));
                 continue;
             }
@@ -154,10 +168,13 @@ pub fn put(
                 }
             };
             tell_walked(o, src, &tree, &mut t);
-            if base != dest || !dest_is_dir {
-                if !dest_is_dir {
-                    t.ev.making_destination();
+            if !dest_is_dir && !dirs.contains(&dest) {
+                t.ev.making_destination();
+                if base != dest {
+                    dirs.push(dest.clone());
                 }
+            }
+            if base != dest || !dest_is_dir {
                 dirs.push(base.clone());
                 modes.insert(base.clone(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
             }

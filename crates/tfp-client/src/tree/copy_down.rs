@@ -1,6 +1,6 @@
 //! The download half of [`super::copy`]: `tf get -r` and the Python
 //! package's `get_tree`, many remote files (and glob patterns) down over the
-//! pool of sessions, with `cp -r`'s rules for the destination.
+//! pool of sessions, with rsync's rule for the destination.
 //!
 //! A download lands beside its target through [`Landing`] and is renamed
 //! over it only when complete, its partial kept (and named in
@@ -121,8 +121,8 @@ fn remotes_of(c: &mut Client, sources: &[String], t: &mut Tally<'_>) -> Result<(
             patterned = true;
             remotes.extend(expand_remote(c, s.as_bytes(), t)?);
         } else {
-            let u = glob::unescape(s.as_bytes());
-            remotes.push(u.strip_suffix(b"/").filter(|d| !d.is_empty()).unwrap_or(&u).to_vec());
+            // a trailing `/` stays: it asks for the directory's contents
+            remotes.push(glob::unescape(s.as_bytes()));
         }
     }
     Ok((remotes, patterned))
@@ -202,6 +202,12 @@ fn gather(
     g: &mut Gathered,
     t: &mut Tally<'_>,
 ) -> Result<bool, Error> {
+    // rsync's rule: `src/` (or `.`) lands its contents in the destination,
+    // `src` lands as a directory of its name there (made when missing)
+    let (src, slashed) = match src.strip_suffix(b"/").filter(|d| !d.is_empty()) {
+        Some(s) => (s, true),
+        None => (src, false),
+    };
     let shown = names::shown(src);
     // the tree's sessions open from here, not from the answer that says
     // it is one: they, not the listing, were the last to be ready (a
@@ -244,7 +250,8 @@ fn gather(
         }
     };
     let name = last(src);
-    if here.is_dir && !name.is_empty() {
+    let into = !name.is_empty() && !(o.contents || slashed || name == b".");
+    if (here.is_dir || st.kind == Kind::Dir && into) && !name.is_empty() {
         if let Err(why) = names::check(name) {
             t.refused(format!("get: {shown}: its name is {why}; refused"));
             if let Some(a) = ahead.filter(|_| st.kind == Kind::Dir) {
@@ -272,7 +279,6 @@ fn gather(
         },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
-            let into = here.is_dir && !name.is_empty() && !o.contents;
             let named = if into { name.to_vec() } else { Vec::new() };
             let to = if into {
                 here.local.join(std::ffi::OsStr::from_bytes(name))
@@ -288,8 +294,8 @@ fn gather(
             // the tree's sessions open while this one lists (started
             // above unless it was not asked ahead)
             start_pool(t, cfg, o.jobs, o.fai, prime, &o.opening);
-            let fresh = !tree_target_exists(o, here, name);
-            let Some(land) = tree_landing(c, o, here, name, ahead, t)? else {
+            let fresh = !tree_target_exists(here, name, into);
+            let Some(land) = tree_landing(c, o, (here, name, into), ahead, t)? else {
                 return Ok(true);
             };
             let listed = match ahead {
@@ -433,26 +439,31 @@ fn keeping(o: &Options, dir: &Path, land: std::io::Result<Landing>) -> std::io::
     Ok(land?.keeping(backups.map(std::sync::Arc::new)))
 }
 
-/// A tree's landing: a new directory of its name in the destination, the
-/// destination itself (`contents`, or a source with no name), or the
-/// destination made. `None` when it cannot be had (told; what went ahead
-/// is read and dropped).
+/// A tree's landing: a directory of its name in the destination (`into`;
+/// the destination made first when missing, as rsync makes it), or the
+/// destination itself (its contents asked, or a source with no name), made
+/// when missing. `None` when it cannot be had (told; what went ahead is
+/// read and dropped).
 fn tree_landing(
     c: &mut Client,
     o: &Options,
-    here: &Here<'_>,
-    name: &[u8],
+    (here, name, into): (&Here<'_>, &[u8], bool),
     ahead: Option<listing::Ahead>,
     t: &mut Tally<'_>,
 ) -> Result<Option<Landing>, Error> {
     let local = here.local;
-    let target = if here.is_dir && !name.is_empty() && !o.contents {
-        keeping(o, local, Landing::open(local)).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
-    } else if here.is_dir {
-        keeping(o, local, Landing::open(local))
-    } else {
+    if !here.is_dir {
         t.ev.making_destination();
-        std::fs::create_dir(local).and_then(|()| keeping(o, local, Landing::open(local)))
+    }
+    let made = match here.is_dir {
+        true => Ok(()),
+        false => std::fs::create_dir(local),
+    };
+    let target = if into {
+        made.and_then(|()| keeping(o, local, Landing::open(local)))
+            .and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
+    } else {
+        made.and_then(|()| keeping(o, local, Landing::open(local)))
     };
     match target {
         Ok(l) => Ok(Some(l)),
@@ -552,8 +563,8 @@ fn gather_tree(
 }
 
 /// Whether a directory source's landing is there before the run makes it.
-fn tree_target_exists(o: &Options, here: &Here<'_>, name: &[u8]) -> bool {
-    if here.is_dir && !name.is_empty() && !o.contents {
+fn tree_target_exists(here: &Here<'_>, name: &[u8], into: bool) -> bool {
+    if into {
         here.local.join(std::ffi::OsStr::from_bytes(name)).exists()
     } else {
         here.is_dir
