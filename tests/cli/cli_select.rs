@@ -384,7 +384,10 @@ fn a_dash_reads_the_rules_or_the_list_from_stdin() {
         child.wait_with_output().unwrap()
     };
     let contents = format!("{}/", s(&src));
-    let o = run(&["put", "-r", "--exclude-from", "-", &contents, "ex"], "*.txt\n- *.rs\n");
+    let o = run(
+        &["put", "-r", "--exclude-from", "-", &contents, "ex"],
+        "*.txt\n- *.rs\n",
+    );
     ok(&o, "put -r --exclude-from -");
     let reference = here.join("ref");
     fs::create_dir(&reference).unwrap();

@@ -449,7 +449,14 @@ fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
             ok(&o, &format!("put -r of {dirs} directories over --jobs {jobs}"));
             assert_eq!(inventory(&srv.path(&remote)), want, "{remote}: the server's copy");
             let back = here.join(format!("back-{remote}"));
-            let o = srv.tf(&["get", "-r", "--jobs", jobs, &format!("{remote}/"), back.to_str().unwrap()]);
+            let o = srv.tf(&[
+                "get",
+                "-r",
+                "--jobs",
+                jobs,
+                &format!("{remote}/"),
+                back.to_str().unwrap(),
+            ]);
             ok(&o, &format!("get -r of {remote}"));
             assert_eq!(inventory(&back), want, "{remote}: the local copy");
         }

@@ -168,11 +168,8 @@ pub fn put(
                 }
             };
             tell_walked(o, src, &tree, &mut t);
-            if !dest_is_dir && !dirs.contains(&dest) {
-                t.ev.making_destination();
-                if base != dest {
-                    dirs.push(dest.clone());
-                }
+            if !dest_is_dir && base != dest && !dirs.contains(&dest) {
+                dirs.push(dest.clone());
             }
             if base != dest || !dest_is_dir {
                 dirs.push(base.clone());
@@ -217,7 +214,7 @@ pub fn put(
         modes,
         ..Dirs::default()
     };
-    send_all(c, cfg, o, (&files, &mut dirs), (&trees, dest_is_dir, &dest), &mut t)?;
+    send_all(c, cfg, o, (&files, &mut dirs), (&trees, &dest), &mut t)?;
     Ok(t.report)
 }
 
@@ -309,11 +306,11 @@ fn send_all(
     cfg: &ClientConfig,
     o: &Options,
     (files, dirs): (&[Up], &mut Dirs),
-    (trees, dest_is_dir, dest): (&[ArchiveTree], bool, &[u8]),
+    (trees, dest): (&[ArchiveTree], &[u8]),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let own = super::backups::remote_start(c, cfg, o.backup.as_ref(), dest)?;
-    let sent = send(c, &own, o, files, dirs, t).and_then(|()| copy_trees(c, &own, o, (trees, dest_is_dir), t));
+    let sent = send(c, &own, o, files, dirs, t).and_then(|()| copy_trees(c, &own, o, trees, t));
     super::backups::remote_end(c, o.backup.as_ref());
     sent?;
     if o.remove_source {
@@ -355,21 +352,17 @@ fn look(
 type ArchiveTree = (PathBuf, Vec<u8>, Option<Option<Kind>>, Vec<u8>);
 
 /// `-a`'s directory sources, each copied to its place on the server as
-/// `mirror -R` copies a tree, once the files are sent (`dest_is_dir`
-/// false: they make the destination).
+/// `mirror -R` copies a tree, once the files are sent.
 fn copy_trees(
     c: &mut Client,
     cfg: &ClientConfig,
     o: &Options,
-    (trees, dest_is_dir): (&[ArchiveTree], bool),
+    trees: &[ArchiveTree],
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let Some(keeps) = o.keeps.or(o.by_plan().then(Keeps::default)) else {
         return Ok(());
     };
-    if !trees.is_empty() && !dest_is_dir {
-        t.ev.making_destination();
-    }
     for (src, base, seen, named) in trees {
         super::archive::up(c, cfg, src, (base, *seen, named), o, keeps, t)?;
     }

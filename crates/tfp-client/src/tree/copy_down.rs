@@ -283,9 +283,6 @@ fn gather(
             let to = if into {
                 here.local.join(std::ffi::OsStr::from_bytes(name))
             } else {
-                if !here.is_dir {
-                    t.ev.making_destination();
-                }
                 here.local.to_path_buf()
             };
             g.trees.push((src.to_vec(), to, entries_ahead, named));
@@ -452,9 +449,6 @@ fn tree_landing(
     t: &mut Tally<'_>,
 ) -> Result<Option<Landing>, Error> {
     let local = here.local;
-    if !here.is_dir {
-        t.ev.making_destination();
-    }
     let made = match here.is_dir {
         true => Ok(()),
         false => std::fs::create_dir(local),
