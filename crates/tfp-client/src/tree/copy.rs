@@ -56,9 +56,10 @@ fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool, Vec<
 }
 
 /// Uploads `sources` (local paths; a glob pattern names what it matches, a
-/// backslash escapes a wildcard) to `dest` on the server: into it when it is
-/// an existing directory (several sources or a pattern need one), as it
-/// otherwise. Directories need [`Options::recursive`]; symlinks are skipped.
+/// backslash escapes a wildcard) to `dest` on the server, each where
+/// rsync's rule puts it ([`gather`]; several sources, a pattern or a `dest`
+/// ending in `/` need an existing directory). Directories need
+/// [`Options::recursive`]; symlinks are skipped.
 /// `Err` only when the caller's session failed; each file's failure is told
 /// to `ev` and counted in the report.
 pub fn put(
@@ -108,97 +109,18 @@ pub fn put(
         ));
         return Ok(t.report);
     }
-    let mut dirs: Vec<Vec<u8>> = Vec::new();
-    // each directory's source mode, which a new one takes less the umask
-    let mut modes = crate::engine::upload::batch::DirModes::new();
-    let mut files: Vec<Up> = Vec::new();
-    let mut trees: Vec<ArchiveTree> = Vec::new();
-    for src in &locals {
-        let shown = escape::path(src);
-        let m = match walk::metadata(src, o.copy_links) {
-            Ok(m) => m,
-            Err(e) => {
-                t.local(format!("put: {shown}: {e}"));
-                continue;
-            }
-        };
-        let name = src.file_name().map(|n| n.as_bytes().to_vec());
-        let ft = m.file_type();
-        // rsync's rule: a directory `src` lands as DEST/src (DEST made when
-        // missing), `src/` (or `.`) its contents in DEST; a file as cp's
-        let contents = o.contents || slashed.contains(src) || name.is_none();
-        let into = if ft.is_dir() { !contents } else { dest_is_dir };
-        let base = match (&name, into) {
-            (Some(n), true) => rjoin(&dest, n),
-            _ => dest.clone(),
-        };
-        if ft.is_symlink() {
-            t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
-        } else if ft.is_file() {
-            files.push(Up {
-                local: src.clone(),
-                remote: base,
-                size: Some(m.len()),
-                theirs: None,
-            });
-        } else if ft.is_dir() {
-            if !o.recursive {
-                t.local(format!("put: {shown}: is a directory (use put -r)"));
-                continue;
-            }
-            if o.by_plan() {
-                let seen = if base == dest {
-                    Some(dest_kind).filter(|_| !dest.is_empty())
-                } else {
-                    inner_kind.filter(|_| inner.as_ref() == Some(&base))
-                };
-                let named = name.clone().filter(|_| into).unwrap_or_default();
-                if into && !dest_is_dir && !dest.is_empty() && !dirs.contains(&dest) {
-                    // made with the directories, before the tree's copy
-                    dirs.push(dest.clone());
-                }
-                trees.push((src.clone(), base, seen, named));
-                continue;
-            }
-            let tree = match walk::walk(src, o.copy_links) {
-                Ok(tree) => tree,
-                Err(e) => {
-                    t.local(format!("put: {shown}: {e}"));
-                    continue;
-                }
-            };
-            tell_walked(o, src, &tree, &mut t);
-            if !dest_is_dir && base != dest && !dirs.contains(&dest) {
-                dirs.push(dest.clone());
-            }
-            if base != dest || !dest_is_dir {
-                dirs.push(base.clone());
-                modes.insert(base.clone(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
-            }
-            let kept = |p: &Path, dir: bool| !o.filter.excludes(p.as_os_str().as_bytes(), dir);
-            tree_dirs(o, (src, &base), &tree, (&mut dirs, &mut modes));
-            for (p, _) in tree
-                .files
-                .iter()
-                .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
-            {
-                t.skipped(format!(
-                    "put: {}: an interrupted download's partial, skipped",
-                    escape::path(&src.join(p))
-                ));
-            }
-            let kept =
-                |p: &Path, dir: bool| kept(p, dir) && (dir || !partial::is_partial_name(p.as_os_str().as_bytes()));
-            files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, size)| Up {
-                local: src.join(p),
-                remote: rjoin(&base, p.as_os_str().as_bytes()),
-                size: Some(*size),
-                theirs: None,
-            }));
-        } else {
-            t.local(format!("put: {shown}: not a regular file or directory"));
-        }
-    }
+    let d = Dest {
+        path: dest,
+        is_dir: dest_is_dir,
+        kind: dest_kind,
+        inner: inner.zip(inner_kind),
+    };
+    let Gathered {
+        mut dirs,
+        modes,
+        files,
+        trees,
+    } = gather(o, (&locals, &slashed), &d, &mut t);
     // a file source by the selection (a tree's files are its mirror's)
     let mut files = selected(c, o, files, &t)?;
     refuse_unstorable(&mut dirs, &mut files, &mut t);
@@ -214,8 +136,136 @@ pub fn put(
         modes,
         ..Dirs::default()
     };
-    send_all(c, cfg, o, (&files, &mut dirs), (&trees, &dest), &mut t)?;
+    send_all(c, cfg, o, (&files, &mut dirs), (&trees, &d.path), &mut t)?;
     Ok(t.report)
+}
+
+/// The destination as the run found it: its path (no trailing `/`),
+/// whether it is a directory (the served root is), what it is (`None`:
+/// nothing there) and, for `-a` of a lone directory source, the path that
+/// source would take inside it with what is there.
+struct Dest {
+    path: Vec<u8>,
+    is_dir: bool,
+    kind: Option<Kind>,
+    inner: Option<(Vec<u8>, Option<Kind>)>,
+}
+
+/// What the sources become: the directories to make first (each with its
+/// source's mode, which a new one takes less the umask), the files to send
+/// with the names they take, and `-a`'s trees, copied by plan.
+#[derive(Default)]
+struct Gathered {
+    dirs: Vec<Vec<u8>>,
+    modes: crate::engine::upload::batch::DirModes,
+    files: Vec<Up>,
+    trees: Vec<ArchiveTree>,
+}
+
+/// Each local source's place under rsync's rule: a directory `src` lands as
+/// DEST/src (DEST made when missing), `src/` (or `.`, or any with
+/// [`Options::contents`]) its contents in DEST; a file goes into DEST when
+/// it is a directory, else becomes DEST. What cannot be read is told.
+fn gather(o: &Options, (locals, slashed): (&[PathBuf], &[PathBuf]), d: &Dest, t: &mut Tally<'_>) -> Gathered {
+    let mut g = Gathered::default();
+    for src in locals {
+        let shown = escape::path(src);
+        let m = match walk::metadata(src, o.copy_links) {
+            Ok(m) => m,
+            Err(e) => {
+                t.local(format!("put: {shown}: {e}"));
+                continue;
+            }
+        };
+        let name = src.file_name().map(|n| n.as_bytes().to_vec());
+        let ft = m.file_type();
+        let contents = o.contents || slashed.contains(src) || name.is_none();
+        let into = if ft.is_dir() { !contents } else { d.is_dir };
+        let base = match (&name, into) {
+            (Some(n), true) => rjoin(&d.path, n),
+            _ => d.path.clone(),
+        };
+        if ft.is_symlink() {
+            t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
+        } else if ft.is_file() {
+            g.files.push(Up {
+                local: src.clone(),
+                remote: base,
+                size: Some(m.len()),
+                theirs: None,
+            });
+        } else if !ft.is_dir() {
+            t.local(format!("put: {shown}: not a regular file or directory"));
+        } else if !o.recursive {
+            t.local(format!("put: {shown}: is a directory (use put -r)"));
+        } else if o.by_plan() {
+            let seen = if base == d.path {
+                Some(d.kind).filter(|_| !d.path.is_empty())
+            } else {
+                d.inner.as_ref().filter(|(p, _)| *p == base).map(|(_, k)| *k)
+            };
+            let named = name.filter(|_| into).unwrap_or_default();
+            if into && !d.is_dir && !d.path.is_empty() && !g.dirs.contains(&d.path) {
+                // made with the directories, before the tree's copy
+                g.dirs.push(d.path.clone());
+            }
+            g.trees.push((src.clone(), base, seen, named));
+        } else {
+            walked(o, (src, &m), &base, d, &mut g, t);
+        }
+    }
+    g
+}
+
+/// A directory source without a plan: walked, its directories below
+/// `base` (DEST made first when the source goes inside a missing one) and
+/// its files, with what the walk left out told and an interrupted
+/// download's partials skipped.
+fn walked(
+    o: &Options,
+    (src, m): (&Path, &std::fs::Metadata),
+    base: &[u8],
+    d: &Dest,
+    g: &mut Gathered,
+    t: &mut Tally<'_>,
+) {
+    let tree = match walk::walk(src, o.copy_links) {
+        Ok(tree) => tree,
+        Err(e) => {
+            t.local(format!("put: {}: {e}", escape::path(src)));
+            return;
+        }
+    };
+    tell_walked(o, src, &tree, t);
+    if !d.is_dir && base != d.path && !g.dirs.contains(&d.path) {
+        g.dirs.push(d.path.clone());
+    }
+    if base != d.path || !d.is_dir {
+        g.dirs.push(base.to_vec());
+        g.modes
+            .insert(base.to_vec(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+    }
+    tree_dirs(o, (src, base), &tree, (&mut g.dirs, &mut g.modes));
+    for (p, _) in tree
+        .files
+        .iter()
+        .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
+    {
+        t.skipped(format!(
+            "put: {}: an interrupted download's partial, skipped",
+            escape::path(&src.join(p))
+        ));
+    }
+    let kept = |p: &Path| {
+        !o.filter.excludes(p.as_os_str().as_bytes(), false) && !partial::is_partial_name(p.as_os_str().as_bytes())
+    };
+    g.files
+        .extend(tree.files.iter().filter(|(p, _)| kept(p)).map(|(p, size)| Up {
+            local: src.join(p),
+            remote: rjoin(base, p.as_os_str().as_bytes()),
+            size: Some(*size),
+            theirs: None,
+        }));
 }
 
 /// The directories of the walked `tree` of `src` that the filter keeps,
