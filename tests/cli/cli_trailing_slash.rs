@@ -105,3 +105,97 @@ fn get_r_follows_rsyncs_trailing_slash_rule_and_a_second_run_nests_nothing() {
         }
     }
 }
+
+/// What `rsync -a SOURCES DEST` leaves in DEST (missing before) in a world
+/// holding `src`'s tree, `a.txt` and `b.txt`; `None` when rsync fails.
+fn rsync_many(sources: &[&str], dest: &str) -> Option<BTreeSet<PathBuf>> {
+    let w = tempdir("cli_slash_rsync_many");
+    world(&w);
+    let o = Command::new("rsync")
+        .current_dir(&w)
+        .arg("-a")
+        .args(sources)
+        .arg(dest)
+        .output()
+        .unwrap_or_else(|e| panic!("rsync is needed for this test (scripts/deps installs it): {e}"));
+    o.status.success().then(|| names(&w.join(dest)))
+}
+
+fn world(root: &Path) {
+    tree(&root.join("src"));
+    fs::write(root.join("a.txt"), b"a").unwrap();
+    fs::write(root.join("b.txt"), b"b").unwrap();
+}
+
+/// Several sources, a pattern, or a destination typed with a trailing `/`
+/// want a directory: a missing one is made, as rsync makes it (its last name
+/// only: under a missing parent the run fails and makes nothing), and one
+/// that is a file is refused. Each shape by rsync, then by put -r, put -r -a,
+/// get -r and get -r -a. On the code before, each was refused ("need an
+/// existing directory").
+#[test]
+fn a_missing_destination_is_made_for_several_sources_a_pattern_or_a_slash() {
+    let srv = Server::start();
+    let here = tempdir("cli_slash_many");
+    world(&here);
+    world(&srv.path(""));
+    // sources as rsync is given them (a pattern expanded), as tf is
+    let shapes: [(&[&str], &[&str], &str); 4] = [
+        (&["src", "a.txt"], &["src", "a.txt"], "w"),
+        (&["a.txt"], &["a.txt"], "w/"),
+        (&["src"], &["src"], "w/"),
+        (&["a.txt", "b.txt"], &["*.txt"], "w"),
+    ];
+    for (i, (theirs, ours, dest)) in shapes.into_iter().enumerate() {
+        let reference = rsync_many(theirs, dest).expect("rsync makes the destination");
+        for (j, extra) in [&[][..], &["-a"][..]].into_iter().enumerate() {
+            // up
+            let top = format!("p{i}{j}");
+            fs::create_dir_all(srv.path(&top)).unwrap();
+            let mut args = vec!["put".to_string(), "-r".to_string()];
+            args.extend(extra.iter().map(|e| e.to_string()));
+            args.extend(ours.iter().map(|s| format!("{}/{s}", here.display())));
+            args.push(format!("{top}/{dest}"));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            ok(&srv.tf(&args), &format!("{args:?}"));
+            assert_eq!(names(&srv.path(&format!("{top}/w"))), reference, "{args:?}");
+            // down
+            let top = here.join(format!("g{i}{j}"));
+            fs::create_dir_all(&top).unwrap();
+            let to = format!("{}/{dest}", top.display());
+            let mut args = vec!["get", "-r"];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(ours);
+            args.push(&to);
+            ok(&srv.tf(&args), &format!("{args:?}"));
+            assert_eq!(names(&top.join("w")), reference, "{args:?}");
+        }
+    }
+    // under a missing parent: rsync fails, and so does tf, making nothing
+    assert_eq!(rsync_many(&["a.txt", "b.txt"], "nope/w"), None, "rsync made nope/w");
+    let (a, b) = (format!("{}/a.txt", here.display()), format!("{}/b.txt", here.display()));
+    let o = srv.tf(&["put", "-r", &a, &b, "nope/w"]);
+    assert!(!o.status.success(), "{}", crate::output::text(&o));
+    assert!(!srv.path("nope").exists(), "{}", crate::output::text(&o));
+    let to = format!("{}/nope/w", here.display());
+    let o = srv.tf(&["get", "-r", "a.txt", "b.txt", &to]);
+    assert!(!o.status.success(), "{}", crate::output::text(&o));
+    assert!(!here.join("nope").exists(), "{}", crate::output::text(&o));
+    // a file where the directory would be: refused, the file kept
+    let o = srv.tf(&["put", "-r", &a, &b, "a.txt"]);
+    assert!(!o.status.success(), "{}", crate::output::text(&o));
+    assert!(
+        crate::output::text(&o).contains("not a directory"),
+        "{}",
+        crate::output::text(&o)
+    );
+    assert_eq!(fs::read(srv.path("a.txt")).unwrap(), b"a");
+    let o = srv.tf(&["get", "-r", "a.txt", "b.txt", &a]);
+    assert!(!o.status.success(), "{}", crate::output::text(&o));
+    assert!(
+        crate::output::text(&o).contains("not a directory"),
+        "{}",
+        crate::output::text(&o)
+    );
+    assert_eq!(fs::read(&a).unwrap(), b"a");
+}

@@ -261,10 +261,11 @@ fn errors_are_clear_and_leave_nothing_behind() {
     // several sources into a remote file, and into a local file
     let o = srv.tf(&["put", "-r", s, s, "afile"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("no such directory"), "{}", text(&o));
+    assert!(text(&o).contains("not a directory"), "{}", text(&o));
     assert_eq!(fs::read(srv.path("afile")).unwrap(), b"remote file");
     let o = srv.tf(&["get", "-r", "afile", "afile", src.join("f").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not a directory"), "{}", text(&o));
     assert_eq!(fs::read(src.join("f")).unwrap(), b"x");
     // a directory onto a remote file: the server refuses the MKDIR
     let o = srv.tf(&["put", "-r", s, "afile"]);

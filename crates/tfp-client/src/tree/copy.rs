@@ -103,15 +103,20 @@ pub fn put(
     // would go inside the destination (its copy asks nothing again)
     let (dest_kind, inner, inner_kind) = look(c, o, (&locals, patterned), &dest, tree)?;
     let dest_is_dir = dest_kind == Some(Kind::Dir) || dest.is_empty();
-    if !dest_is_dir && (locals.len() > 1 || patterned || given.ends_with('/')) {
+    // several sources, a pattern or `dest/` want a directory: rsync makes a
+    // missing one (its last name only: a missing parent fails the run),
+    // here first of the directories
+    let made = !dest_is_dir && !locals.is_empty() && (locals.len() > 1 || patterned || given.ends_with('/'));
+    if made && dest_kind.is_some() {
         t.local(format!(
-            "put: {given}: no such directory on the server (several sources, or a pattern, need an existing directory)"
+            "put: {given}: not a directory on the server (several sources, a pattern or a trailing / need one)"
         ));
         return Ok(t.report);
     }
     let d = Dest {
         path: dest,
-        is_dir: dest_is_dir,
+        is_dir: dest_is_dir || made,
+        made,
         kind: dest_kind,
         inner: inner.zip(inner_kind),
     };
@@ -143,10 +148,12 @@ pub fn put(
 /// The destination as the run found it: its path (no trailing `/`),
 /// whether it is a directory (the served root is), what it is (`None`:
 /// nothing there) and, for `-a` of a lone directory source, the path that
-/// source would take inside it with what is there.
+/// source would take inside it with what is there. `made`: missing, and
+/// made by this run as a directory (`is_dir` then too).
 struct Dest {
     path: Vec<u8>,
     is_dir: bool,
+    made: bool,
     kind: Option<Kind>,
     inner: Option<(Vec<u8>, Option<Kind>)>,
 }
@@ -168,6 +175,9 @@ struct Gathered {
 /// it is a directory, else becomes DEST. What cannot be read is told.
 fn gather(o: &Options, (locals, slashed): (&[PathBuf], &[PathBuf]), d: &Dest, t: &mut Tally<'_>) -> Gathered {
     let mut g = Gathered::default();
+    if d.made {
+        g.dirs.push(d.path.clone());
+    }
     for src in locals {
         let shown = escape::path(src);
         let m = match walk::metadata(src, o.copy_links) {
@@ -200,7 +210,8 @@ fn gather(o: &Options, (locals, slashed): (&[PathBuf], &[PathBuf]), d: &Dest, t:
             t.local(format!("put: {shown}: is a directory (use put -r)"));
         } else if o.by_plan() {
             let seen = if base == d.path {
-                Some(d.kind).filter(|_| !d.path.is_empty())
+                // one this run makes is asked again once made
+                Some(d.kind).filter(|_| !d.path.is_empty() && !d.made)
             } else {
                 d.inner.as_ref().filter(|(p, _)| *p == base).map(|(_, k)| *k)
             };

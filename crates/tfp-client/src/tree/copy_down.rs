@@ -150,16 +150,30 @@ pub fn get(
         return Ok(t.report);
     }
     let local = Path::new(dest);
+    let is_dir = local.is_dir();
+    // several sources, a pattern or `dest/` want a directory: rsync makes a
+    // missing one (its last name only: a missing parent fails the run)
+    let made = !is_dir && (remotes.len() > 1 || patterned || dest.ends_with('/'));
+    if made {
+        let why = if local.symlink_metadata().is_ok() {
+            Some(format!(
+                "get: {}: not a directory (several sources, a pattern or a trailing / need one)",
+                escape::path(local)
+            ))
+        } else if o.dry_run {
+            None
+        } else {
+            (std::fs::create_dir(local).err()).map(|e| format!("get: {}", crate::error::local_cause(local, &e)))
+        };
+        if let Some(why) = why {
+            t.local(why);
+            return Ok(t.report);
+        }
+    }
     let here = Here {
         local,
-        is_dir: local.is_dir(),
+        is_dir: is_dir || made,
     };
-    if !here.is_dir && (remotes.len() > 1 || patterned || dest.ends_with('/')) {
-        t.local(format!(
-            "get: {dest}: no such directory (several sources, or a pattern, need an existing directory)"
-        ));
-        return Ok(t.report);
-    }
     let mut g = Gathered {
         list_ahead: remotes.len() == 1,
         ..Gathered::default()
@@ -425,6 +439,8 @@ fn gather_file(
                 mtime,
             });
         }
+        // a dry run into the destination it would make: told, nothing to open
+        Err(_) if o.dry_run && !dir.exists() => {}
         Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
     }
 }
