@@ -171,9 +171,27 @@ fn a_missing_destination_is_made_for_several_sources_a_pattern_or_a_slash() {
             assert_eq!(names(&top.join("w")), reference, "{args:?}");
         }
     }
+    // a dry run makes nothing and tells what would land
+    let dry = format!("{}/dry/", here.display());
+    let (a, b) = (format!("{}/a.txt", here.display()), format!("{}/b.txt", here.display()));
+    for args in [
+        ["put", "-r", "-n", &a, &b, "dry/"],
+        ["get", "-r", "-n", "a.txt", "b.txt", &dry],
+    ] {
+        let o = srv.tf(&args);
+        ok(&o, &format!("{args:?}"));
+        assert!(
+            crate::output::text(&o).contains("b.txt"),
+            "{args:?}: {}",
+            crate::output::text(&o)
+        );
+        assert!(
+            !srv.path("dry").exists() && !here.join("dry").exists(),
+            "{args:?} made it"
+        );
+    }
     // under a missing parent: rsync fails, and so does tf, making nothing
     assert_eq!(rsync_many(&["a.txt", "b.txt"], "nope/w"), None, "rsync made nope/w");
-    let (a, b) = (format!("{}/a.txt", here.display()), format!("{}/b.txt", here.display()));
     let o = srv.tf(&["put", "-r", &a, &b, "nope/w"]);
     assert!(!o.status.success(), "{}", crate::output::text(&o));
     assert!(!srv.path("nope").exists(), "{}", crate::output::text(&o));
