@@ -264,7 +264,7 @@ fn gather(
         }
     };
     let name = last(src);
-    let into = !name.is_empty() && !(o.contents || slashed || name == b".");
+    let into = !(name.is_empty() || o.contents || slashed || name == b".");
     if (here.is_dir || st.kind == Kind::Dir && into) && !name.is_empty() {
         if let Err(why) = names::check(name) {
             t.refused(format!("get: {shown}: its name is {why}; refused"));
