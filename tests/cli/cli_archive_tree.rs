@@ -365,7 +365,11 @@ fn big_files_after_the_batches_land_in_directories_only_they_lie_in() {
     }
     fs::create_dir_all(srv.path("into")).unwrap();
     for (args, landed) in [
-        (vec!["put", "-r", "--jobs", "4", s(&src), "plain"], srv.path("plain")),
+        // a missing destination is made, the tree under its name in it
+        (
+            vec!["put", "-r", "--jobs", "4", s(&src), "plain"],
+            srv.path("plain/src"),
+        ),
         (
             vec!["put", "-r", "-a", "--jobs", "4", s(&src), "into"],
             srv.path("into/src"),

@@ -242,7 +242,7 @@ fn remove_source_files_moves_trees_both_ways_as_rsync_does() {
     );
     // get -r: the server's files go, its directories stay
     write(&srv.path("g/sub/x"), "x", 0);
-    let o = srv.tf(&["get", "-r", "--remove-source-files", "g", s(&here.join("got"))]);
+    let o = srv.tf(&["get", "-r", "--remove-source-files", "g/", s(&here.join("got"))]);
     ok(&o, "get -r --remove-source-files");
     assert_eq!(fs::read(here.join("got/sub/x")).unwrap(), b"x", "{}", text(&o));
     assert!(!srv.path("g/sub/x").exists() && srv.path("g/sub").is_dir());
@@ -293,9 +293,11 @@ fn remove_source_files_killed_at_random_points_loses_nothing() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let delay = Duration::from_millis(seed % 160);
+        // the contents (`src/`), so that `to` is the copy of `from`
+        let (l, r) = (format!("{}/", s(&local)), format!("{remote}/"));
         let args = match up {
-            true => ["put", "-r", "--remove-source-files", s(&local), &remote],
-            false => ["get", "-r", "--remove-source-files", &remote, s(&local)],
+            true => ["put", "-r", "--remove-source-files", &l, &remote],
+            false => ["get", "-r", "--remove-source-files", &r, s(&local)],
         };
         let mut child = srv
             .tf_command(&args)

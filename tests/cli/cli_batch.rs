@@ -108,13 +108,15 @@ fn modes_and_mtimes_are_kept_by_put_p_and_mirror() {
     fs::write(src.join("notes.txt"), pattern(5000, 4)).unwrap();
     set_times(&src.join("bin/run.sh"), 86_400 * 30, 0o755);
     set_times(&src.join("notes.txt"), 86_400 * 400, 0o640);
+    // put -r of src/: its contents in DEST, as mirror -R puts them
+    let contents = format!("{}/", s(&src));
     for (args, dest, kept) in [
-        (vec!["put", "-r", "-p"], "p", true),
-        (vec!["put", "-r"], "plain", false),
-        (vec!["mirror", "-R"], "m", true),
+        (vec!["put", "-r", "-p", &contents], "p", true),
+        (vec!["put", "-r", &contents], "plain", false),
+        (vec!["mirror", "-R", s(&src)], "m", true),
     ] {
         let mut a = args.clone();
-        a.extend([s(&src), dest]);
+        a.push(dest);
         let o = srv.tf(&a);
         assert!(o.status.success(), "{a:?}: {}", text(&o));
         let base = srv.path(dest);
@@ -455,21 +457,21 @@ fn modes_round_trip_with_put_p_and_get_p() {
     fs::set_permissions(src.join("bin/run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(src.join("notes.txt"), fs::Permissions::from_mode(0o640)).unwrap();
     fs::set_permissions(src.join("bin/big.bin"), fs::Permissions::from_mode(0o750)).unwrap();
-    let o = srv.tf(&["put", "-r", "-p", s(&src), "t"]);
+    let o = srv.tf(&["put", "-r", "-p", &format!("{}/", s(&src)), "t"]);
     assert!(o.status.success(), "{}", text(&o));
     // a set-id bit on the server is never copied by -p alone, even as root:
     // it comes only with the source's owner (-a, --owner; issue 82), as
     // sftp's get -p never keeps it
     fs::set_permissions(srv.path("t/bin/run.sh"), fs::Permissions::from_mode(0o4755)).unwrap();
     let back = here.join("back");
-    let o = srv.tf(&["get", "-r", "-p", "t", s(&back)]);
+    let o = srv.tf(&["get", "-r", "-p", "t/", s(&back)]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(mode(&back.join("bin/run.sh")), 0o755);
     assert_eq!(mode(&back.join("notes.txt")), 0o640);
     assert_eq!(mode(&back.join("bin/big.bin")), 0o750);
     assert_eq!(inventory(&back), inventory(&src));
     let plain = here.join("plain");
-    let o = srv.tf(&["get", "-r", "t", s(&plain)]);
+    let o = srv.tf(&["get", "-r", "t/", s(&plain)]);
     assert!(o.status.success(), "{}", text(&o));
     // a plain get keeps the source's permission bits less the umask, as cp
     // does (issue 61: a script stays executable, a private file private)

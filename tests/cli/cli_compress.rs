@@ -59,6 +59,39 @@ fn put_compress_sends_blocks_and_no_compress_does_not() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--compress= needs a number 1..19"));
 }
 
+/// `put -z` of one file compresses whatever the link: on loopback too it
+/// goes as zstd blocks (a batch of one), into a name and into a directory,
+/// where before it went as SNDFILE, as it was.
+#[test]
+fn put_z_of_one_file_compresses_on_a_fast_link_too() {
+    let srv = Server::start();
+    let data = text(3 * MIB);
+    fs::create_dir_all(srv.path("d")).unwrap();
+    for (i, (args, remote, landed)) in [(&["-z"][..], "z.txt", "z.txt"), (&["--compress=5"][..], "d", "d/src")]
+        .into_iter()
+        .enumerate()
+    {
+        let before = zstd_sent(&srv.log());
+        let local = tempdir("cli-compress-one").join("src");
+        fs::write(&local, &data).unwrap();
+        let mut all = vec!["put"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[local.to_str().unwrap(), remote]);
+        let o = srv.tf(&all);
+        assert!(o.status.success(), "{all:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            fs::read(srv.path(landed)).unwrap() == data,
+            "{landed}: the bytes differ"
+        );
+        assert_eq!(
+            zstd_sent(&srv.log()),
+            before + 1,
+            "{i}: {all:?} sent as it is: {}",
+            srv.log()
+        );
+    }
+}
+
 #[test]
 fn compression_no_on_the_server_gets_todays_bytes() {
     let srv = Server::start_with("compression no\n");
@@ -95,7 +128,9 @@ fn put_r_and_mirror_r_send_compressed_batches_when_forced() {
     let srv = Server::start();
     let src = tree(120);
     let s = src.to_str().unwrap();
-    ok(&srv, &["put", "-r", "-z", s, "up"]);
+    // put -r of `src/`: its contents in `up`, as mirror -R's in `m`
+    let contents = format!("{s}/");
+    ok(&srv, &["put", "-r", "-z", &contents, "up"]);
     same_tree(&src, &srv.path("up"));
     let batches = zstd_sent(&srv.log());
     assert!(batches > 0, "{}", srv.log());
@@ -104,7 +139,7 @@ fn put_r_and_mirror_r_send_compressed_batches_when_forced() {
     let more = zstd_sent(&srv.log());
     assert!(more > batches, "{}", srv.log());
     // measured on loopback, or refused: the batches go as they are
-    ok(&srv, &["put", "-r", s, "auto"]);
+    ok(&srv, &["put", "-r", &contents, "auto"]);
     ok(&srv, &["mirror", "-R", "--no-compress", s, "m2"]);
     same_tree(&src, &srv.path("m2"));
     assert_eq!(zstd_sent(&srv.log()), more, "{}", srv.log());

@@ -28,6 +28,8 @@ fn owner_and_group_options_are_taken_where_a_is() {
     fs::write(src.join("f"), "owned").unwrap();
     perms::chown_tree(&src, (4321, 8765));
     let s = src.to_str().unwrap();
+    // put -r of `src/` puts its contents in the destination, as mirror -R does
+    let contents = format!("{s}/");
     let owner = |p: &std::path::Path| {
         let m = fs::metadata(p).unwrap();
         (m.uid(), m.gid())
@@ -46,10 +48,9 @@ fn owner_and_group_options_are_taken_where_a_is() {
     {
         let dst = format!("up{i}");
         let mut args = words.to_vec();
-        args.extend([s, dst.as_str()]);
+        args.extend([if words[0] == "put" { &contents } else { s }, dst.as_str()]);
         let o = srv.tf(&args);
         ok(&o, &args.join(" "));
-        // cp -r's rule: a new destination gets the source's contents
         let landed = srv.path(&format!("{dst}/f"));
         assert_eq!(owner(&landed), (4321, 8765), "{}: {}", args.join(" "), text(&o));
     }
@@ -67,7 +68,7 @@ fn owner_and_group_options_are_taken_where_a_is() {
     {
         let dst = here.join(format!("down{i}"));
         let mut args = words.to_vec();
-        args.extend(["up0", dst.to_str().unwrap()]);
+        args.extend([if words[0] == "get" { "up0/" } else { "up0" }, dst.to_str().unwrap()]);
         let o = srv.tf(&args);
         ok(&o, &args.join(" "));
         let landed = dst.join("f");
@@ -75,9 +76,9 @@ fn owner_and_group_options_are_taken_where_a_is() {
     }
     // put/get without -a: taken as rsync -r -o takes them (cli_tree_rsync)
     for (words, landed) in [
-        (&["put", "-r", "-o", s, "none1"][..], srv.path("none1/f")),
+        (&["put", "-r", "-o", &contents, "none1"][..], srv.path("none1/f")),
         (
-            &["get", "-r", "-g", "up0", here.join("none2").to_str().unwrap()],
+            &["get", "-r", "-g", "up0/", here.join("none2").to_str().unwrap()],
             here.join("none2/f"),
         ),
     ] {

@@ -78,7 +78,7 @@ fn an_unreadable_server_directory_keeps_its_local_copy() {
     let o = srv.tf(&["get", "-r", "s1", s(&back)]);
     assert_eq!(o.status.code(), Some(2), "get -r: {}", text(&o));
     assert_eq!(naming(&o, "s1/locked"), 1, "get -r names it: {}", text(&o));
-    assert_eq!(fs::read(back.join("top.txt")).unwrap(), b"top\n");
+    assert_eq!(fs::read(back.join("s1/top.txt")).unwrap(), b"top\n");
     // readable again: the listing is whole, and --delete does its work
     chmod(&srv.path("s1/locked"), 0o755);
     let o = srv.tf(&["mirror", "--delete", "s1", s(&w)]);

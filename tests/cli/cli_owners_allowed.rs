@@ -83,6 +83,8 @@ fn up_to_a_session_not_served_as_root_owners_are_left_out_silently() {
     let src = here.join("src");
     source(&src);
     let s = src.to_str().unwrap();
+    // put -r of `src/` lands its contents in the destination, as mirror -R's
+    let contents = format!("{s}/");
     let bobs = srv.path("bobs");
     fs::create_dir_all(&bobs).unwrap();
     chown_tree(&bobs, b);
@@ -104,7 +106,7 @@ fn up_to_a_session_not_served_as_root_owners_are_left_out_silently() {
         for (i, words) in routes.iter().enumerate() {
             let dst = format!("bobs/{i}-{verbose}");
             let mut args = words.to_vec();
-            args.extend([s, dst.as_str()]);
+            args.extend([if words[0] == "put" { contents.as_str() } else { s }, dst.as_str()]);
             let o = bob(&srv, &here.join("state"), (verbose, &args), None);
             landed(&o, &args.join(" "), &srv.path(&dst), b, verbose);
         }
@@ -127,11 +129,11 @@ fn down_by_tf_not_run_as_root_owners_are_left_out_silently() {
     fs::create_dir_all(&into).unwrap();
     chown_tree(&here, b);
     let routes: [&[&str]; 9] = [
-        &["get", "-r", "-o", "/tree"],
-        &["get", "-r", "-g", "/tree"],
-        &["get", "-rlog", "/tree"],
-        &["get", "-r", "-a", "/tree"],
-        &["get", "-r", "-a", "-o", "/tree"],
+        &["get", "-r", "-o", "/tree/"],
+        &["get", "-r", "-g", "/tree/"],
+        &["get", "-rlog", "/tree/"],
+        &["get", "-r", "-a", "/tree/"],
+        &["get", "-r", "-a", "-o", "/tree/"],
         &["mirror", "-a", "/tree"],
         &["mirror", "-aHSXA", "/tree"],
         &["mirror", "-o", "/tree"],

@@ -389,7 +389,7 @@ fn tree_uploads_interrupted_leave_old_or_new_files() {
         fs::create_dir_all(&src).unwrap();
         let top = format!("t{round}");
         fs::create_dir_all(srv.path(&top)).unwrap();
-        // cp -r's rule: put -r into an existing directory lands in DIR/SRC
+        // rsync's rule: put -r of a directory lands in DIR/SRC
         let remote = if *cmd == "put-r" {
             format!("{top}/tree{round}")
         } else {

@@ -2,8 +2,9 @@
 //! 42 item 4, issue 44's continuations), through the real tf against a real
 //! tfd: `put -r` and `get -r` interrupted print the command that continues
 //! them with the connection options given (`-s NAME` too), and running it (or
-//! the same command again) continues into the destination the first run
-//! made, never nesting a second copy; an interrupted `put` says the remote
+//! the same command again) lands where the first run did by rsync's rule
+//! (`src` as DEST/src), never nesting a second copy, and leaves the tree one
+//! uninterrupted run leaves; an interrupted `put` says the remote
 //! file is as it was and how to send it again; a file edited while `put`
 //! sends it (SNDFILE, and `--verify`'s batch) is never committed mixed.
 
@@ -89,16 +90,15 @@ fn paste(cmd: &str, env: &[(&str, &Path)], cwd: &Path) -> Output {
 }
 
 /// `put -r SRC DST` (DST missing) interrupted, then the printed command:
-/// DST holds SRC's contents, nothing nested; the same for the same command
-/// run once more. On the old code the interrupted run printed nothing and a
-/// re-run copied into DST/SRC.
+/// DST holds SRC as DST/SRC, nothing nested, the same tree one uninterrupted
+/// run leaves; the same for the same command run once more. On the old code
+/// the interrupted run printed nothing and a re-run copied into DST/SRC.
 #[test]
 fn an_interrupted_put_r_continues_into_the_same_place() {
     let srv = Server::start_with("rate_limit_session 4M\n");
     let here = tempdir("cli_rerun_put");
     let src = here.join("src");
     make_tree(&src, 24, 512 * KIB);
-    let state = srv.dir.join("state");
     let o = interrupt(
         {
             let mut c = srv.tf_command(&["put", "-r", "--jobs", "2", "src", "dst"]);
@@ -119,29 +119,39 @@ fn an_interrupted_put_r_continues_into_the_same_place() {
     let cmd = printed_command(&o);
     assert!(cmd.contains(&format!("--server {}", srv.addr())), "{cmd}");
     assert!(cmd.contains("put -r --jobs 2 src dst"), "{cmd}");
-    let again = paste(&cmd, &[("XDG_STATE_HOME", &state)], &here);
+    let again = paste(&cmd, &[], &here);
     assert!(again.status.success(), "{}", text(&again));
     assert!(
-        !srv.path("dst/src").exists(),
+        !srv.path("dst/src/src").exists(),
         "a second copy was nested: {}",
         text(&again)
     );
-    assert_eq!(inventory(&srv.path("dst")), inventory(&src));
-    // done whole: the next run follows cp -r again (an existing DST receives SRC)
+    assert_eq!(inventory(&srv.path("dst/src")), inventory(&src));
+    // one uninterrupted run of the same shape leaves the same tree
+    let o = srv
+        .tf_command(&["put", "-r", "src", "whole"])
+        .current_dir(&here)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(inventory(&srv.path("dst")), inventory(&srv.path("whole")));
+    // done whole, the same command once more: nothing nested, nothing moved
     let o = srv
         .tf_command(&["put", "-r", "src", "dst"])
         .current_dir(&here)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(inventory(&srv.path("dst/src")), inventory(&src));
+    assert!(!srv.path("dst/src/src").exists(), "nested: {}", text(&o));
+    assert_eq!(inventory(&srv.path("dst")), inventory(&srv.path("whole")));
     let _ = fs::remove_dir_all(&here);
 }
 
 /// `tf -s NAME get -r TREE DIR` interrupted: the command it prints carries
-/// `-s NAME` and `--resume`, and pasted it completes DIR as the tree, with
-/// no partial left and nothing nested. On the old code the printed command
-/// dropped `-s NAME` and copied into DIR/TREE.
+/// `-s NAME` and `--resume`, and pasted it completes DIR/TREE as the tree,
+/// with no partial left and nothing nested, as one uninterrupted run leaves
+/// it. On the old code the printed command dropped `-s NAME` and copied
+/// into DIR/TREE.
 #[test]
 fn an_interrupted_get_r_prints_a_command_that_works_as_pasted() {
     let srv = Server::start_with("rate_limit_session 4M\n");
@@ -178,11 +188,16 @@ fn an_interrupted_get_r_prints_a_command_that_works_as_pasted() {
     let again = paste(&cmd, &env, &here);
     assert!(again.status.success(), "{}", text(&again));
     assert!(
-        !here.join("dir/tree").exists(),
+        !here.join("dir/tree/tree").exists(),
         "a second copy was nested: {}",
         text(&again)
     );
-    assert_eq!(inventory(&here.join("dir")), inventory(&srv.path("tree")));
+    assert_eq!(inventory(&here.join("dir/tree")), inventory(&srv.path("tree")));
+    // one uninterrupted run of the same shape leaves the same tree
+    let whole = here.join("whole");
+    let o = srv.tf(&["get", "-r", "tree", whole.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(inventory(&here.join("dir")), inventory(&whole));
     let _ = fs::remove_dir_all(&here);
 }
 
@@ -346,7 +361,8 @@ fn put_resume_refuses_a_file_changed_while_it_was_read() {
 }
 
 /// `put DIR x` suggests `put -r` as one command to paste (issue 65): the
-/// suggestion, run through sh, uploads the directory whole. On the old code
+/// suggestion, run through sh, uploads the directory whole (as x/DIR, by
+/// rsync's rule; twice, still once). On the old code
 /// the command stood between doubled backticks, which a pasting user
 /// carried into the shell as a command substitution.
 #[test]
@@ -365,7 +381,10 @@ fn put_of_a_directory_prints_the_put_r_that_uploads_it() {
     assert!(!err.contains("``"), "{err}");
     let cmd = printed_command(&o);
     assert!(cmd.contains(" put -r site www"), "{cmd}");
-    let again = paste(&cmd, &[], &here);
-    assert!(again.status.success(), "{}", text(&again));
-    assert_eq!(inventory(&srv.path("www")), inventory(&here.join("site")));
+    for _ in 0..2 {
+        let again = paste(&cmd, &[], &here);
+        assert!(again.status.success(), "{}", text(&again));
+        assert_eq!(inventory(&srv.path("www/site")), inventory(&here.join("site")));
+        assert_eq!(dir_names(&srv.path("www")), ["site"]);
+    }
 }

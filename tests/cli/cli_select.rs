@@ -383,7 +383,11 @@ fn a_dash_reads_the_rules_or_the_list_from_stdin() {
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
-    let o = run(&["put", "-r", "--exclude-from", "-", s(&src), "ex"], "*.txt\n- *.rs\n");
+    let contents = format!("{}/", s(&src));
+    let o = run(
+        &["put", "-r", "--exclude-from", "-", &contents, "ex"],
+        "*.txt\n- *.rs\n",
+    );
     ok(&o, "put -r --exclude-from -");
     let reference = here.join("ref");
     fs::create_dir(&reference).unwrap();

@@ -2,7 +2,8 @@
 //! 5), through the real binary against a real tfd: trees round-trip file by
 //! file (SHA-256, empty files and directories, spaces, UTF-8, depth) over
 //! `--jobs 1` and `--jobs 8` sessions and no more, local and remote patterns,
-//! cp -r's rules for the destination, a multi-user server, a symlink planted
+//! rsync's rule for the destination (`src` lands as DEST/src, `src/` its
+//! contents in DEST), a multi-user server, a symlink planted
 //! in the target that must not be written through, and the errors.
 
 // `..Default::default()` keeps these tests building whatever fields Opts gains.
@@ -48,9 +49,11 @@ fn trees_round_trip_over_n_sessions_and_no_more() {
     for jobs in ["1", "8"] {
         let remote = format!("up{jobs}");
         let before = sessions(&srv);
-        // a destination that does not exist receives the source's contents
+        // a destination that does not exist is made, the source under its
+        // own name in it
         let o = srv.tf(&["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &remote]);
         ok(&o, "put -r");
+        let remote = format!("{remote}/src tree");
         assert_eq!(inventory(&srv.path(&remote)), want, "--jobs {jobs}: the server's copy");
         let n: usize = jobs.parse().unwrap();
         let after = sessions(&srv);
@@ -61,22 +64,23 @@ fn trees_round_trip_over_n_sessions_and_no_more() {
         let o = srv.tf(&["get", "-r", "--jobs", jobs, &remote, back.to_str().unwrap()]);
         ok(&o, "get -r");
         assert_eq!(sessions(&srv) - after, n, "--jobs {jobs}: sessions of get -r");
-        assert_eq!(inventory(&back.join(&remote)), want, "--jobs {jobs}: the local copy");
+        let local = back.join("src tree");
+        assert_eq!(inventory(&local), want, "--jobs {jobs}: the local copy");
         // modification times are the server's
         for f in ["a.txt", "d1/d2/mid", "empty"] {
             let s = fs::metadata(srv.path(&remote).join(f)).unwrap().mtime();
-            let l = fs::metadata(back.join(&remote).join(f)).unwrap().mtime();
+            let l = fs::metadata(local.join(f)).unwrap().mtime();
             assert_eq!(s, l, "{f}: mtime");
         }
     }
     // put -r into an existing remote directory: under the source's name;
-    // get -r into a new local directory: the contents
+    // get -r of `src/` into a new local directory: the contents
     fs::create_dir(srv.path("existing")).unwrap();
     let o = srv.tf(&["put", "-r", src.to_str().unwrap(), "existing"]);
     ok(&o, "put -r into a directory");
     assert_eq!(inventory(&srv.path("existing/src tree")), want);
     let fresh = here.join("fresh");
-    let o = srv.tf(&["get", "-r", "existing/src tree", fresh.to_str().unwrap()]);
+    let o = srv.tf(&["get", "-r", "existing/src tree/", fresh.to_str().unwrap()]);
     ok(&o, "get -r into a new directory");
     assert_eq!(inventory(&fresh), want);
     // many files, 300 of them, still take --jobs 4 sessions
@@ -87,7 +91,7 @@ fn trees_round_trip_over_n_sessions_and_no_more() {
         fs::write(p, pattern(1000 + i, i as u64)).unwrap();
     }
     let before = sessions(&srv);
-    let o = srv.tf(&["put", "-r", "--jobs", "4", many.to_str().unwrap(), "many"]);
+    let o = srv.tf(&["put", "-r", "--jobs", "4", &format!("{}/", many.display()), "many"]);
     ok(&o, "put -r of 300 files");
     assert_eq!(sessions(&srv) - before, 4, "300 files over --jobs 4");
     assert_eq!(inventory(&srv.path("many")), inventory(&many));
@@ -228,7 +232,7 @@ fn symlinks_in_an_uploaded_tree_are_skipped_and_said() {
     fs::write(src.join("d/real"), b"r").unwrap();
     std::os::unix::fs::symlink("/etc", src.join("etc")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", src.join("d/pw")).unwrap();
-    let o = srv.tf(&["put", "-r", src.to_str().unwrap(), "up"]);
+    let o = srv.tf(&["put", "-r", &format!("{}/", src.display()), "up"]);
     ok(&o, "put -r with links");
     assert!(text(&o).contains("pw: a symlink"), "{}", text(&o));
     assert!(text(&o).contains("etc: a symlink"), "{}", text(&o));
@@ -257,10 +261,11 @@ fn errors_are_clear_and_leave_nothing_behind() {
     // several sources into a remote file, and into a local file
     let o = srv.tf(&["put", "-r", s, s, "afile"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("no such directory"), "{}", text(&o));
+    assert!(text(&o).contains("not a directory"), "{}", text(&o));
     assert_eq!(fs::read(srv.path("afile")).unwrap(), b"remote file");
     let o = srv.tf(&["get", "-r", "afile", "afile", src.join("f").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not a directory"), "{}", text(&o));
     assert_eq!(fs::read(src.join("f")).unwrap(), b"x");
     // a directory onto a remote file: the server refuses the MKDIR
     let o = srv.tf(&["put", "-r", s, "afile"]);
@@ -313,7 +318,7 @@ fn a_multi_user_tree_belongs_to_the_logins_system_user() {
         c.output().unwrap()
     };
     let before = srv.log().matches("LOGIN \"alice\" as").count();
-    let o = run(&["put", "-r", "--jobs", "3", src.to_str().unwrap(), "alice/t"]);
+    let o = run(&["put", "-r", "--jobs", "3", src.to_str().unwrap(), "alice"]);
     ok(&o, "put -r --user");
     assert_eq!(
         srv.log().matches("LOGIN \"alice\" as").count() - before,
@@ -338,7 +343,7 @@ fn a_multi_user_tree_belongs_to_the_logins_system_user() {
         }
     }
     let back = here.join("back");
-    let o = run(&["get", "-r", "alice/t", back.to_str().unwrap()]);
+    let o = run(&["get", "-r", "alice/t/", back.to_str().unwrap()]);
     ok(&o, "get -r --user");
     assert_eq!(inventory(&back), inventory(&src));
     let _ = fs::remove_dir_all(&here);
@@ -365,14 +370,14 @@ fn the_pool_enters_with_fast_access_when_the_session_did() {
     let tf = |args: &[&str]| srv.tf_command(args).env("XDG_CACHE_HOME", &cache).output().unwrap();
     let entrances = || srv.log().matches("FAI entrance user=tftreeuser").count();
     // the first run makes the token (RSA, FAITOK); its two extra sessions use it
-    let o = tf(&["--fai", "put", "-r", "--jobs", "3", src.to_str().unwrap(), "mine/t"]);
+    let o = tf(&["--fai", "put", "-r", "--jobs", "3", src.to_str().unwrap(), "mine"]);
     ok(&o, "put -r --fai");
     assert_eq!(entrances(), 2, "{}", srv.log());
     assert_eq!(inventory(&srv.path("mine/t")), inventory(&src));
     assert_eq!(fs::metadata(srv.path("mine/t/a.txt")).unwrap().uid(), uid);
     // the next: all three through the token, one after the other
     let back = here.join("back");
-    let o = tf(&["--fai", "get", "-r", "--jobs", "3", "mine/t", back.to_str().unwrap()]);
+    let o = tf(&["--fai", "get", "-r", "--jobs", "3", "mine/t/", back.to_str().unwrap()]);
     ok(&o, "get -r --fai");
     assert_eq!(entrances(), 5, "{}", srv.log());
     assert_eq!(inventory(&back), inventory(&src));
@@ -391,7 +396,7 @@ fn partials_of_interrupted_downloads_are_not_files_of_the_tree() {
     fs::write(src.join("d/f.bin"), b"data").unwrap();
     fs::write(src.join("d/.g.bin.tf-partial"), b"half").unwrap();
     fs::write(src.join("d/.g.bin.tf-partial.journal"), b"tf-journal 1\n").unwrap();
-    let o = srv.tf(&["put", "-r", src.to_str().unwrap(), "up"]);
+    let o = srv.tf(&["put", "-r", &format!("{}/", src.display()), "up"]);
     ok(&o, "put -r");
     assert!(text(&o).contains("partial, skipped"), "{}", text(&o));
     assert!(srv.path("up/d/f.bin").is_file());
@@ -441,11 +446,18 @@ fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
         let want = inventory(&src);
         for jobs in ["1", "4"] {
             let remote = format!("{name}{jobs}");
-            let o = srv.tf(&["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &remote]);
+            let o = srv.tf(&["put", "-r", "--jobs", jobs, &format!("{}/", src.display()), &remote]);
             ok(&o, &format!("put -r of {dirs} directories over --jobs {jobs}"));
             assert_eq!(inventory(&srv.path(&remote)), want, "{remote}: the server's copy");
             let back = here.join(format!("back-{remote}"));
-            let o = srv.tf(&["get", "-r", "--jobs", jobs, &remote, back.to_str().unwrap()]);
+            let o = srv.tf(&[
+                "get",
+                "-r",
+                "--jobs",
+                jobs,
+                &format!("{remote}/"),
+                back.to_str().unwrap(),
+            ]);
             ok(&o, &format!("get -r of {remote}"));
             assert_eq!(inventory(&back), want, "{remote}: the local copy");
         }
@@ -470,7 +482,7 @@ fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
     fs::create_dir(srv.path("void")).unwrap();
     let o = srv.tf(&["get", "-r", "void", here.join("void").to_str().unwrap()]);
     ok(&o, "get -r of an empty directory");
-    assert!(here.join("void").is_dir());
+    assert!(here.join("void/void").is_dir(), "the empty tree lands under its name");
     let o = srv.tf(&["get", "-r", "nosuch", here.join("nosuch").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = srv.tf(&["ls", "/"]);
@@ -495,7 +507,7 @@ fn a_listing_without_chunks_leaves_no_stray_command() {
     assert_eq!(fs::read(here.join("plain.txt")).unwrap(), b"a regular file\n");
     let o = srv.tf(&["get", "-r", "void", here.join("void").to_str().unwrap()]);
     ok(&o, "get -r of an empty directory");
-    assert!(here.join("void").is_dir());
+    assert!(here.join("void/void").is_dir(), "the empty tree lands under its name");
     let o = srv.tf(&["get", "-r", "nosuch", here.join("nosuch").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // a tree with files after them on one session: every answer in step

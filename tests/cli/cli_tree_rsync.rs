@@ -91,6 +91,7 @@ fn links_and_safe_links_are_taken_by_put_and_get_as_rsync_r_takes_them() {
     let src = here.join("src");
     build(&src);
     let s = src.to_str().unwrap();
+    let contents = format!("{s}/");
     // the server's copy get -r starts from, links and all
     ok(&srv.tf(&["mirror", "-R", s, "full"]), "mirror -R");
     for (i, (words, rsync_words)) in [
@@ -107,14 +108,14 @@ fn links_and_safe_links_are_taken_by_put_and_get_as_rsync_r_takes_them() {
         rsync(rsync_words, &src, &reference);
         let want = entries(&reference);
         let what = |cmd: &str| format!("{cmd} {}", words.join(" "));
-        // put: a new destination gets the source's contents (cp -r's rule)
+        // put of `src/`: the destination gets the source's contents (rsync's rule)
         let dst = format!("up{i}");
-        let o = srv.tf(&[&["put"][..], words, &[s, dst.as_str()]].concat());
+        let o = srv.tf(&[&["put"][..], words, &[contents.as_str(), dst.as_str()]].concat());
         ok(&o, &what("put"));
         assert_eq!(entries(&srv.path(&dst)), want, "{}: {}", what("put"), text(&o));
         assert!(kept_mtimes(&srv.path(&dst)).is_empty(), "{}: mtimes kept", what("put"));
         let down = here.join(format!("down{i}"));
-        let o = srv.tf(&[&["get"][..], words, &["full", down.to_str().unwrap()]].concat());
+        let o = srv.tf(&[&["get"][..], words, &["full/", down.to_str().unwrap()]].concat());
         ok(&o, &what("get"));
         assert_eq!(entries(&down), want, "{}: {}", what("get"), text(&o));
         // mirror's links with the same words are the same links
@@ -231,6 +232,7 @@ fn owners_without_a_are_kept_as_rsync_r_o_keeps_them() {
         std::os::unix::fs::lchown(src.join(n), Some(4321), Some(8765)).unwrap();
     }
     let s = src.to_str().unwrap();
+    let contents = format!("{s}/");
     let reference = here.join("ref");
     rsync(&["-r", "-o", "-g"], &src, &reference);
     let owner = |p: &Path| {
@@ -240,7 +242,7 @@ fn owners_without_a_are_kept_as_rsync_r_o_keeps_them() {
     assert_eq!(owner(&reference.join("d/g")), (4321, 8765));
     for (i, words) in [&["-r", "-o"][..], &["-r", "-g"], &["-rog"]].into_iter().enumerate() {
         let dst = format!("up{i}");
-        let o = srv.tf(&[&["put"][..], words, &[s, dst.as_str()]].concat());
+        let o = srv.tf(&[&["put"][..], words, &[contents.as_str(), dst.as_str()]].concat());
         ok(&o, &format!("put {words:?}"));
         let at = srv.path(&dst);
         for n in ["f", "x", "d/g"] {
@@ -248,7 +250,7 @@ fn owners_without_a_are_kept_as_rsync_r_o_keeps_them() {
         }
         assert!(kept_mtimes(&at).is_empty(), "put {words:?}: mtimes kept");
         let down = here.join(format!("down{i}"));
-        let o = srv.tf(&[&["get"][..], words, &[dst.as_str(), down.to_str().unwrap()]].concat());
+        let o = srv.tf(&[&["get"][..], words, &[&format!("{dst}/"), down.to_str().unwrap()]].concat());
         ok(&o, &format!("get {words:?}"));
         for n in ["f", "x", "d/g"] {
             assert_eq!(owner(&down.join(n)), (4321, 8765), "get {words:?} {n}: {}", text(&o));

@@ -95,7 +95,7 @@ fn put_and_get_move_whole_trees_and_tell_through_events() {
     assert_eq!(p.files(), 3);
     assert_eq!(p.moved(), 6 + (300 << 10));
 
-    // cp -r's rule: into an existing directory, under the source's name
+    // rsync's rule: a directory source lands under its own name
     let r = copy::put(
         &mut c,
         &cfg,

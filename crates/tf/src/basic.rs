@@ -54,7 +54,8 @@ pub fn raw(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
 
 /// `put`: one file, or trees and many files.
 pub fn put(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
-    // a single file's later tries continue its stage; a tree's, the run record
+    // a single file's later tries continue its stage; a tree's land where
+    // the first try's did (rsync's rule for the destination)
     Ok(retry::run(x, r.name, args, !tree::wanted(args), put_once))
 }
 

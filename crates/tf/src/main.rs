@@ -34,7 +34,6 @@ mod progress;
 mod put_staged;
 mod remote;
 mod reply;
-mod rerun;
 mod retry;
 mod rglob;
 mod row;

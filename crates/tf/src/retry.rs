@@ -3,7 +3,7 @@
 //! session, up to N times, each continuing what the tries before it left
 //! through what a re-run already continues from: a download's partials and
 //! their journals (`--resume`), an upload's stage and its journal (`put
-//! --resume`), the run record that keeps a tree's destination (rerun.rs),
+//! --resume`), a tree's destination (rsync's rule lands a re-run where it did),
 //! and a mirror's comparison. A broken connection of any session of the
 //! run counts (one of a tree's pool too, which its run reports). Only a
 //! broken connection is tried again: a

@@ -207,9 +207,9 @@ fn part_text(p: Part) -> (&'static str, &'static str) {
              directory (or ends with /), as cp does, and a download into a local directory likewise;\n\
              LOCAL '-' is stdin / stdout:",
             "\n\
-             Trees and many files (cp -r's rules: a destination that is a directory receives each\n\
-             source under its own name, else it is created with the source's contents; several\n\
-             sources or a pattern need an existing directory):\n\
+             Trees and many files (rsync's rule: a directory src lands as DEST/src, src/ its\n\
+             contents in DEST, DEST made when missing; a file goes into a directory DEST, else\n\
+             becomes DEST; several sources, a pattern or DEST/ make a missing DEST):\n\
              \x20 put [-r] [-p] [--jobs N] [--exclude P] [--include P] LOCAL... REMOTE\n\
              \x20 get [-r] [--jobs N] [--exclude P] [--include P] REMOTE... LOCAL\n\
              \x20                            -r takes directories whole; files move over N sessions\n\

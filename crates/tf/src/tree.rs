@@ -1,5 +1,6 @@
 //! `put -r` and `get -r`: whole trees and many files (and glob patterns) over
-//! a pool of sessions opened once, with cp -r's rules for the destination.
+//! a pool of sessions opened once, with rsync's rule for the destination
+//! (`src` lands as DEST/src, `src/` its contents in DEST).
 //! The runs are the library's (tfp_client::tree::copy, and ::mirror for
 //! `tf mirror`); this is the command line around them: the options, what the
 //! runs tell printed on stderr with a progress bar, the exit status.
@@ -10,7 +11,6 @@ use super::formats::{bytes, Units::Iec};
 use super::items::Show;
 use super::progress::Bar;
 use super::reply::fail;
-use super::rerun::Rerun;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -167,7 +167,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     let copy_links = g.flag("-L");
     let archive = g.flag("-a");
-    let keeps = tree_keeps(cmd, &g, archive);
+    let mut keeps = tree_keeps(cmd, &g, archive);
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -200,6 +200,15 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         let m = format!("{cmd}: -H keeps hard links with -a (a tree's copy as rsync -aH makes it)");
         return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
     }
+    // -p keeps modes and mtimes as cp -p does, a directory's too: the tree
+    // goes through the plan as -a's does, keeping those alone
+    let tree_kept = keeps.is_some();
+    if preserve && keeps.is_none() {
+        keeps = Some(Keeps {
+            attrs: true,
+            ..Keeps::default()
+        });
+    }
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -213,7 +222,7 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
-        recursive: recursive || keeps.is_some() || listed,
+        recursive: recursive || tree_kept || listed,
         resume,
         filter,
         jobs,
@@ -318,7 +327,6 @@ pub(super) struct Told<'a> {
     interrupted: Option<String>,
     bar: Mutex<Option<Bar>>,
     note: Mutex<Option<u64>>,
-    rerun: Option<&'a Rerun>,
     /// How the server ended a session, once asked ([`Events::session_error`]).
     ended: Mutex<Option<String>>,
     /// When the run began, and the counters of its transfers: the summary.
@@ -338,7 +346,6 @@ impl<'a> Told<'a> {
             interrupted,
             bar: Mutex::new(None),
             note: Mutex::new(None),
-            rerun: None,
             ended: Mutex::new(None),
             began: Instant::now(),
             moved: Mutex::new(Vec::new()),
@@ -373,12 +380,6 @@ impl<'a> Told<'a> {
     /// Whether the summary is `--json`'s object.
     pub(super) fn json(&self) -> bool {
         self.show == Show::Json
-    }
-
-    /// Records in `r` when the run makes its destination.
-    fn rerun(mut self, r: &'a Rerun) -> Self {
-        self.rerun = Some(r);
-        self
     }
 }
 
@@ -441,12 +442,6 @@ impl Events for Told<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(progress.clone());
-    }
-
-    fn making_destination(&self) {
-        if let Some(r) = self.rerun {
-            r.making();
-        }
     }
 
     fn transferred(&self) {
@@ -513,8 +508,8 @@ pub(super) fn tell_kept(r: &Report, how: &str) {
 }
 
 /// `put` or `get` as a tree command. A run says, if interrupted, the command
-/// that continues it; that command (and the same one run again) continues
-/// into the destination the interrupted run made ([`Rerun`]).
+/// that continues it: the same command, which lands where it did by rsync's
+/// rule for the destination.
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
     let mut o = match parse(cmd, args, true) {
         Ok(o) => o,
@@ -534,8 +529,6 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let (c, cfg) = (&mut *x.c, &own);
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);
-    let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);
-    o.run.contents |= rerun.pending();
     let dry = o.run.dry_run;
     if dry {
         // nothing to continue, nothing to record
@@ -545,7 +538,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         } else {
             copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told)
         };
-        return ended(r.map(|r| (told.summary(cmd, &r, true), r)), cfg, None, &after);
+        return ended(r.map(|r| (told.summary(cmd, &r, true), r)), cfg, &after);
     }
     let mut again: Vec<&str> = vec![cmd];
     again.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
@@ -556,18 +549,12 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let r = if cmd == "put" {
         super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
         let how = format!("{again} continues");
-        let told = Told::new(cfg, Some(how))
-            .rerun(&rerun)
-            .showing(o.show)
-            .verbose(x.verbose);
+        let told = Told::new(cfg, Some(how)).showing(o.show).verbose(x.verbose);
         let r = copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told);
         r.map(|r| (told.summary(cmd, &r, false), r))
     } else {
         let how = format!("{again} continues them");
-        let told = Told::new(cfg, Some(how.clone()))
-            .rerun(&rerun)
-            .showing(o.show)
-            .verbose(x.verbose);
+        let told = Told::new(cfg, Some(how.clone())).showing(o.show).verbose(x.verbose);
         let r = copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {
             tell_kept(r, &how);
@@ -581,24 +568,18 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         && matches!(o.sources.as_slice(), [s] if std::fs::metadata(s).is_ok_and(|m| m.is_file()));
     if let Ok((_, rep)) = &r {
         if one_file && rep.ok() {
-            rerun.done();
             return code(rep);
         }
     }
-    ended(r, cfg, Some(&rerun), &after)
+    ended(r, cfg, &after)
 }
 
 /// The summary printed, `after` it, and the exit status of a run that `r`
-/// ended (`rerun` done when it went well).
-fn ended(r: Result<(String, Report), Error>, cfg: &ClientConfig, rerun: Option<&Rerun>, after: &str) -> ExitCode {
+/// ended.
+fn ended(r: Result<(String, Report), Error>, cfg: &ClientConfig, after: &str) -> ExitCode {
     match r {
         Ok((summary, r)) => {
             println!("{summary}{after}");
-            if r.ok() {
-                if let Some(rerun) = rerun {
-                    rerun.done();
-                }
-            }
             code(&r)
         }
         Err(e) => {

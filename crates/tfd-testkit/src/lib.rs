@@ -482,7 +482,7 @@ impl Server {
     pub fn tf_command(&self, args: &[&str]) -> Command {
         let key = self.key_file();
         let mut c = Command::new(tf_bin());
-        // tf's records of runs to continue (crates/tf/src/rerun.rs) stay here
+        // tf's state between runs (backup proofs) stays with this server's test
         c.env("XDG_STATE_HOME", self.dir.join("state"));
         c.arg("--server")
             .arg(self.addr())

@@ -1,6 +1,5 @@
 //! Where tf and the library keep state between runs: `$XDG_STATE_HOME/tf`,
-//! else `~/.local/state/tf` (the XDG base directory rule), for tf's rerun
-//! records and the backup proofs alike.
+//! else `~/.local/state/tf` (the XDG base directory rule): the backup proofs.
 
 use std::path::PathBuf;
 

@@ -67,11 +67,6 @@ pub trait Events: Sync {
     fn transferring(&self, _total: usize, _progress: &Arc<Progress>) {}
     /// The plan's files stopped moving.
     fn transferred(&self) {}
-    /// The run is about to make its destination, which then receives a
-    /// directory source's contents (cp -r's rule for a missing destination):
-    /// a run that continues this one must put them there too
-    /// ([`super::copy::Options::contents`]), not into a new directory below.
-    fn making_destination(&self) {}
     /// An entry changes (a dry run: would change), and why, as rsync's
     /// `--itemize-changes` says it: told as the plan is settled, before
     /// the entry moves.

@@ -75,8 +75,16 @@ impl Landing {
 
     /// This landing keeping every file a download replaces in `backups`
     /// (its own root being the destination's).
-    pub fn keeping(mut self, backups: Option<Arc<Backups>>) -> Landing {
-        self.backups = backups.map(|b| (b, Vec::new()));
+    pub fn keeping(self, backups: Option<Arc<Backups>>) -> Landing {
+        self.keeping_at(backups, b"")
+    }
+
+    /// This landing keeping every file a download replaces in `backups`,
+    /// its own root being `at` below the destination's (a tree copied into
+    /// a directory of its name: its backups are placed by their paths below
+    /// the destination given, as rsync's are).
+    pub fn keeping_at(mut self, backups: Option<Arc<Backups>>, at: &[u8]) -> Landing {
+        self.backups = backups.map(|b| (b, at.to_vec()));
         self
     }
 

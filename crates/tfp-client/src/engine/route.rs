@@ -294,9 +294,12 @@ pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
     // over a link with latency SNDFILE waits a round trip for every chunk's
     // CONT, where a batch streams; and a batch's commit checks the hash; a
     // file whose mode a server's default would not give it (a private one,
-    // a script) goes in a batch, which carries it for a new file
+    // a script) goes in a batch, which carries it for a new file; and so
+    // does one asked to go compressed whatever the link (`-z`), which
+    // SNDFILE cannot carry
     let carries = req.new_mode.is_some_and(|m| m & 0o777 != 0o644);
-    if put && !req.member && file.is_some() && (req.verify || link.slow || carries) {
+    let forced = matches!(req.compress, tfp_wire::compress::Choice::Force(_));
+    if put && !req.member && file.is_some() && (req.verify || link.slow || carries || forced) {
         ladder.push(Route::Batch);
     }
     ladder.push(Route::Whole {

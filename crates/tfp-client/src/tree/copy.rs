@@ -1,5 +1,6 @@
 //! Whole trees and many files (and glob patterns) up and down over a pool of
-//! sessions opened once, with `cp -r`'s rules for the destination: what
+//! sessions opened once, with rsync's rule for the destination (`src` lands as DEST/src, `src/` its
+//! contents in DEST): what
 //! `tf put -r` and `tf get -r` run, and the Python package's `put_tree` and
 //! `get_tree`.
 //!
@@ -27,10 +28,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The local paths `sources` name (a glob pattern what it matches, told
-/// when it matches nothing; a backslash escapes a wildcard), and whether
-/// any was a pattern.
-fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool) {
+/// when it matches nothing; a backslash escapes a wildcard), whether any
+/// was a pattern, and those given with a trailing `/` (rsync's `src/`: a
+/// directory's contents).
+fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool, Vec<PathBuf>) {
     let mut locals = Vec::new();
+    let mut slashed = Vec::new();
     let mut patterned = false;
     for s in sources {
         if glob::has_magic(s.as_bytes()) {
@@ -41,16 +44,21 @@ fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool) {
                 Err(e) => t.local(format!("put: {s}: {e}")),
             }
         } else {
-            locals.push(PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes()))));
+            let p = PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes())));
+            if s.ends_with('/') {
+                slashed.push(p.clone());
+            }
+            locals.push(p);
         }
     }
-    (locals, patterned)
+    (locals, patterned, slashed)
 }
 
 /// Uploads `sources` (local paths; a glob pattern names what it matches, a
-/// backslash escapes a wildcard) to `dest` on the server: into it when it is
-/// an existing directory (several sources or a pattern need one), as it
-/// otherwise. Directories need [`Options::recursive`]; symlinks are skipped.
+/// backslash escapes a wildcard) to `dest` on the server, each where
+/// rsync's rule puts it ([`gather`]; several sources, a pattern or a `dest`
+/// ending in `/` need an existing directory). Directories need
+/// [`Options::recursive`]; symlinks are skipped.
 /// `Err` only when the caller's session failed; each file's failure is told
 /// to `ev` and counted in the report.
 pub fn put(
@@ -63,7 +71,7 @@ pub fn put(
 ) -> Result<Report, Error> {
     let mut t = Tally::new(ev, "put");
     c.listings = cfg.compress; // its listings go as its data (remote::zlisting)
-    let (locals, patterned) = locals_of(sources, &mut t);
+    let (locals, patterned, slashed) = locals_of(sources, &mut t);
     // a tree's sessions open while this one looks at the destination,
     // walks the sources and makes the directories
     let tree = o.recursive
@@ -87,96 +95,29 @@ pub fn put(
     // would go inside the destination (its copy asks nothing again)
     let (dest_kind, inner, inner_kind) = look(c, o, (&locals, patterned), &dest, tree)?;
     let dest_is_dir = dest_kind == Some(Kind::Dir) || dest.is_empty();
-    if !dest_is_dir && (locals.len() > 1 || patterned || given.ends_with('/')) {
+    // several sources, a pattern or `dest/` want a directory: rsync makes a
+    // missing one (its last name only: a missing parent fails the run),
+    // here first of the directories
+    let made = !dest_is_dir && !locals.is_empty() && (locals.len() > 1 || patterned || given.ends_with('/'));
+    if made && dest_kind.is_some() {
         t.local(format!(
-            "put: {given}: no such directory on the server (several sources, or a pattern, need an existing directory)"
+            "put: {given}: not a directory on the server (several sources, a pattern or a trailing / need one)"
         ));
         return Ok(t.report);
     }
-    let mut dirs: Vec<Vec<u8>> = Vec::new();
-    // each directory's source mode, which a new one takes less the umask
-    let mut modes = crate::engine::upload::batch::DirModes::new();
-    let mut files: Vec<Up> = Vec::new();
-    let mut trees: Vec<ArchiveTree> = Vec::new();
-    for src in &locals {
-        let shown = escape::path(src);
-        let m = match walk::metadata(src, o.copy_links) {
-            Ok(m) => m,
-            Err(e) => {
-                t.local(format!("put: {shown}: {e}"));
-                continue;
-            }
-        };
-        let name = src.file_name().map(|n| n.as_bytes().to_vec());
-        let ft = m.file_type();
-        let into = dest_is_dir && !(o.contents && ft.is_dir());
-        let base = match (&name, into) {
-            (Some(n), true) => rjoin(&dest, n),
-            _ => dest.clone(),
-        };
-        if ft.is_symlink() {
-            t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
-        } else if ft.is_file() {
-            files.push(Up {
-                local: src.clone(),
-                remote: base,
-                size: Some(m.len()),
-                theirs: None,
-            });
-        } else if ft.is_dir() {
-            if !o.recursive {
-                t.local(format!("put: {shown}: is a directory (use put -r)"));
-                continue;
-            }
-            if o.by_plan() {
-                let seen = if base == dest {
-                    Some(dest_kind).filter(|_| !dest.is_empty())
-                } else {
-                    inner_kind.filter(|_| inner.as_ref() == Some(&base))
-                };
-                let named = name.clone().filter(|_| into).unwrap_or_default();
-                trees.push((src.clone(), base, seen, named));
-                continue;
-            }
-            let tree = match walk::walk(src, o.copy_links) {
-                Ok(tree) => tree,
-                Err(e) => {
-                    t.local(format!("put: {shown}: {e}"));
-                    continue;
-                }
-            };
-            tell_walked(o, src, &tree, &mut t);
-            if base != dest || !dest_is_dir {
-                if !dest_is_dir {
-                    t.ev.making_destination();
-                }
-                dirs.push(base.clone());
-                modes.insert(base.clone(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
-            }
-            let kept = |p: &Path, dir: bool| !o.filter.excludes(p.as_os_str().as_bytes(), dir);
-            tree_dirs(o, (src, &base), &tree, (&mut dirs, &mut modes));
-            for (p, _) in tree
-                .files
-                .iter()
-                .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
-            {
-                t.skipped(format!(
-                    "put: {}: an interrupted download's partial, skipped",
-                    escape::path(&src.join(p))
-                ));
-            }
-            let kept =
-                |p: &Path, dir: bool| kept(p, dir) && (dir || !partial::is_partial_name(p.as_os_str().as_bytes()));
-            files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, size)| Up {
-                local: src.join(p),
-                remote: rjoin(&base, p.as_os_str().as_bytes()),
-                size: Some(*size),
-                theirs: None,
-            }));
-        } else {
-            t.local(format!("put: {shown}: not a regular file or directory"));
-        }
-    }
+    let d = Dest {
+        path: dest,
+        is_dir: dest_is_dir || made,
+        made,
+        kind: dest_kind,
+        inner: inner.zip(inner_kind),
+    };
+    let Gathered {
+        mut dirs,
+        modes,
+        files,
+        trees,
+    } = gather(o, (&locals, &slashed), &d, &mut t);
     // a file source by the selection (a tree's files are its mirror's)
     let mut files = selected(c, o, files, &t)?;
     refuse_unstorable(&mut dirs, &mut files, &mut t);
@@ -192,8 +133,142 @@ pub fn put(
         modes,
         ..Dirs::default()
     };
-    send_all(c, cfg, o, (&files, &mut dirs), (&trees, dest_is_dir, &dest), &mut t)?;
+    send_all(c, cfg, o, (&files, &mut dirs), (&trees, &d.path), &mut t)?;
     Ok(t.report)
+}
+
+/// The destination as the run found it: its path (no trailing `/`),
+/// whether it is a directory (the served root is), what it is (`None`:
+/// nothing there) and, for `-a` of a lone directory source, the path that
+/// source would take inside it with what is there. `made`: missing, and
+/// made by this run as a directory (`is_dir` then too).
+struct Dest {
+    path: Vec<u8>,
+    is_dir: bool,
+    made: bool,
+    kind: Option<Kind>,
+    inner: Option<(Vec<u8>, Option<Kind>)>,
+}
+
+/// What the sources become: the directories to make first (each with its
+/// source's mode, which a new one takes less the umask), the files to send
+/// with the names they take, and `-a`'s trees, copied by plan.
+#[derive(Default)]
+struct Gathered {
+    dirs: Vec<Vec<u8>>,
+    modes: crate::engine::upload::batch::DirModes,
+    files: Vec<Up>,
+    trees: Vec<ArchiveTree>,
+}
+
+/// Each local source's place under rsync's rule: a directory `src` lands as
+/// DEST/src (DEST made when missing), `src/` (or `.`, or any with
+/// [`Options::contents`]) its contents in DEST; a file goes into DEST when
+/// it is a directory, else becomes DEST. What cannot be read is told.
+fn gather(o: &Options, (locals, slashed): (&[PathBuf], &[PathBuf]), d: &Dest, t: &mut Tally<'_>) -> Gathered {
+    let mut g = Gathered::default();
+    if d.made {
+        g.dirs.push(d.path.clone());
+    }
+    for src in locals {
+        let shown = escape::path(src);
+        let m = match walk::metadata(src, o.copy_links) {
+            Ok(m) => m,
+            Err(e) => {
+                t.local(format!("put: {shown}: {e}"));
+                continue;
+            }
+        };
+        let name = src.file_name().map(|n| n.as_bytes().to_vec());
+        let ft = m.file_type();
+        let contents = o.contents || slashed.contains(src) || name.is_none();
+        let into = if ft.is_dir() { !contents } else { d.is_dir };
+        let base = match (&name, into) {
+            (Some(n), true) => rjoin(&d.path, n),
+            _ => d.path.clone(),
+        };
+        if ft.is_symlink() {
+            t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
+        } else if ft.is_file() {
+            g.files.push(Up {
+                local: src.clone(),
+                remote: base,
+                size: Some(m.len()),
+                theirs: None,
+            });
+        } else if !ft.is_dir() {
+            t.local(format!("put: {shown}: not a regular file or directory"));
+        } else if !o.recursive {
+            t.local(format!("put: {shown}: is a directory (use put -r)"));
+        } else if o.by_plan() {
+            let seen = if base == d.path {
+                // one this run makes is asked again once made
+                Some(d.kind).filter(|_| !d.path.is_empty() && !d.made)
+            } else {
+                d.inner.as_ref().filter(|(p, _)| *p == base).map(|(_, k)| *k)
+            };
+            let named = name.filter(|_| into).unwrap_or_default();
+            if into && !d.is_dir && !d.path.is_empty() && !g.dirs.contains(&d.path) {
+                // made with the directories, before the tree's copy
+                g.dirs.push(d.path.clone());
+            }
+            g.trees.push((src.clone(), base, seen, named));
+        } else {
+            walked(o, (src, &m), &base, d, &mut g, t);
+        }
+    }
+    g
+}
+
+/// A directory source without a plan: walked, its directories below
+/// `base` (DEST made first when the source goes inside a missing one) and
+/// its files, with what the walk left out told and an interrupted
+/// download's partials skipped.
+fn walked(
+    o: &Options,
+    (src, m): (&Path, &std::fs::Metadata),
+    base: &[u8],
+    d: &Dest,
+    g: &mut Gathered,
+    t: &mut Tally<'_>,
+) {
+    let tree = match walk::walk(src, o.copy_links) {
+        Ok(tree) => tree,
+        Err(e) => {
+            t.local(format!("put: {}: {e}", escape::path(src)));
+            return;
+        }
+    };
+    tell_walked(o, src, &tree, t);
+    if !d.is_dir && base != d.path && !g.dirs.contains(&d.path) {
+        g.dirs.push(d.path.clone());
+    }
+    if base != d.path || !d.is_dir {
+        g.dirs.push(base.to_vec());
+        g.modes
+            .insert(base.to_vec(), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+    }
+    tree_dirs(o, (src, base), &tree, (&mut g.dirs, &mut g.modes));
+    for (p, _) in tree
+        .files
+        .iter()
+        .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
+    {
+        t.skipped(format!(
+            "put: {}: an interrupted download's partial, skipped",
+            escape::path(&src.join(p))
+        ));
+    }
+    let kept = |p: &Path| {
+        !o.filter.excludes(p.as_os_str().as_bytes(), false) && !partial::is_partial_name(p.as_os_str().as_bytes())
+    };
+    g.files
+        .extend(tree.files.iter().filter(|(p, _)| kept(p)).map(|(p, size)| Up {
+            local: src.join(p),
+            remote: rjoin(base, p.as_os_str().as_bytes()),
+            size: Some(*size),
+            theirs: None,
+        }));
 }
 
 /// The directories of the walked `tree` of `src` that the filter keeps,
@@ -284,11 +359,11 @@ fn send_all(
     cfg: &ClientConfig,
     o: &Options,
     (files, dirs): (&[Up], &mut Dirs),
-    (trees, dest_is_dir, dest): (&[ArchiveTree], bool, &[u8]),
+    (trees, dest): (&[ArchiveTree], &[u8]),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let own = super::backups::remote_start(c, cfg, o.backup.as_ref(), dest)?;
-    let sent = send(c, &own, o, files, dirs, t).and_then(|()| copy_trees(c, &own, o, (trees, dest_is_dir), t));
+    let sent = send(c, &own, o, files, dirs, t).and_then(|()| copy_trees(c, &own, o, trees, t));
     super::backups::remote_end(c, o.backup.as_ref());
     sent?;
     if o.remove_source {
@@ -325,21 +400,17 @@ fn look(
 type ArchiveTree = (PathBuf, Vec<u8>, Option<Option<Kind>>, Vec<u8>);
 
 /// `-a`'s directory sources, each copied to its place on the server as
-/// `mirror -R` copies a tree, once the files are sent (`dest_is_dir`
-/// false: they make the destination).
+/// `mirror -R` copies a tree, once the files are sent.
 fn copy_trees(
     c: &mut Client,
     cfg: &ClientConfig,
     o: &Options,
-    (trees, dest_is_dir): (&[ArchiveTree], bool),
+    trees: &[ArchiveTree],
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let Some(keeps) = o.keeps.or(o.by_plan().then(Keeps::default)) else {
         return Ok(());
     };
-    if !trees.is_empty() && !dest_is_dir {
-        t.ev.making_destination();
-    }
     for (src, base, seen, named) in trees {
         super::archive::up(c, cfg, src, (base, *seen, named), o, keeps, t)?;
     }

@@ -1,6 +1,6 @@
 //! The download half of [`super::copy`]: `tf get -r` and the Python
 //! package's `get_tree`, many remote files (and glob patterns) down over the
-//! pool of sessions, with `cp -r`'s rules for the destination.
+//! pool of sessions, with rsync's rule for the destination.
 //!
 //! A download lands beside its target through [`Landing`] and is renamed
 //! over it only when complete, its partial kept (and named in
@@ -42,6 +42,9 @@ struct Down {
     dir: Option<usize>,
     /// Its size on the server, where the listing said it.
     size: Option<u64>,
+    /// Its mtime to the nanosecond, where `-p` or `-a` asked it of a file
+    /// source ([`fine_mtime`]).
+    mtime: Option<tfp_wire::entry::Mtime>,
 }
 
 /// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
@@ -117,8 +120,8 @@ fn remotes_of(c: &mut Client, sources: &[String], t: &mut Tally<'_>) -> Result<(
             patterned = true;
             remotes.extend(expand_remote(c, s.as_bytes(), t)?);
         } else {
-            let u = glob::unescape(s.as_bytes());
-            remotes.push(u.strip_suffix(b"/").filter(|d| !d.is_empty()).unwrap_or(&u).to_vec());
+            // a trailing `/` stays: it asks for the directory's contents
+            remotes.push(glob::unescape(s.as_bytes()));
         }
     }
     Ok((remotes, patterned))
@@ -146,16 +149,30 @@ pub fn get(
         return Ok(t.report);
     }
     let local = Path::new(dest);
+    let is_dir = local.is_dir();
+    // several sources, a pattern or `dest/` want a directory: rsync makes a
+    // missing one (its last name only: a missing parent fails the run)
+    let made = !is_dir && (remotes.len() > 1 || patterned || dest.ends_with('/'));
+    if made {
+        let why = if local.symlink_metadata().is_ok() {
+            Some(format!(
+                "get: {}: not a directory (several sources, a pattern or a trailing / need one)",
+                escape::path(local)
+            ))
+        } else if o.dry_run {
+            None
+        } else {
+            (std::fs::create_dir(local).err()).map(|e| format!("get: {}", crate::error::local_cause(local, &e)))
+        };
+        if let Some(why) = why {
+            t.local(why);
+            return Ok(t.report);
+        }
+    }
     let here = Here {
         local,
-        is_dir: local.is_dir(),
+        is_dir: is_dir || made,
     };
-    if !here.is_dir && (remotes.len() > 1 || patterned || dest.ends_with('/')) {
-        t.local(format!(
-            "get: {dest}: no such directory (several sources, or a pattern, need an existing directory)"
-        ));
-        return Ok(t.report);
-    }
     let mut g = Gathered {
         list_ahead: remotes.len() == 1,
         ..Gathered::default()
@@ -198,6 +215,12 @@ fn gather(
     g: &mut Gathered,
     t: &mut Tally<'_>,
 ) -> Result<bool, Error> {
+    // rsync's rule: `src/` (or `.`) lands its contents in the destination,
+    // `src` lands as a directory of its name there (made when missing)
+    let (src, slashed) = match src.strip_suffix(b"/").filter(|d| !d.is_empty()) {
+        Some(s) => (s, true),
+        None => (src, false),
+    };
     let shown = names::shown(src);
     // the tree's sessions open from here, not from the answer that says
     // it is one: they, not the listing, were the last to be ready (a
@@ -234,7 +257,8 @@ fn gather(
         }
     };
     let name = last(src);
-    if here.is_dir && !name.is_empty() {
+    let into = !(name.is_empty() || o.contents || slashed || name == b".");
+    if (here.is_dir || st.kind == Kind::Dir && into) && !name.is_empty() {
         if let Err(why) = names::check(name) {
             t.refused(format!("get: {shown}: its name is {why}; refused"));
             if let Some(a) = ahead.filter(|_| st.kind == Kind::Dir) {
@@ -252,20 +276,20 @@ fn gather(
             None if o.dry_run || o.itemize => {
                 tell_file(here, name, &st, t);
                 // a dry run too: where it would land is opened (never made)
-                gather_file(o, here, (name, st.size), src, g, t)
+                let mtime = fine_mtime(c, o, src)?;
+                gather_file(o, here, (name, st.size, mtime), src, g, t)
             }
-            None => gather_file(o, here, (name, st.size), src, g, t),
+            None => {
+                let mtime = fine_mtime(c, o, src)?;
+                gather_file(o, here, (name, st.size, mtime), src, g, t)
+            }
         },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
-            let into = here.is_dir && !name.is_empty() && !o.contents;
             let named = if into { name.to_vec() } else { Vec::new() };
             let to = if into {
                 here.local.join(std::ffi::OsStr::from_bytes(name))
             } else {
-                if !here.is_dir {
-                    t.ev.making_destination();
-                }
                 here.local.to_path_buf()
             };
             g.trees.push((src.to_vec(), to, entries_ahead, named));
@@ -274,8 +298,8 @@ fn gather(
             // the tree's sessions open while this one lists (started
             // above unless it was not asked ahead)
             start_pool(t, cfg, o.jobs, o.fai, &o.opening);
-            let fresh = !tree_target_exists(o, here, name);
-            let Some(land) = tree_landing(c, o, here, name, ahead, t)? else {
+            let fresh = !tree_target_exists(here, name, into);
+            let Some(land) = tree_landing(c, o, (here, name, into), ahead, t)? else {
                 return Ok(true);
             };
             let listed = match ahead {
@@ -308,6 +332,22 @@ fn gather(
 /// server the mirror's listing follows.
 fn by_mirror(o: &Options) -> bool {
     o.by_plan() || o.copy_links
+}
+
+/// A file source's mtime to the nanosecond where `-p` or `-a` keep it
+/// (TFDSTATID, a round trip of its own; the batch's answer says the second
+/// alone): None without them, in a dry run, or where the server has it not.
+fn fine_mtime(c: &mut Client, o: &Options, src: &[u8]) -> Result<Option<tfp_wire::entry::Mtime>, Error> {
+    if o.dry_run || !(o.preserve || o.keeps.is_some_and(|k| k.attrs)) {
+        return Ok(None);
+    }
+    Ok(match crate::remote::same::state(c, src)? {
+        Some(crate::remote::same::State::Id(id)) => Some(tfp_wire::entry::Mtime {
+            sec: id.mtime.0,
+            nsec: id.mtime.1,
+        }),
+        _ => None,
+    })
 }
 
 /// Where the file source `name` lands here.
@@ -361,7 +401,7 @@ fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
 fn gather_file(
     o: &Options,
     here: &Here<'_>,
-    (name, size): (&[u8], u64),
+    (name, size, mtime): (&[u8], u64, Option<tfp_wire::entry::Mtime>),
     src: &[u8],
     g: &mut Gathered,
     t: &mut Tally<'_>,
@@ -389,8 +429,11 @@ fn gather_file(
                 remote: src.to_vec(),
                 dir: None,
                 size: Some(size),
+                mtime,
             });
         }
+        // a dry run into the destination it would make: told, nothing to open
+        Err(_) if o.dry_run && !dir.exists() => {}
         Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
     }
 }
@@ -402,26 +445,28 @@ fn keeping(o: &Options, dir: &Path, land: std::io::Result<Landing>) -> std::io::
     Ok(land?.keeping(backups.map(std::sync::Arc::new)))
 }
 
-/// A tree's landing: a new directory of its name in the destination, the
-/// destination itself (`contents`, or a source with no name), or the
-/// destination made. `None` when it cannot be had (told; what went ahead
-/// is read and dropped).
+/// A tree's landing: a directory of its name in the destination (`into`;
+/// the destination made first when missing, as rsync makes it), or the
+/// destination itself (its contents asked, or a source with no name), made
+/// when missing. `None` when it cannot be had (told; what went ahead is
+/// read and dropped).
 fn tree_landing(
     c: &mut Client,
     o: &Options,
-    here: &Here<'_>,
-    name: &[u8],
+    (here, name, into): (&Here<'_>, &[u8], bool),
     ahead: Option<listing::Ahead>,
     t: &mut Tally<'_>,
 ) -> Result<Option<Landing>, Error> {
     let local = here.local;
-    let target = if here.is_dir && !name.is_empty() && !o.contents {
-        keeping(o, local, Landing::open(local)).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
-    } else if here.is_dir {
-        keeping(o, local, Landing::open(local))
+    let made = match here.is_dir {
+        true => Ok(()),
+        false => std::fs::create_dir(local),
+    };
+    let target = if into {
+        made.and_then(|()| keeping(o, local, Landing::open(local)))
+            .and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
     } else {
-        t.ev.making_destination();
-        std::fs::create_dir(local).and_then(|()| keeping(o, local, Landing::open(local)))
+        made.and_then(|()| keeping(o, local, Landing::open(local)))
     };
     match target {
         Ok(l) => Ok(Some(l)),
@@ -514,14 +559,15 @@ fn gather_tree(
             remote: rjoin(src, &e.rel),
             dir: parent.and_then(|d| here.get(d).copied()),
             size: l.sizes.get(i).copied(),
+            mtime: None,
         });
     }
     Ok(())
 }
 
 /// Whether a directory source's landing is there before the run makes it.
-fn tree_target_exists(o: &Options, here: &Here<'_>, name: &[u8]) -> bool {
-    if here.is_dir && !name.is_empty() && !o.contents {
+fn tree_target_exists(here: &Here<'_>, name: &[u8], into: bool) -> bool {
+    if into {
         here.local.join(std::ffi::OsStr::from_bytes(name)).exists()
     } else {
         here.is_dir
@@ -583,7 +629,7 @@ fn fetch_gathered(
             rel: &d.rel,
             remote: &d.remote,
             keep_mode: o.preserve || o.keeps.is_some_and(|k| k.attrs),
-            mtime: None,
+            mtime: d.mtime,
             dir: d.dir.map(|i| &made[i]),
             resume: o.resume && Partials::resumable(&landings[d.at], &d.rel),
             journal: o.resume,

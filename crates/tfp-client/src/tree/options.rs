@@ -22,9 +22,10 @@ pub struct Options {
     /// The caller's session entered with Fast Access: the pool's do too
     /// (one after the other, each with the key the last one was handed).
     pub fai: bool,
-    /// A directory source's contents go to the destination itself (made if
-    /// missing), as rsync's `src/` and `cp -rT` do, rather than into a new
-    /// directory of the source's name when the destination exists.
+    /// Every directory source's contents go to the destination itself (made
+    /// if missing), as rsync's `src/` and `cp -rT` do, rather than into a
+    /// directory of the source's name in it (what a source given with a
+    /// trailing `/` gets without this; the Python package's trees ask it).
     pub contents: bool,
     /// `-p`: uploads keep each file's mode and mtime (on a server with
     /// batches, doc/compatibility.md "Batch uploads").

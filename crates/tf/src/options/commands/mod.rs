@@ -130,7 +130,7 @@ const LINKS_DOC: &str = "Follow symlinks, as\n.B rsync \\-L\ndoes: what a link i
 /// The compression options' texts, one for each family that takes them.
 const COMPRESS_HELP: &str =
     "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are";
-const COMPRESS_DOC: &str = "Compress the data with zstd whatever the link (tfd's compressed transfers:\nstaged uploads, as\n.B put \\-\\-streams\nand\n.B \\-\\-resume\nmake, and batches both ways, as\n.BR \"put \\-r\" ,\n.BR \"get \\-r\" ,\n.BR mirror ,\n.B mirror \\-R\nand a single file's\n.B put\nover a slow link send, one zstd stream across a batch, so a tree of small\nfiles compresses as a tarball would; and a single file's\n.B get\nover one stream, and its resume; the literal bytes of a delta, both ways),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU; on a download tfd decides block by block. A block whose sample does\nnot shrink still goes as it is. Without this option compression is asked\nfor only where the link is slower than compressing (never on loopback or a\nfast LAN). A server without the extension sends and gets the data as it is,\nand tf says nothing.\n";
+const COMPRESS_DOC: &str = "Compress the data with zstd whatever the link (tfd's compressed transfers:\nstaged uploads, as\n.B put \\-\\-streams\nand\n.B \\-\\-resume\nmake, and batches both ways, as\n.BR \"put \\-r\" ,\n.BR \"get \\-r\" ,\n.BR mirror ,\n.B mirror \\-R\nand a single file's\n.B put\nsend, one zstd stream across a batch, so a tree of small\nfiles compresses as a tarball would; and a single file's\n.B get\nover one stream, and its resume; the literal bytes of a delta, both ways),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU; on a download tfd decides block by block. A block whose sample does\nnot shrink still goes as it is. Without this option compression is asked\nfor only where the link is slower than compressing (never on loopback or a\nfast LAN). A server without the extension sends and gets the data as it is,\nand tf says nothing.\n";
 const Z_DOC: &str = "As\n.BR \\-\\-compress .\n";
 const NO_COMPRESS_HELP: &str = "never compress: the data goes as it is";
 const NO_COMPRESS_DOC: &str = "Never compress: the data goes as it is.\n";
@@ -278,8 +278,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "-p",
         value: "",
         kind: FLAG,
-        help: "keep each file's mode and mtime on the server (as cp -p; needs tfd's batches)",
-        doc: "Keep each file's permission bits and modification time on the server, as\n.B cp \\-p\ndoes, files of 32 MiB and more (which go through a stage) too (a server without\ntfd's batch uploads gives the files their arrival time and the replaced file's\nmode, and a tfd whose staged commit takes no attributes does so for the files\nof 32 MiB and more).\n",
+        help: "keep modes and mtimes of files and directories (as cp -p; needs tfd's batches)",
+        doc: "Keep the modes (set\\-id and sticky bits too) and the modification times, to\nthe nanosecond, of files and directories, as\n.B cp \\-p\ndoes; a directory gets its mode and mtime once the last file in it is written,\nso a read\\-only one still receives its files. A directory source is copied as\n.B \\-a\ncopies one, keeping only these (a second run moves only what changed); files of\n32 MiB and more (which go through a stage) keep them too. A download lands\nwithout the set\\-id bits, as\n.B cp \\-p\ndoes where it cannot give the owner (see\n.BR \\-a ).\nA server without tfd's batch uploads gives the files their arrival time and the\nreplaced file's mode, and a tfd whose staged commit takes no attributes does so\nfor the files of 32 MiB and more.\n",
     },
     CmdOpt {
         family: Family::Tree,

@@ -142,7 +142,7 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
         }
     }
     let (given, fetched) = xattrs::before_data(c, cfg, &src, (&p.copy, &theirs), t)?;
-    let (land, root) = match landing(o, &dst, given.clone()) {
+    let (land, root) = match landing(o, (&dst, &ends.named), given.clone()) {
         Ok(x) => x,
         Err(e) => {
             t.local(format!("{}: {dst_arg}: {e}", t.verb));
@@ -207,11 +207,18 @@ pub fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mu
 }
 
 /// The landing at `dst` (keeping what it replaces as `o.backup` asks) and
-/// `dst` open.
-fn landing(o: &Options, dst: &Path, given: std::sync::Arc<LandAttrs>) -> std::io::Result<(Landing, std::fs::File)> {
-    let backups = o.backup.as_ref().map(|w| w.local(dst)).transpose()?;
+/// `dst` open. `named`: the tree's path below the destination given, which
+/// a relative backup directory is relative to, as rsync's.
+fn landing(
+    o: &Options,
+    (dst, named): (&Path, &[u8]),
+    given: std::sync::Arc<LandAttrs>,
+) -> std::io::Result<(Landing, std::fs::File)> {
+    let levels = named.split(|&b| b == b'/').filter(|l| !l.is_empty()).count();
+    let base = dst.ancestors().nth(levels).unwrap_or(dst);
+    let backups = o.backup.as_ref().map(|w| w.local(base)).transpose()?;
     let land = Landing::open(dst)?
-        .keeping(backups.map(std::sync::Arc::new))
+        .keeping_at(backups.map(std::sync::Arc::new), named)
         .giving(given);
     Ok((land, std::fs::File::open(dst)?))
 }
