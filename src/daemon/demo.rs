@@ -55,19 +55,40 @@ impl From<getrandom::Error> for DemoError {
     }
 }
 
-fn write_new(path: &Path, mode: u32, data: &[u8]) -> Result<(), DemoError> {
+/// Writes `data` to `path` whole or not at all, unless `path` is there
+/// already (another demo started from the same folder made it first, and
+/// its file stands): written under a name of this process's, then linked
+/// to `path`, which fails where it exists. A demo killed midway leaves a
+/// stray temporary at most, never a half-written file that the next run
+/// would take as made.
+fn write_once(path: &Path, mode: u32, data: &[u8]) -> Result<(), DemoError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
     let write = || -> io::Result<()> {
-        fs::OpenOptions::new()
+        let _ = fs::remove_file(&tmp);
+        let mut f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
-            .open(path)?
-            .write_all(data)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        match fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        }
     };
-    write().map_err(|e| DemoError::At(path.to_path_buf(), e))
+    let r = write();
+    let _ = fs::remove_file(&tmp);
+    r.map_err(|e| DemoError::At(path.to_path_buf(), e))
 }
 
-/// Creates what is missing in `dir` and returns the config path.
+/// Creates what is missing in `dir` and returns the config path. Each
+/// file is made whole or not at all ([`write_once`]); a public key missing
+/// beside a private one (a run killed between the two) is made again from
+/// it, so an interrupted first run never leaves a folder the next cannot
+/// serve.
 pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, DemoError> {
     fs::DirBuilder::new()
         .recursive(true)
@@ -78,10 +99,14 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, DemoError> {
     let public = dir.join("pub.pem");
     if !key.exists() {
         let pkey = openssl::pkey::PKey::from_rsa(Rsa::generate(2048)?)?;
-        write_new(&key, 0o600, &pkey.private_key_to_pem_pkcs8()?)?;
+        write_once(&key, 0o600, &pkey.private_key_to_pem_pkcs8()?)?;
         let _ = fs::remove_file(&public);
-        write_new(&public, 0o644, &pkey.public_key_to_pem()?)?;
         eprintln!("tfd demo: generated a new RSA-2048 key pair in {}", dir.display());
+    }
+    if !public.exists() {
+        let pem = fs::read(&key).map_err(|e| DemoError::At(key.clone(), e))?;
+        let pkey = openssl::pkey::PKey::private_key_from_pem(&pem)?;
+        write_once(&public, 0o644, &pkey.public_key_to_pem()?)?;
     }
     let conf = dir.join("tfd.conf");
     if !conf.exists() {
@@ -93,7 +118,7 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, DemoError> {
              proto 2.4.1\nproto 2.5.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n\
              # Fast Access tokens stay in the demo's folder, not in /var/lib/tfd\nfai_dir fai\n"
         );
-        write_new(&conf, 0o600, text.as_bytes())?;
+        write_once(&conf, 0o600, text.as_bytes())?;
     }
     Ok(conf)
 }

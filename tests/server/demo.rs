@@ -81,3 +81,72 @@ fn demo_suggests_a_port_that_is_free() {
     drop(first);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts `tfd demo` on `port` from `dir`; its stderr until it listens (or
+/// ends), and the child, still running where it listens.
+fn demo_until_listening(dir: &std::path::Path, port: u16) -> (String, std::process::Child) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["demo", "--port", &port.to_string(), "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(l)) => {
+                err.push_str(&l);
+                err.push('\n');
+                if l.contains("listening on") {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    (err, child)
+}
+
+/// Two demos started at once from one fresh folder both serve it (before,
+/// the second could fail "key.pem: File exists", seen in CI's quick start),
+/// and a first run killed between its private and its public key (key.pem
+/// there, pub.pem not, its temporary left) leaves a folder the next run
+/// serves, its pub.pem made again from key.pem.
+#[test]
+fn an_interrupted_or_doubled_first_run_leaves_a_folder_the_next_serves() {
+    let dir = tempdir("polish-demo-twice").join("demo");
+    let (a, b) = (free_port(), free_port());
+    let d = dir.clone();
+    let other = std::thread::spawn(move || demo_until_listening(&d, b));
+    let (err_a, mut child_a) = demo_until_listening(&dir, a);
+    let (err_b, mut child_b) = other.join().unwrap();
+    for c in [&mut child_a, &mut child_b] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    for err in [&err_a, &err_b] {
+        assert!(err.contains("listening on") && !err.contains("File exists"), "{err}");
+    }
+    let public_of = |dir: &std::path::Path| {
+        let o = Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(dir.join("key.pem"))
+            .output()
+            .expect("openssl (the command) is needed for this test: scripts/deps installs it");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    assert_eq!(std::fs::read(dir.join("pub.pem")).unwrap(), public_of(&dir));
+    // killed between the two keys: no pub.pem, a temporary beside key.pem
+    std::fs::remove_file(dir.join("pub.pem")).unwrap();
+    std::fs::write(dir.join("pub.pem.4242.tmp"), b"half a key").unwrap();
+    let (err, mut child) = demo_until_listening(&dir, free_port());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(err.contains("listening on"), "{err}");
+    assert_eq!(std::fs::read(dir.join("pub.pem")).unwrap(), public_of(&dir));
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
