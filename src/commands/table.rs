@@ -224,8 +224,10 @@ pub static TABLE: &[Spec] = &[
     // (doc/compatibility.md "Compressed listings")
     row(tfp_wire::compress::listing::LISTZ, listing::tfdlistz, ANY, needs(&[bits::LRDIR])).offered_if(compress::offered),
     // tfd's own: what this session may use of the rows above, in one answer
-    // (doc/compatibility.md "Features")
-    row(tfp_wire::features::COMMAND, features::tfdfeatures, ANY, NOT_TFPSFS).at_once(),
+    // (doc/compatibility.md "Features"); asked in the handshake's flight or
+    // behind the LOGIN and answered from memory, it is set-up: the session
+    // keeps the listener's priority through it
+    row(tfp_wire::features::COMMAND, features::tfdfeatures, ANY, NOT_TFPSFS).at_once().setup(),
 ];
 
 /// Finds a command by its upper-case name.

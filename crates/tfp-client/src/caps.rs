@@ -408,12 +408,14 @@ mod tests {
         for (i, &e) in Ext::ALL.iter().enumerate() {
             assert_eq!(e.row(), i);
         }
-        // an UNKNOWN answer, or a gate's FAILED, tells nothing
-        let mut c = Caps::default();
-        c.settle_from(b"UNKNOWN");
-        assert_eq!(c, Caps::default());
-        c.settle_from(b"FAILED 1 : no");
-        assert_eq!(c, Caps::default());
+        // an UNKNOWN answer, or a gate's FAILED, tells nothing: no row
+        // had, and the question not asked again
+        for answer in [&b"UNKNOWN"[..], b"FAILED 1 : no"] {
+            let mut c = Caps::entering(true, false);
+            c.settle_from(answer);
+            assert!(!c.told() && c.asked);
+            assert!(Ext::ALL.iter().all(|&e| c.get(e) == Known::No));
+        }
     }
 
     fn tfd() -> Features {
