@@ -50,7 +50,7 @@ fn put_r_and_mirror_make_a_trees_directories_in_the_batch() {
     ok(&srv.tf(&["mkdir", "by_mkdir"]), "mkdir");
     let mkdir_mode = fs::metadata(srv.path("by_mkdir")).unwrap().permissions().mode() & 0o7777;
     let before = mkdirs(&srv);
-    let o = srv.tf(&["put", "-r", s, "up"]);
+    let o = srv.tf(&["put", "-r", &format!("{s}/"), "up"]);
     ok(&o, "tree");
     assert_eq!(inventory(&srv.path("up")), inventory(&src));
     assert_eq!(mkdirs(&srv), before, "a MKDIR per directory:\n{}", srv.log());

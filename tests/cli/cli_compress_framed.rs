@@ -95,11 +95,29 @@ fn a_tree_of_small_files_goes_up_as_one_stream_for_a_fraction_of_its_bytes() {
     let old = Server::start_with("compression_framed no\n");
     let (src, size) = source_tree(1200);
     let s = src.to_str().unwrap();
-    let plain = up(&srv, &["put", "-r", "-p", "--jobs", "1", "--no-compress", s, "plain"]);
-    let framed = up(&srv, &["put", "-r", "-p", "--jobs", "1", "-z", s, "framed"]);
+    let plain = up(
+        &srv,
+        &[
+            "put",
+            "-r",
+            "-p",
+            "--jobs",
+            "1",
+            "--no-compress",
+            &format!("{s}/"),
+            "plain",
+        ],
+    );
+    let framed = up(
+        &srv,
+        &["put", "-r", "-p", "--jobs", "1", "-z", &format!("{s}/"), "framed"],
+    );
     assert!(srv.log().contains("zstd frames"), "{}", srv.log());
     // the same tree to a server that takes no framed batch: today's z batch
-    let blocks = up(&old, &["put", "-r", "-p", "--jobs", "1", "-z", s, "blocks"]);
+    let blocks = up(
+        &old,
+        &["put", "-r", "-p", "--jobs", "1", "-z", &format!("{s}/"), "blocks"],
+    );
     assert!(old.log().contains("zstd blocks") && !old.log().contains("zstd frames"));
     for (server, dir) in [(&srv, "plain"), (&srv, "framed"), (&old, "blocks")] {
         assert_eq!(same_with_attrs(&src, &server.path(dir)), 1200, "{dir}");
@@ -123,7 +141,7 @@ fn mirror_r_and_auto_take_framed_batches_where_they_go() {
     assert!(srv.log().matches("zstd frames").count() > before, "{}", srv.log());
     // auto on loopback measures the link as fast: the batch goes as it is
     let seen = srv.log().matches("zstd frames").count();
-    up(&srv, &["put", "-r", "-p", s, "auto"]);
+    up(&srv, &["put", "-r", "-p", &format!("{s}/"), "auto"]);
     up(&srv, &["mirror", "-R", "--no-compress", s, "m2"]);
     assert_eq!(same_with_attrs(&src, &srv.path("auto")), 1000);
     assert_eq!(same_with_attrs(&src, &srv.path("m2")), 1000);

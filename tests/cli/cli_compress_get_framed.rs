@@ -57,7 +57,7 @@ fn get_r_z_of_a_small_file_tree_comes_down_as_one_stream() {
     let d = tempdir("cli-zget-framed");
     let to = d.join("a");
     ok(
-        &srv.tf(&["get", "-r", "-p", "-z", "--jobs", "2", "tree", to.to_str().unwrap()]),
+        &srv.tf(&["get", "-r", "-p", "-z", "--jobs", "2", "tree/", to.to_str().unwrap()]),
         "get -r -p -z",
     );
     assert_eq!(same_with_attrs(&srv.path("tree"), &to), 400);
@@ -86,7 +86,7 @@ fn get_r_z_of_a_small_file_tree_comes_down_as_one_stream() {
     server_tree(&old, 50);
     let to = d.join("b");
     ok(
-        &old.tf(&["get", "-r", "-p", "-z", "tree", to.to_str().unwrap()]),
+        &old.tf(&["get", "-r", "-p", "-z", "tree/", to.to_str().unwrap()]),
         "get -r -z, framed off",
     );
     assert_eq!(same_with_attrs(&old.path("tree"), &to), 50);

@@ -64,7 +64,8 @@ fn a_trees_listing_comes_compressed_on_every_route_and_the_tree_lands_whole() {
     {
         let to = d.join(format!("down{i}"));
         let mut a = args.clone();
-        a.extend(["tree", to.to_str().unwrap()]);
+        // get -r of `tree/`: its contents in `to`, as mirror's
+        a.extend([if args[0] == "get" { "tree/" } else { "tree" }, to.to_str().unwrap()]);
         let before = listings(&srv).len();
         ok(&srv.tf(&a), &a.join(" "));
         let src = srv.path("tree");
@@ -88,7 +89,7 @@ fn a_trees_listing_comes_compressed_on_every_route_and_the_tree_lands_whole() {
     // without -z on loopback nothing is asked compressed
     let before = asked_z(&srv);
     ok(
-        &srv.tf(&["get", "-r", "tree", d.join("plain").to_str().unwrap()]),
+        &srv.tf(&["get", "-r", "tree/", d.join("plain").to_str().unwrap()]),
         "get -r",
     );
     assert_eq!(asked_z(&srv), before, "{}", srv.log());

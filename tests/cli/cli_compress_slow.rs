@@ -42,7 +42,10 @@ fn a_small_compressible_tree_goes_compressed_by_default_over_a_slow_link() {
         return;
     };
     let src = py_tree();
-    ok(&link.tf(&srv, &["put", "-r", src.to_str().unwrap(), "up"]), "put -r");
+    ok(
+        &link.tf(&srv, &["put", "-r", &format!("{}/", src.display()), "up"]),
+        "put -r",
+    );
     same_tree(&src, &srv.path("up"));
     assert!(srv.log().contains("zstd frames"), "{}", srv.log());
     // random bytes do not shrink: the batch goes as it is
@@ -53,7 +56,7 @@ fn a_small_compressible_tree_goes_compressed_by_default_over_a_slow_link() {
     }
     let seen = srv.log().matches("zstd").count();
     ok(
-        &link.tf(&srv, &["put", "-r", noise.to_str().unwrap(), "noise"]),
+        &link.tf(&srv, &["put", "-r", &format!("{}/", noise.display()), "noise"]),
         "put -r noise",
     );
     same_tree(&noise, &srv.path("noise"));

@@ -110,7 +110,7 @@ fn bwlimit_holds_every_session_and_stream_together() {
             "-r",
             "--jobs",
             "4",
-            t.to_str().unwrap(),
+            &format!("{}/", t.display()),
             "t",
         ],
     );
@@ -166,7 +166,8 @@ fn retries_carry_a_run_over_killed_sessions() {
     let here = tempdir("retries");
     let t = here.join("t");
     tree(&t, 12, MIB / 2);
-    let ts = t.to_str().unwrap();
+    // put -r of `t/`: its contents in `up`
+    let ts = &format!("{}/", t.display());
     let dst = srv.path("up");
     let o = kill_sessions_midway(&srv, &["put", "-r", ts, "up"], &|| any_file(&dst));
     assert!(!o.status.success(), "without --retries the run fails: {}", said(&o));
@@ -177,7 +178,7 @@ fn retries_carry_a_run_over_killed_sessions() {
     assert!(same_tree(&t, &dst), "put -r: {}", said(&o));
     // get -r of what landed, into a new directory
     let back = here.join("back");
-    let args = ["--retries", "2", "get", "-r", "up", back.to_str().unwrap()];
+    let args = ["--retries", "2", "get", "-r", "up/", back.to_str().unwrap()];
     let o = kill_sessions_midway(&srv, &args, &|| any_file(&back));
     assert!(o.status.success(), "get -r --retries 2: {}", said(&o));
     assert!(said(&o).contains("after 1 retry"), "{}", said(&o));
@@ -238,7 +239,8 @@ fn a_killed_pool_session_is_tried_again_and_the_tree_lands_whole() {
     let here = tempdir("retries_pool");
     let t = here.join("t");
     tree(&t, 12, MIB / 2);
-    let ts = t.to_str().unwrap();
+    // put -r of `t/`: its contents in `up`
+    let ts = &format!("{}/", t.display());
     let dst = srv.path("up");
     // without --retries the run fails: the kill lands
     let o = kill_a_pool_session(&srv, &["put", "-r", "--jobs", "4", ts, "up"], &|| any_file(&dst));
@@ -258,7 +260,7 @@ fn a_killed_pool_session_is_tried_again_and_the_tree_lands_whole() {
         "-r",
         "--jobs",
         "4",
-        "up",
+        "up/",
         back.to_str().unwrap(),
     ];
     let o = kill_a_pool_session(&srv, &args, &|| any_file(&back));

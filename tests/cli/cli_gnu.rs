@@ -37,7 +37,7 @@ fn options_take_their_value_after_an_equals_sign() {
     fs::create_dir(&tree).unwrap();
     fs::write(tree.join("keep.txt"), b"kept\n").unwrap();
     fs::write(tree.join("drop.log"), b"dropped\n").unwrap();
-    let o = tf_joined(&srv, &here, &["put", "-r", "--jobs=2", "--exclude=*.log", "tree", "t"]);
+    let o = tf_joined(&srv, &here, &["put", "-r", "--jobs=2", "--exclude=*.log", "tree/", "t"]);
     ok(&o, "put -r --jobs=2 --exclude=*.log");
     assert!(srv.path("t/keep.txt").is_file(), "{}", text(&o));
     assert!(!srv.path("t/drop.log").exists(), "--exclude=*.log was applied");
@@ -137,11 +137,11 @@ fn a_cluster_of_single_letter_flags_is_each_of_them() {
     fs::set_permissions(tree.join("run.sh"), fs::Permissions::from_mode(0o751)).unwrap();
     fs::write(tree.join("-ra"), b"a name that looks like flags\n").unwrap();
     // rsync's spelling: -rp is -r -p, -az is -a -z
-    let o = tf_joined(&srv, &here, &["put", "-rp", "tree", "t"]);
+    let o = tf_joined(&srv, &here, &["put", "-rp", "tree/", "t"]);
     ok(&o, "put -rp");
     let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(&srv.path("t/run.sh")), 0o751, "{}", text(&o));
-    let o = tf_joined(&srv, &here, &["get", "-raz", "t", "back"]);
+    let o = tf_joined(&srv, &here, &["get", "-raz", "t/", "back"]);
     ok(&o, "get -raz");
     assert_eq!(mode(&here.join("back/run.sh")), 0o751, "{}", text(&o));
     // a letter no flag of the command has: the word is refused whole
@@ -152,7 +152,7 @@ fn a_cluster_of_single_letter_flags_is_each_of_them() {
     let o = tf_joined(&srv, &here, &["put", "--", "tree/-ra", "-ra"]);
     ok(&o, "put -- tree/-ra -ra");
     assert_eq!(fs::read(srv.path("-ra")).unwrap(), b"a name that looks like flags\n");
-    let o = tf_joined(&srv, &here, &["put", "-r", "--exclude", "-ra", "tree", "v"]);
+    let o = tf_joined(&srv, &here, &["put", "-r", "--exclude", "-ra", "tree/", "v"]);
     ok(&o, "put -r --exclude -ra");
     assert!(
         srv.path("v/run.sh").is_file() && !srv.path("v/-ra").exists(),

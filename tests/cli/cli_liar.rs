@@ -185,7 +185,7 @@ fn get_r_sends_no_cont_a_server_did_not_ask_for() {
     let liar = Liar::start(tree());
     let here = tempdir("liar_no_cont");
     let local = here.join("t");
-    let o = tf(&liar, &["get", "-r", "--jobs", "1", "tree", local.to_str().unwrap()]);
+    let o = tf(&liar, &["get", "-r", "--jobs", "1", "tree/", local.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read(local.join("sub/b.txt")).unwrap(), b"bravo bravo\n");
     let seen: Vec<String> = liar

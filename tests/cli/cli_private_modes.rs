@@ -187,7 +187,8 @@ fn get_r_makes_each_directory_with_its_sources_mode_less_the_umask() {
     ok(&o, "get -r");
     assert_eq!(modes_of(&here.join("r")), LESS_UMASK, "get -r: {}", text(&o));
     assert_eq!(mode(&here.join("r/priv/sub")), 0o750, "get -r: {}", text(&o));
+    // a new destination is made and the tree lands in it, as rsync's
     let o = tf_umask(&srv, &["get", "-r", "priv", &format!("{d}/new")]);
     ok(&o, "get -r to a new name");
-    assert_eq!(mode(&here.join("new")), 0o700, "get -r: {}", text(&o));
+    assert_eq!(mode(&here.join("new/priv")), 0o700, "get -r: {}", text(&o));
 }

@@ -60,7 +60,7 @@ fn get_r_draws_the_whole_from_the_first_listing_on() {
     let srv = Server::start();
     build(&srv.path("tree"));
     let here = tempdir("cli_progress_get");
-    let o = srv.tf(&["--progress", "get", "-r", "tree", here.join("down").to_str().unwrap()]);
+    let o = srv.tf(&["--progress", "get", "-r", "tree/", here.join("down").to_str().unwrap()]);
     check(&o, "10.9 MiB", 21);
     assert_eq!(fs::read(here.join("down/big")).unwrap().len(), 9 << 20);
     let o = srv.tf(&[
@@ -79,7 +79,13 @@ fn put_r_draws_one_line_for_the_batches_and_the_big_files() {
     let srv = Server::start();
     let here = tempdir("cli_progress_put");
     build(&here.join("tree"));
-    let o = srv.tf(&["--progress", "put", "-r", here.join("tree").to_str().unwrap(), "up"]);
+    let o = srv.tf(&[
+        "--progress",
+        "put",
+        "-r",
+        &format!("{}/", here.join("tree").display()),
+        "up",
+    ]);
     check(&o, "10.9 MiB", 21);
     assert_eq!(fs::read(srv.path("up/big")).unwrap().len(), 9 << 20);
     let o = srv.tf(&[

@@ -80,7 +80,7 @@ fn a_server_without_stages_is_never_asked() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     for (name, data) in &files {
-        match liar.node(&format!("d/t/{name}")) {
+        match liar.node(&format!("d/{name}")) {
             Some(Node::File(c)) => assert_eq!(sha(&c), sha(data), "{name}"),
             other => panic!("{name}: {other:?}"),
         }

@@ -132,7 +132,7 @@ fn several_sessions_log_in_by_key_at_once() {
         .map(|i| {
             let mut c = s
                 .srv
-                .tf_command(&["-i", k, "put", "-r", tree.to_str().unwrap(), &format!("up{i}")]);
+                .tf_command(&["-i", k, "put", "-r", &format!("{}/", tree.display()), &format!("up{i}")]);
             c.env_remove("SSH_AUTH_SOCK").env("HOME", &s.home).stdin(Stdio::null());
             c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
         })

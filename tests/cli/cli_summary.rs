@@ -45,7 +45,7 @@ fn twelve_over_the_quota(seed: u64) -> (Server, std::path::PathBuf) {
 #[test]
 fn a_put_over_the_quota_counts_only_what_landed() {
     let (srv, local) = twelve_over_the_quota(70);
-    let o = srv.tf(&["put", "-r", "--jobs", "1", local.to_str().unwrap(), "up"]);
+    let o = srv.tf(&["put", "-r", "--jobs", "1", &format!("{}/", local.display()), "up"]);
     assert!(!o.status.success(), "there was no room: {}", text(&o));
     let (line, mib) = summary_mib(&text(&o), "put");
     let landed = fs::read_dir(srv.path("up")).unwrap().count();
@@ -63,7 +63,7 @@ fn a_put_over_four_sessions_never_lands_past_the_quota() {
     let (srv, local) = twelve_over_the_quota(90);
     for run in 0..3 {
         let dst = format!("up{run}");
-        let o = srv.tf(&["put", "-r", "--jobs", "4", local.to_str().unwrap(), &dst]);
+        let o = srv.tf(&["put", "-r", "--jobs", "4", &format!("{}/", local.display()), &dst]);
         assert!(!o.status.success(), "there was no room: {}", text(&o));
         let landed = fs::read_dir(srv.path(&dst)).unwrap().count();
         assert!(

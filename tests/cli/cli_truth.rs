@@ -108,8 +108,10 @@ fn names_the_server_cannot_store_are_refused_before_sending() {
     for (name, _) in BAD {
         fs::write(tree.join(os(name)), b"bad").unwrap();
     }
+    // put -r of `tree/`: its contents in `up`, as mirror -R's in `m`
+    let contents = format!("{}/", tree.display());
     for (args, landed) in [
-        (vec!["put", "-r", tree.to_str().unwrap(), "up"], "up/good.txt"),
+        (vec!["put", "-r", &contents, "up"], "up/good.txt"),
         (vec!["mirror", "-R", tree.to_str().unwrap(), "m"], "m/good.txt"),
     ] {
         let o = srv.tf(&args);

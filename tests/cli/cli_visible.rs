@@ -209,7 +209,8 @@ fn n_changes_nothing_on_either_side_and_says_what_would_move() {
         (vec!["get", "--dry-run", "other/one", s(&out)], ">f+++++++++ out"),
         (vec!["put", "-r", "-n", s(&local), "remote"], "cd+++++++++ local/"),
         (vec!["put", "-r", "-a", "-n", s(&local), "other"], "cd+++++++++ local/"),
-        (vec!["get", "-r", "-n", "remote", s(&out)], "cd+++++++++ ./"),
+        // rsync's rule: `remote` lands as out/remote, as rsync -n -i says
+        (vec!["get", "-r", "-n", "remote", s(&out)], "cd+++++++++ remote/"),
         (
             vec!["get", "-r", "-a", "-n", "remote", s(&local)],
             "cd+++++++++ remote/",

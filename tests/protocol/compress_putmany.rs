@@ -56,7 +56,8 @@ fn put_tree(srv: &Server, src: &Path, remote: &str, choice: Choice) -> u64 {
         jobs: 2,
         ..Options::default()
     };
-    let r = copy::put(&mut c, &cfg, &[src.to_str().unwrap().to_string()], remote, &o, &Quiet).unwrap();
+    // `src/`: its contents in `remote`, as rsync's trailing slash says
+    let r = copy::put(&mut c, &cfg, &[format!("{}/", src.display())], remote, &o, &Quiet).unwrap();
     assert_eq!((r.local, r.refused), (0, 0), "{r:?}\n{}", srv.log());
     c.end().unwrap();
     same_tree(src, &srv.path(remote));

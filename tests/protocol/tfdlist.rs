@@ -275,7 +275,8 @@ fn tfdnames_lists_tfdlists_entries_without_the_numbers() {
     let r = tfp_client::tree::copy_down::get(
         &mut c,
         &srv.client_config(),
-        &["m".to_string()],
+        // `m/`: its contents in `back`, as rsync's trailing slash says
+        &["m/".to_string()],
         back.to_str().unwrap(),
         &tfp_client::tree::options::Options {
             recursive: true,

@@ -222,7 +222,8 @@ const BATCH_CALLS: &str = "fsync,fdatasync,syncfs,linkat,renameat,renameat2,writ
 /// batch), which must succeed.
 fn traced_put(srv: &Server, calls: &str, src: &Path, dst: &str) -> Vec<String> {
     traced_calls(srv, calls, || {
-        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), dst]);
+        // `src/`: its contents in `dst`
+        let o = srv.tf(&["put", "-r", "--jobs", "1", &format!("{}/", src.display()), dst]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     })
 }

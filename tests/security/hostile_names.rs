@@ -48,7 +48,7 @@ fn names_with_c1_controls_are_refused_as_ascii_controls_are() {
                 fs::write(src.join("c1\u{9b}31mred.txt"), "red\n").unwrap();
                 fs::write(src.join("nel\u{85}.txt"), "nel\n").unwrap();
                 let o = srv
-                    .tf_command(&["put", "-r", src.to_str().unwrap(), &format!("up{t}")])
+                    .tf_command(&["put", "-r", &format!("{}/", src.display()), &format!("up{t}")])
                     .output()
                     .unwrap();
                 let err = String::from_utf8_lossy(&o.stderr);

@@ -35,7 +35,6 @@ mod output;
 mod pasted_commands;
 mod planted_partials;
 mod private_uploads;
-mod run_records;
 mod runbash;
 mod secfs;
 mod secret_files;

@@ -156,7 +156,7 @@ fn a_source_rewritten_after_its_proof_is_kept_by_remove_source_files() {
                 &srv,
                 r,
                 (&srv.path(&remote), &local),
-                &["get", "-r", "--remove-source-files", &remote, l],
+                &["get", "-r", "--remove-source-files", &format!("{remote}/"), l],
             ),
         };
         lost.extend(lost_now.into_iter().map(|n| format!("round {r}: {n}")));

@@ -129,7 +129,7 @@ fn parallel_jobs_never_refuse_a_file_that_fits_for_one_that_cannot() {
             let o = tf_as(
                 &srv,
                 "alice",
-                &["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &dest],
+                &["put", "-r", "--jobs", jobs, &format!("{}/", src.display()), &dest],
             );
             let at = srv.data.join(&dest);
             assert!(!o.status.success(), "--jobs {jobs}: {}", said(&o));
@@ -196,7 +196,7 @@ fn a_delta_that_cannot_fit_holds_no_room_a_batch_needs() {
     let o = tf_as(
         &srv,
         "alice",
-        &["put", "-r", here.join("src").to_str().unwrap(), "alice/up"],
+        &["put", "-r", &format!("{}/", here.join("src").display()), "alice/up"],
     );
     let stored = std::fs::read(home.join("up/fits.bin")).is_ok_and(|got| got == fits);
     if ok(&first) {
