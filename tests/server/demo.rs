@@ -14,29 +14,7 @@ fn demo_as_root_warns() {
         "this test needs root: it checks what the demo says when started as root"
     );
     let dir = tempdir("polish-demo-root");
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tfd"))
-        .args(["demo", "--port", &port.to_string(), "--dir"])
-        .arg(dir.join("demo"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = String::new();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(l)) => {
-                err.push_str(&l);
-                err.push('\n');
-                if l.contains("listening on") {
-                    break;
-                }
-            }
-            _ => break,
-        }
-    }
+    let (err, mut child) = demo_until_listening(&dir.join("demo"), free_port());
     let _ = child.kill();
     let _ = child.wait();
     assert!(
