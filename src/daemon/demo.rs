@@ -104,7 +104,10 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, DemoError> {
         eprintln!("tfd demo: generated a new RSA-2048 key pair in {}", dir.display());
     }
     if !public.exists() {
-        let pem = fs::read(&key).map_err(|e| DemoError::At(key.clone(), e))?;
+        let pem = match fs::read(&key) {
+            Ok(pem) => pem,
+            Err(e) => return Err(DemoError::At(key, e)),
+        };
         let pkey = openssl::pkey::PKey::private_key_from_pem(&pem)?;
         write_once(&public, 0o644, &pkey.public_key_to_pem()?)?;
     }
