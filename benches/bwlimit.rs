@@ -100,7 +100,7 @@ fn run(o: &Options) -> Result<(), String> {
             o.mib * MIB,
         )?;
         let files = (o.files * FILE_BYTES) as u64;
-        let tree = timed(&server, &o.rate, &["put", "-r", &tree, "tree"], files)?;
+        let tree = timed(&server, &o.rate, &["put", "-r", &format!("{tree}/"), "tree"], files)?;
         Ok((streams, tree))
     })();
     let _ = fs::remove_dir_all(&dir);

@@ -45,8 +45,9 @@ pub(crate) fn phase_tree(bed: &Bed, o: &Options, deadline: Instant) -> Result<(O
             }),
         }
     };
-    let tf_put_sync: Make = |b, l, rel, _| b.tf_tree(&b.sync, &["put", "-r"], &[l, Path::new(rel)]);
-    let tf_put_nosync: Make = |b, l, rel, _| b.tf_tree(&b.nosync, &["put", "-r"], &[l, Path::new(rel)]);
+    // `l/`: its contents in `rel`, as sftp's put -r makes them
+    let tf_put_sync: Make = |b, l, rel, _| b.tf_tree(&b.sync, &["put", "-r"], &[&l.join(""), Path::new(rel)]);
+    let tf_put_nosync: Make = |b, l, rel, _| b.tf_tree(&b.nosync, &["put", "-r"], &[&l.join(""), Path::new(rel)]);
     let sftp_put: Make = |b, l, _, to| b.sftp(None, &format!("put -r {} {}", l.display(), to.display()));
     tree.make(&local)?;
     let up_out = alternate(
@@ -79,7 +80,7 @@ pub(crate) fn phase_tree(bed: &Bed, o: &Options, deadline: Instant) -> Result<(O
                 let to = dir.join(format!("{dst}-{r}"));
                 clear(&to);
                 if is_tf {
-                    bed.tf_tree(&bed.sync, &["get", "-r"], &[Path::new("tree"), &to])
+                    bed.tf_tree(&bed.sync, &["get", "-r"], &[Path::new("tree/"), &to])
                 } else {
                     bed.sftp(None, &format!("get -r {} {}", src.display(), to.display()))
                 }

@@ -359,10 +359,10 @@ fn cost(b: &Bed, deadline: Instant, pk: &str) -> Result<Vec<Case>, String> {
         deadline,
         vec![
             fresh_contender("tf", "tf put -r", true, data.join("acost-tf"), kept, ck, |to| {
-                b.tf(&["put", "-r", l, &name(to)])
+                b.tf(&["put", "-r", &format!("{l}/"), &name(to)])
             }),
             fresh_contender("tfa", "tf put -r -a", false, data.join("acost-tfa"), kept, ck, |to| {
-                b.tf(&["put", "-r", "-a", l, &name(to)])
+                b.tf(&["put", "-r", "-a", &format!("{l}/"), &name(to)])
             }),
         ],
     );
@@ -377,10 +377,10 @@ fn cost(b: &Bed, deadline: Instant, pk: &str) -> Result<Vec<Case>, String> {
         deadline,
         vec![
             fresh_contender("tf", "tf get -r", true, d.join("acost-tf"), kept, ck, |to| {
-                b.tf(&["get", "-r", "acost-src", &p(to)])
+                b.tf(&["get", "-r", "acost-src/", &p(to)])
             }),
             fresh_contender("tfa", "tf get -r -a", false, d.join("acost-tfa"), kept, ck, |to| {
-                b.tf(&["get", "-r", "-a", "acost-src", &p(to)])
+                b.tf(&["get", "-r", "-a", "acost-src/", &p(to)])
             }),
         ],
     );

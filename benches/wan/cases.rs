@@ -226,7 +226,7 @@ pub(crate) fn case_tree(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            b.tf(&["put", "-r", l, &rel])
+            b.tf(&["put", "-r", &format!("{l}/"), &rel])
         }),
         fresh_contender("rsync", "rsync -a", false, data.join("rsync"), kept, ck, |to| {
             Ok(b.rsync(format!("{l}/"), format!("{}/", b.remote(to))))
@@ -256,7 +256,7 @@ pub(crate) fn case_tree(
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                b.tf_bin(base, &["put", "-r", l, &rel])
+                b.tf_bin(base, &["put", "-r", &format!("{l}/"), &rel])
             },
         ));
     }
@@ -275,7 +275,7 @@ pub(crate) fn case_tree(
     let d = &b.dir;
     let mut cs = vec![
         fresh_contender("tf", "tf get -r", true, d.join("tf"), kept, ck, |to| {
-            b.tf(&["get", "-r", rel, &p(to)])
+            b.tf(&["get", "-r", &format!("{rel}/"), &p(to)])
         }),
         fresh_contender("rsync", "rsync -a", false, d.join("rsync"), kept, ck, |to| {
             Ok(b.rsync(format!("{}/", b.remote(&src)), format!("{}/", to.display())))
@@ -300,7 +300,7 @@ pub(crate) fn case_tree(
             d.join("tfb"),
             kept,
             ck,
-            move |to| b.tf_bin(base, &["get", "-r", rel, &p(to)]),
+            move |to| b.tf_bin(base, &["get", "-r", &format!("{rel}/"), &p(to)]),
         ));
     }
     let down = alternate(b, b.o.rounds, deadline, cs);

@@ -343,7 +343,7 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
                 true,
                 data.join("pytf"),
                 is(want, tree_digest),
-                |_| b.tf(&["put", "-r", l, "pytf"]),
+                |_| b.tf(&["put", "-r", &format!("{l}/"), "pytf"]),
             ),
             contender(
                 "tfnz",
@@ -351,7 +351,7 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
                 true,
                 data.join("pytfnz"),
                 is(want, tree_digest),
-                |_| b.tf(&["put", "-r", "--no-compress", l, "pytfnz"]),
+                |_| b.tf(&["put", "-r", "--no-compress", &format!("{l}/"), "pytfnz"]),
             ),
             contender(
                 "rsync",
@@ -382,7 +382,7 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
         deadline,
         vec![
             contender("tf", "tf get -r", true, d.join("pytf"), is(want, tree_digest), |to| {
-                b.tf(&["get", "-r", "pylib-src", &p(to)])
+                b.tf(&["get", "-r", "pylib-src/", &p(to)])
             }),
             contender(
                 "tfnz",
@@ -390,7 +390,7 @@ pub(crate) fn case_pytree(b: &Bed, deadline: Instant) -> Result<Vec<Case>, Strin
                 true,
                 d.join("pytfnz"),
                 is(want, tree_digest),
-                |to| b.tf(&["get", "-r", "--no-compress", "pylib-src", &p(to)]),
+                |to| b.tf(&["get", "-r", "--no-compress", "pylib-src/", &p(to)]),
             ),
             contender(
                 "rsync",
