@@ -6,9 +6,9 @@
 //! sending.
 
 mod get;
-mod probe;
 mod receive;
 pub(crate) mod send;
+mod told;
 
-pub use probe::{framed, framed_get, offer};
 pub(crate) use receive::Blocks;
+pub use told::{framed, framed_get, offer};
